@@ -1,0 +1,197 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: qwenops contributors
+# Apache License 2.0 (see LICENSE)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: qwen_settings
+short_description: Merge managed keys into a qwen CLI settings.json without clobbering the rest
+version_added: "0.1.0"
+description:
+  - Deep-merges O(settings) into the JSON file at O(path) (typically C(~/.qwen/settings.json)) and writes it
+    atomically (temporary file and rename) only when the merged B(content) differs from what is on disk.
+  - Keys that are not in O(settings) are kept, so a user's own edits and what the qwen CLI stores there itself
+    survive. Formatting is compared semantically, so the CLI re-serialising the file is not a change.
+  - The file may contain comments (the CLI accepts them); they are kept as long as nothing needs to change.
+  - A file that is not valid JSON is saved as C(<path>.invalid-<timestamp>) and replaced, with a warning.
+  - In the diff, values of keys that look like secrets (C(apiKey), C(token), C(password), C(secret)) are masked.
+author:
+  - qwenops contributors
+options:
+  path:
+    description: The settings file.
+    type: path
+    required: true
+  settings:
+    description: Managed settings, merged recursively (dicts are merged, every other value replaces).
+    type: dict
+    required: true
+extends_documentation_fragment:
+  - ansible.builtin.files
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+"""
+
+EXAMPLES = r"""
+- name: Select OpenAI-compatible auth and the model for alice
+  qwenops.qwen_code.qwen_settings:
+    path: /home/alice/.qwen/settings.json
+    owner: alice
+    group: alice
+    mode: "0600"
+    settings:
+      $version: 4
+      security:
+        auth:
+          selectedType: openai
+      model:
+        name: qwen/qwen3-coder
+"""
+
+RETURN = r"""
+settings:
+  description: The merged settings as written (secret-looking values masked).
+  returned: always
+  type: dict
+backup_file:
+  description: Where an unparsable previous file was saved.
+  returned: when the previous file was not valid JSON
+  type: str
+"""
+
+import copy
+import json
+import os
+import re
+import tempfile
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_bytes, to_native
+
+SECRET_KEY = re.compile(r"(api_?key|token|secret|password)", re.IGNORECASE)
+
+
+def strip_json_comments(text):
+    """Remove // and /* */ comments outside of strings (the CLI reads settings with strip-json-comments)."""
+    out = []
+    i, n = 0, len(text)
+    in_string = False
+    while i < n:
+        c = text[i]
+        if in_string:
+            out.append(c)
+            if c == "\\" and i + 1 < n:
+                out.append(text[i + 1])
+                i += 1
+            elif c == '"':
+                in_string = False
+        elif c == '"':
+            in_string = True
+            out.append(c)
+        elif text.startswith("//", i):
+            while i < n and text[i] != "\n":
+                i += 1
+            continue
+        elif text.startswith("/*", i):
+            end = text.find("*/", i + 2)
+            i = n if end < 0 else end + 2
+            continue
+        else:
+            out.append(c)
+        i += 1
+    return "".join(out)
+
+
+def merge(base, overlay):
+    result = copy.deepcopy(base)
+    for key, value in overlay.items():
+        if isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = merge(result[key], value)
+        else:
+            result[key] = copy.deepcopy(value)
+    return result
+
+
+def mask(value):
+    if isinstance(value, dict):
+        return dict((k, "********" if SECRET_KEY.search(k) and not isinstance(v, (dict, bool)) else mask(v))
+                    for k, v in value.items())
+    if isinstance(value, list):
+        return [mask(v) for v in value]
+    return value
+
+
+def render(data):
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            path=dict(type="path", required=True),
+            settings=dict(type="dict", required=True),
+        ),
+        add_file_common_args=True,
+        supports_check_mode=True,
+    )
+    path = module.params["path"]
+    managed = module.params["settings"]
+    result = dict(changed=False, path=path)
+
+    current, raw, invalid = {}, None, False
+    if os.path.exists(path):
+        with open(path, "rb") as f:
+            raw = f.read().decode("utf-8", errors="replace")
+        try:
+            current = json.loads(strip_json_comments(raw)) if raw.strip() else {}
+            if not isinstance(current, dict):
+                raise ValueError("the top level is not an object")
+        except ValueError as e:
+            invalid = True
+            current = {}
+            module.warn("%s was not valid JSON (%s); it is saved aside and replaced" % (path, to_native(e)))
+
+    desired = merge(current, managed)
+    result["settings"] = mask(desired)
+    if raw is None or invalid or desired != current:
+        result["changed"] = True
+        if module._diff:
+            result["diff"] = dict(before_header=path, after_header=path,
+                                  before="" if raw is None else render(mask(current)) if not invalid else "(invalid JSON)\n",
+                                  after=render(mask(desired)))
+        if not module.check_mode:
+            if invalid:
+                backup = "%s.invalid-%s" % (path, time.strftime("%Y%m%d%H%M%S"))
+                os.rename(path, backup)
+                result["backup_file"] = backup
+            fd, tmp = tempfile.mkstemp(prefix=".settings.", dir=os.path.dirname(path))
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    f.write(to_bytes(render(desired)))
+                # Set owner and mode on the temporary file, so the secret-bearing file never exists with
+                # looser permissions, then rename it into place atomically.
+                tmp_args = module.load_file_common_arguments(module.params, path=tmp)
+                module.set_fs_attributes_if_different(tmp_args, False)
+                os.rename(tmp, path)
+            except Exception:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
+                raise
+
+    if os.path.exists(path):
+        file_args = module.load_file_common_arguments(module.params)
+        result["changed"] = module.set_fs_attributes_if_different(file_args, result["changed"])
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,60 @@
+# Sourced by tests/demo, tests/all and .ci/run: makes a fresh Debian machine ready to run the collection's
+# tests, and costs ~nothing when it already is. Installs (as root, when missing): docker.io + a running dockerd,
+# debootstrap, python3-venv; a pinned virtualenv in .venv; a collection path (under ~/.cache) that
+# resolves qwenops.qwen_code to this checkout.
+# shellcheck shell=bash
+QWEN_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+export QWEN_REPO
+
+_qwen_log() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
+
+_qwen_apt() {
+  local missing=()
+  command -v dockerd >/dev/null || missing+=(docker.io)
+  command -v debootstrap >/dev/null || missing+=(debootstrap)
+  python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
+  if [ ${#missing[@]} -gt 0 ]; then
+    [ "$(id -u)" = 0 ] || { echo "need root to install: ${missing[*]}" >&2; return 1; }
+    _qwen_log "installing ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+}
+
+_qwen_docker() {
+  docker info >/dev/null 2>&1 && return 0
+  _qwen_log "starting dockerd"
+  (setsid nohup dockerd >/var/log/dockerd.log 2>&1 &)
+  local i
+  for i in $(seq 1 60); do docker info >/dev/null 2>&1 && return 0; sleep 1; done
+  echo "dockerd did not start; see /var/log/dockerd.log" >&2; return 1
+}
+
+_qwen_venv() {
+  local stamp="$QWEN_REPO/.venv/.requirements.sha256" want
+  want=$(sha256sum "$QWEN_REPO/tests/requirements.txt" | cut -d' ' -f1)
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    _qwen_log "creating .venv from tests/requirements.txt"
+    python3 -m venv "$QWEN_REPO/.venv"
+    "$QWEN_REPO/.venv/bin/pip" install -q --disable-pip-version-check -r "$QWEN_REPO/tests/requirements.txt"
+    echo "$want" >"$stamp"
+  fi
+  # shellcheck disable=SC1091
+  . "$QWEN_REPO/.venv/bin/activate"
+}
+
+_qwen_collection_path() {
+  # Outside the checkout, so that linters walking the repo never meet a link back into it.
+  local root base
+  root="${XDG_CACHE_HOME:-$HOME/.cache}/qwenops/collections-$(printf '%s' "$QWEN_REPO" | sha256sum | cut -c1-12)"
+  base="$root/ansible_collections/qwenops"
+  mkdir -p "$base"
+  ln -sfn "$QWEN_REPO" "$base/qwen_code"
+  export ANSIBLE_COLLECTIONS_PATH="$root"
+}
+
+_qwen_apt && _qwen_docker && _qwen_venv && _qwen_collection_path || return 1
+# The canary secret: every test uses it as the API key and greps every log for it.
+export QWEN_TEST_CANARY_KEY="${QWEN_TEST_CANARY_KEY:-sk-qwenops-CANARY-5c1e0b7d9a}"
+export ANSIBLE_FORCE_COLOR="${ANSIBLE_FORCE_COLOR:-0}"
+export PY_COLORS="${PY_COLORS:-0}"
