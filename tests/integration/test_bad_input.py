@@ -1,0 +1,72 @@
+"""Bad input fails before anything changes on the host, with a message naming the variable and the fix,
+and the key never shows: not at -vvv, not in --diff, not in any process's command line."""
+import pytest
+
+from conftest import CANARY, GOOD_VARS
+
+MISSING = object()
+
+CASES = {
+    # name: (overrides, text the failure must contain)
+    "unknown_provider": ({"qwen_code_provider": "openrouterr"}, "qwen_code_provider"),
+    "custom_without_base_url": ({"qwen_code_base_url": ""}, "qwen_code_base_url is empty"),
+    "missing_key": ({"qwen_code_api_key": MISSING}, "qwen_code_api_key"),
+    "empty_key": ({"qwen_code_api_key": ""}, "qwen_code_api_key is empty"),
+    "key_with_newline": ({"qwen_code_api_key": CANARY + "\n"}, "stray newline"),
+    "missing_model": ({"qwen_code_model": MISSING}, "qwen_code_model"),
+    "model_with_space": ({"qwen_code_model": "qwen coder"}, "qwen_code_model must be"),
+    "user_does_not_exist": ({"qwen_code_users": ["alice", "nosuchuser"]}, "do not exist on"),
+    "no_users": ({"qwen_code_users": []}, "qwen_code_users must be a non-empty list"),
+    "malformed_url": ({"qwen_code_base_url": "htps:/api.example.com v1"}, "is not a valid http(s) URL"),
+    "url_with_credentials": ({"qwen_code_base_url": "https://user:pw@api.example.com/v1"},
+                             "is not a valid http(s) URL"),
+    "plain_http_remote": ({"qwen_code_base_url": "http://api.example.com/v1"}, "plain http to a non-loopback"),
+    "unknown_release": ({"qwen_code_version": "0.8.2"}, "is not a release this collection knows"),
+    "bad_node_method": ({"qwen_code_node_method": "nvm"}, "qwen_code_node_method"),
+    "distro_node_too_old": ({"qwen_code_node_method": "distro"}, "ships Node 18"),
+    "system_node_missing": ({"qwen_code_node_method": "system"}, "no usable node found"),
+    "ca_bundle_missing": ({"qwen_code_ca_bundle": "/nonexistent/ca.pem"}, "is not a file on the controller"),
+    "ca_bundle_not_pem": ({"qwen_code_ca_bundle": "/etc/hostname"}, "holds no PEM certificate"),
+    "bad_proxy": ({"qwen_code_https_proxy": "proxy.example.com:3128"}, "qwen_code_https_proxy"),
+}
+
+
+def case_vars(overrides):
+    variables = dict(GOOD_VARS)
+    for key, value in overrides.items():
+        if value is MISSING:
+            variables.pop(key)
+        else:
+            variables[key] = value
+    return variables
+
+
+def test_good_run_keeps_the_key_out_of_output_diffs_and_ps(installed_host):
+    run = installed_host.first_run
+    assert "changed=" in run.output and "failed=0" in run.output
+    assert "--- before" in run.output, "the run was expected to show diffs"
+    assert CANARY not in run.output
+    assert run.ps_samples, "no process samples taken"
+    assert not [s for s in run.ps_samples if CANARY in s]
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_bad_input_fails_before_any_change(runner, installed_host, name):
+    overrides, expected = CASES[name]
+    before = installed_host.snapshot()
+    run = runner.play(installed_host, case_vars(overrides), "bad-" + name)
+    assert run.returncode != 0, run.output[-2000:]
+    assert expected in run.output, run.output[-3000:]
+    assert CANARY not in run.output
+    assert installed_host.snapshot() == before, "a failed run changed the host"
+    # The previous working install still answers.
+    answer = installed_host.sh("runuser -l alice -c 'qwen --version'")
+    assert answer.stdout.strip() == "0.24.4"
+
+
+def test_unsupported_os_fails_before_any_change(runner, other_os_host):
+    before = other_os_host.snapshot()
+    run = runner.play(other_os_host, GOOD_VARS, "bad-unsupported_os")
+    assert run.returncode != 0
+    assert "supports Debian 12 and 13" in run.output, run.output[-3000:]
+    assert other_os_host.snapshot() == before
