@@ -145,7 +145,8 @@ import traceback
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 from ansible.module_utils.six.moves.urllib.parse import quote
-from ansible.module_utils.urls import Request, make_context
+from ansible.module_utils.urls import Request
+from ansible_collections.qwenops.qwen_code.plugins.module_utils.qwen_code import extra_ca_context
 
 MARKER = ".qwenops-npm-unpack.json"
 CHUNK = 1024 * 1024
@@ -156,11 +157,7 @@ class RegistryError(Exception):
 
 
 def build_request(ca_path, validate_certs, timeout):
-    context = None
-    if ca_path and validate_certs:
-        # make_context() loads the system trust store; the bundle is added to it, not put in its place.
-        context = make_context()
-        context.load_verify_locations(cafile=ca_path)
+    context = extra_ca_context(ca_path) if ca_path and validate_certs else None
     return Request(timeout=timeout, validate_certs=validate_certs, context=context,
                    http_agent="qwenops.qwen_code npm_unpack")
 
