@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: qwenops contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Shared pieces of the qwenops.qwen_code modules: provider presets, TLS context, and the provider check."""
 
 from __future__ import absolute_import, division, print_function
@@ -207,8 +207,8 @@ def provider_check(base_url, api_key, model=None, probe="models", timeout=10, ca
         listing = json.loads(body)
         models = [m["id"] for m in listing["data"] if isinstance(m, dict) and "id" in m]
     except (ValueError, KeyError, TypeError) as e:
-        result.update(reason="bad_response", msg=_fmt("bad_response", detail=_snippet(body) or to_native(e),
-                                                     **fields))
+        detail = _snippet(body) or to_native(e)
+        result.update(reason="bad_response", msg=_fmt("bad_response", detail=detail, **fields))
         return result
     result["models_count"] = len(models)
     if model:
@@ -270,3 +270,44 @@ def detail_mentions_model(body):
         return False
     text = json.dumps(err).lower()
     return "model_not_found" in text or ("model" in text and "not" in text and "exist" in text)
+
+
+# The fields the qwen CLI requires in oauth_creds.json (packages/core/src/qwen/qwenOAuth2.ts).
+OAUTH_REQUIRED = (("access_token", "a non-empty string"), ("refresh_token", "a non-empty string"),
+                  ("token_type", "a non-empty string"), ("expiry_date", "a number of milliseconds since the epoch"))
+
+
+def token_fingerprint(token):
+    """A short sha256 of a token: enough to compare hosts, useless to an attacker."""
+    import hashlib
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()[:16]
+
+
+def inspect_oauth_creds(data, now=None):
+    """Check qwen OAuth credentials (a dict) like the CLI does; return facts about them, never token values."""
+    if not isinstance(data, dict):
+        return dict(valid=False, invalid_reason="the credentials must be a JSON object, not %s" % type(data).__name__)
+    for field, expected in OAUTH_REQUIRED:
+        value = data.get(field)
+        if field == "expiry_date":
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        else:
+            ok = isinstance(value, str) and value.strip() != ""
+        if field not in data:
+            return dict(valid=False, invalid_reason="%s is missing (it must be %s)" % (field, expected))
+        if not ok:
+            return dict(valid=False, invalid_reason="%s must be %s, not %s" % (field, expected, type(value).__name__))
+    if data["expiry_date"] < 10 ** 12:
+        return dict(valid=False, invalid_reason="expiry_date %d looks like seconds: the CLI expects milliseconds "
+                                                "since the epoch" % data["expiry_date"])
+    resource_url = data.get("resource_url")
+    if resource_url is not None and not isinstance(resource_url, str):
+        return dict(valid=False, invalid_reason="resource_url must be a string, not %s" % type(resource_url).__name__)
+    now_ms = (time.time() if now is None else now) * 1000
+    info = dict(valid=True, expiry_date=int(data["expiry_date"]), expired=data["expiry_date"] <= now_ms,
+                expires_in=int((data["expiry_date"] - now_ms) // 1000), token_type=data["token_type"],
+                refresh_token_sha256=token_fingerprint(data["refresh_token"]),
+                access_token_sha256=token_fingerprint(data["access_token"]))
+    if resource_url:
+        info["resource_url"] = resource_url
+    return info

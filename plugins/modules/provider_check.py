@@ -1,7 +1,7 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
 # Copyright: qwenops contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 from __future__ import absolute_import, division, print_function
 
@@ -22,7 +22,7 @@ description:
     OpenAI-compatible JSON.
   - Read-only; runs in check mode. The key is sent only in the C(Authorization) header and never returned.
 author:
-  - qwenops contributors
+  - qwenops contributors (@qwenops)
 options:
   base_url:
     description:
@@ -33,7 +33,7 @@ options:
     type: str
     choices: [openrouter, modelscope, dashscope, dashscope_intl, openai]
   api_key:
-    description: The API key, sent as C(Authorization: Bearer ...).
+    description: "The API key, sent as C(Authorization: Bearer <key>)."
     type: str
     required: true
   model:
@@ -68,8 +68,10 @@ notes:
   - Uses only the Python standard library and C(ansible.module_utils) on the target.
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
 """
 

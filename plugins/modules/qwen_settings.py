@@ -1,7 +1,7 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
 # Copyright: qwenops contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 from __future__ import absolute_import, division, print_function
 
@@ -21,7 +21,7 @@ description:
   - A file that is not valid JSON is saved as C(<path>.invalid-<timestamp>) and replaced, with a warning.
   - In the diff, values of keys that look like secrets (C(apiKey), C(token), C(password), C(secret)) are masked.
 author:
-  - qwenops contributors
+  - qwenops contributors (@qwenops)
 options:
   path:
     description: The settings file.
@@ -35,8 +35,10 @@ extends_documentation_fragment:
   - ansible.builtin.files
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
 """
 

@@ -56,7 +56,7 @@ class PsSampler(threading.Thread):
 
     def run(self):
         while not self.stop.is_set():
-            self.samples.append(subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout)
+            self.samples.append(subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=False).stdout)
             self.samples.append(self.container.sh("ps -eo args", check=False).stdout)
             time.sleep(0.2)
 
@@ -79,7 +79,7 @@ class Runner:
         sampler = PsSampler(container) if sample_ps else None
         if sampler:
             sampler.start()
-        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO,
+        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, check=False,
                               env=dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0"))
         if sampler:
             sampler.stop.set()

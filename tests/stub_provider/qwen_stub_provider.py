@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """A minimal OpenAI-compatible provider for tests: the real qwen CLI talks to it on loopback.
 
 Standard library only (Python 3.9+), so it runs inside the Debian test containers as they are.

@@ -71,7 +71,7 @@ def run_module(name, args, tmp_path, check=False, diff=False):
     path.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": module_args}))
     module = os.path.join(REPO, "plugins", "modules", name + ".py")
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
-    out = subprocess.run([sys.executable, module, str(path)], capture_output=True, text=True, env=env)
+    out = subprocess.run([sys.executable, module, str(path)], capture_output=True, text=True, env=env, check=False)
     try:
         result = json.loads(out.stdout)
     except ValueError:

@@ -2,7 +2,6 @@
 import base64
 import hashlib
 import io
-import json
 import os
 import tarfile
 
@@ -56,7 +55,7 @@ def test_installs_verified_and_keeps_exec_bits(registry, tmp_path):
     assert (dest / "bin" / "node").read_bytes().startswith(b"#!/bin/sh")
     assert os.stat(dest / "bin" / "node").st_mode & 0o777 == 0o755
     assert os.stat(dest / "README.md").st_mode & 0o777 == 0o644
-    assert [p for p in os.listdir(tmp_path / "node")] == ["22.0.0"], "staging directories left behind"
+    assert os.listdir(tmp_path / "node") == ["22.0.0"], "staging directories left behind"
 
 
 def test_second_run_makes_no_request(registry, tmp_path):

@@ -13,8 +13,8 @@ from ansible_collections.qwenops.qwen_code.plugins.module_utils.qwen_code import
 from conftest import run_module as run_collection_module
 
 KEY = "sk-unit-CANARY-31f4a"
-MODELS = {"object": "list", "data": [{"id": m} for m in
-                                      ("qwen/qwen3-coder", "qwen/qwen3-coder:free", "qwen/qwen-2.5-72b", "gpt-4o")]}
+MODEL_IDS = ("qwen/qwen3-coder", "qwen/qwen3-coder:free", "qwen/qwen-2.5-72b", "gpt-4o")
+MODELS = {"object": "list", "data": [{"id": m} for m in MODEL_IDS]}
 
 
 def bearer_only(handler_json, status=200):

@@ -25,8 +25,8 @@ def test_creates_file_0600(tmp_path):
 
 def test_keeps_unmanaged_keys_and_user_edits(tmp_path):
     path = tmp_path / "settings.json"
-    path.write_text(json.dumps({"ui": {"theme": "dark"}, "security": {"auth": {"selectedType": "qwen-oauth",
-                                                                                "useExternal": True}}}))
+    auth = {"selectedType": "qwen-oauth", "useExternal": True}
+    path.write_text(json.dumps({"ui": {"theme": "dark"}, "security": {"auth": auth}}))
     r = run_module("qwen_settings", settings_args(path), tmp_path)
     data = json.loads(path.read_text())
     assert r["changed"]
