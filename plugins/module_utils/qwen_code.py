@@ -36,16 +36,16 @@ MESSAGES = {
     "invalid_url": "The base URL {base_url!r} is not a valid http(s) URL: expected https://host[:port]/path, "
                    "for example https://openrouter.ai/api/v1.",
     "dns": "Cannot resolve {host}: check the base URL's host name, this host's DNS, or set a proxy "
-           "(qwen_code_https_proxy).",
+           "(qwen_code_https_proxy, or HTTPS_PROXY).",
     "connection_refused": "{host}:{port} refused the connection: nothing listens there, or a firewall rejects it. "
                           "Check the base URL and port, or the proxy.",
     "timeout": "No answer from {host}:{port} within {timeout} s: a firewall may drop the traffic, or a proxy is "
-               "needed (qwen_code_https_proxy).",
+               "needed (qwen_code_https_proxy, or HTTPS_PROXY).",
     "tls": "TLS verification of {host} failed ({detail}). If a proxy or private CA signs this certificate, set "
-           "qwen_code_ca_bundle to a PEM bundle that contains that CA.",
+           "qwen_code_ca_bundle (in the image: a PEM file in certs/ or NODE_EXTRA_CA_CERTS) to a bundle with that CA.",
     "proxy": "The proxy refused or failed the request ({detail}): check qwen_code_https_proxy / https_proxy.",
-    "unauthorized": "{base_url} rejected the API key (HTTP {status}): check qwen_code_api_key for this provider "
-                    "(OpenRouter keys start with sk-or-, ModelScope keys with ms-).",
+    "unauthorized": "{base_url} rejected the API key (HTTP {status}): check qwen_code_api_key (in the image: "
+                    "OPENAI_API_KEY) for this provider (OpenRouter keys start with sk-or-, ModelScope keys with ms-).",
     "not_found": "{url} does not exist (HTTP 404): the base URL is probably wrong; OpenAI-compatible URLs usually "
                  "end in the API version, such as /v1 or /compatible-mode/v1.",
     "rate_limited": "{base_url} is rate limiting this key (HTTP 429): the free tier's quota or the request rate is "

@@ -11,6 +11,8 @@ import pytest
 
 STUB = os.path.join(os.path.dirname(os.path.abspath(__file__)), "qwen_stub_provider.py")
 KEY = "sk-stub-CANARY-44"
+# A private opener without proxies: other tests in the session may install a global one (ansible's open_url does).
+OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 @pytest.fixture(scope="module")
@@ -20,7 +22,7 @@ def stub(tmp_path_factory):
     proc = subprocess.Popen([sys.executable, STUB, "--port", "0", "--port-file", str(d / "port"),
                              "--expect-key-file", str(d / "key"), "--expect-model", "m1", "--reply", "hello there",
                              "--log", str(d / "log.jsonl")])
-    for _ in range(100):
+    for _attempt in range(100):
         if (d / "port").exists():
             break
         time.sleep(0.05)
@@ -33,7 +35,7 @@ def call(url, payload=None, key=KEY):
     req = urllib.request.Request(url, data=json.dumps(payload).encode() if payload is not None else None,
                                  headers={"Authorization": "Bearer " + key, "Content-Type": "application/json"})
     try:
-        with urllib.request.urlopen(req, timeout=5) as resp:
+        with OPENER.open(req, timeout=5) as resp:
             return resp.status, resp.read().decode()
     except urllib.error.HTTPError as e:
         return e.code, e.read().decode()
@@ -50,8 +52,8 @@ def test_chat_non_streaming(stub):
 
 
 def test_chat_streaming(stub):
-    status, body = call(stub[0] + "/chat/completions", {"model": "m1", "stream": True, "messages": [],
-                                                         "stream_options": {"include_usage": True}})
+    payload = {"model": "m1", "stream": True, "messages": [], "stream_options": {"include_usage": True}}
+    status, body = call(stub[0] + "/chat/completions", payload)
     events = [line[6:] for line in body.splitlines() if line.startswith("data: ")]
     assert status == 200 and events[-1] == "[DONE]"
     text = "".join(c["choices"][0]["delta"].get("content", "") for c in map(json.loads, events[:-1]) if c["choices"])

@@ -1,0 +1,38 @@
+# qwen-code-headless: the qwen CLI, installed by this collection's own role, configured only at run time.
+#   docker build -t qwen-code-headless .
+#   echo test | docker run --rm -i -e OPENAI_API_KEY -e OPENAI_BASE_URL -e OPENAI_MODEL qwen-code-headless -p "summarize"
+ARG BASE_IMAGE=debian:trixie-slim
+# The build stage needs ansible-core >= 2.16 from the distribution: Debian 13 (trixie) has 2.19.
+ARG BUILDER_IMAGE=${BASE_IMAGE}
+
+FROM ${BUILDER_IMAGE} AS build
+ARG QWEN_CODE_VERSION=0.24.4
+ARG NPM_REGISTRY=https://registry.npmjs.org
+# ansible-core and python3 come from the Debian release itself, whose archive pins them; they stay in this stage.
+# hadolint ignore=DL3008
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ansible-core python3 ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
+COPY . /usr/share/ansible/collections/ansible_collections/qwenops/qwen_code/
+RUN QWEN_CODE_VERSION="${QWEN_CODE_VERSION}" NPM_REGISTRY="${NPM_REGISTRY}" \
+    /usr/share/ansible/collections/ansible_collections/qwenops/qwen_code/image/build.sh
+
+FROM ${BASE_IMAGE}
+ARG QWEN_CODE_VERSION=0.24.4
+LABEL org.opencontainers.image.title="qwen-code-headless" \
+      org.opencontainers.image.description="The qwen coding CLI (@qwen-code/qwen-code) for headless use, configured at run time" \
+      org.opencontainers.image.version="${QWEN_CODE_VERSION}" \
+      org.opencontainers.image.source="https://github.com/qwenops/qwen_code" \
+      org.opencontainers.image.licenses="GPL-3.0-or-later AND Apache-2.0" \
+      org.opencontainers.image.vendor="qwenops"
+RUN useradd --create-home --uid 1000 --user-group --shell /bin/sh qwen \
+ && mkdir /workspace && chown qwen:qwen /workspace
+COPY --from=build /opt/qwen-code /opt/qwen-code
+COPY --from=build /etc/qwen-code /etc/qwen-code
+COPY --from=build /usr/local/bin/qwen /usr/local/bin/qwen-entrypoint /usr/local/bin/
+COPY --from=build --chown=1000:1000 /home/qwen/.qwen /home/qwen/.qwen
+ENV HOME=/home/qwen
+USER 1000:1000
+WORKDIR /workspace
+ENTRYPOINT ["/usr/local/bin/qwen-entrypoint"]
+CMD ["--help"]

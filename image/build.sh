@@ -1,0 +1,20 @@
+#!/bin/sh
+# Runs in the image's build stage: installs Node and qwen with the collection's own role (tasks_from: install),
+# writes the image user's settings, and exports the presets and check messages the entrypoint uses.
+set -eu
+collection=$(cd "$(dirname "$0")/.." && pwd)
+# Extra CAs from certs/ (a TLS-intercepting proxy, a private mirror): trusted for the downloads now and by qwen
+# at run time, through the role's qwen_code_ca_bundle.
+bundle=""
+for f in "$collection"/certs/*.crt "$collection"/certs/*.pem; do
+  [ -f "$f" ] || continue
+  cat "$f" >>/tmp/extra-ca.pem
+  bundle=/tmp/extra-ca.pem
+done
+cat >/tmp/image-vars.json <<JSON
+{"qwen_code_version": "${QWEN_CODE_VERSION}", "qwen_code_npm_registry": "${NPM_REGISTRY}",
+ "qwen_code_ca_bundle": "${bundle}"}
+JSON
+ANSIBLE_NOCOLOR=1 ANSIBLE_LOCALHOST_WARNING=0 ANSIBLE_INVENTORY_UNPARSED_WARNING=0 \
+  ansible-playbook -i localhost, -c local "$collection/image/build.yml" -e @/tmp/image-vars.json
+rm -f /tmp/extra-ca.pem /tmp/image-vars.json

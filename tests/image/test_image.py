@@ -1,0 +1,144 @@
+"""The container image: built from this checkout (cached base, no registry), qwen as a non-root ENTRYPOINT,
+configured only at run time, answering through the stub provider on the host's loopback."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+STUB = os.path.join(REPO, "tests", "stub_provider", "qwen_stub_provider.py")
+LOGS = os.path.join(REPO, "tests", "output", "logs", "image")
+TAG = "qwen-code-headless:test"
+CANARY = os.environ["QWEN_TEST_CANARY_KEY"]
+MODEL = "qwenops/stub-coder"
+HOST_CA = "/etc/ssl/certs/ca-certificates.crt"
+
+
+def run(cmd, log=None, **kw):
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, **kw)
+    if log:
+        os.makedirs(LOGS, exist_ok=True)
+        with open(os.path.join(LOGS, log), "a") as f:
+            f.write("$ %s\n%s%s\n" % (" ".join(cmd), proc.stdout, proc.stderr))
+    return proc
+
+
+@pytest.fixture(scope="session")
+def image(tmp_path_factory):
+    """docker build of a clean copy of the checkout, with the host's CA bundle in certs/ (this workplace
+    intercepts TLS: the same need a corporate network has)."""
+    subprocess.run([os.path.join(REPO, "tests", "tools", "ensure-base-image"), "trixie", "debian:trixie-slim"],
+                   check=True)
+    ctx = tmp_path_factory.mktemp("context")
+    files = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPO,
+                           capture_output=True, check=True).stdout.split(b"\0")
+    for name in filter(None, (f.decode() for f in files)):
+        if os.path.isfile(os.path.join(REPO, name)):
+            os.makedirs(os.path.dirname(os.path.join(ctx, name)), exist_ok=True)
+            shutil.copy2(os.path.join(REPO, name), os.path.join(ctx, name))
+    if os.path.exists(HOST_CA):
+        shutil.copy(HOST_CA, os.path.join(ctx, "certs", "host-ca.pem"))
+    start = time.time()
+    build = run(["docker", "build", "-t", TAG, str(ctx)], log="build.log")
+    assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-3000:]
+    print("image built in %.0f s" % (time.time() - start))
+    return TAG
+
+
+@pytest.fixture(scope="session")
+def stub(tmp_path_factory):
+    d = tmp_path_factory.mktemp("stub")
+    (d / "key").write_text(CANARY)
+    proc = subprocess.Popen([sys.executable, STUB, "--host", "127.0.0.1", "--port", "0", "--port-file",
+                             str(d / "port"), "--expect-key-file", str(d / "key"), "--expect-model", MODEL,
+                             "--reply", "QWENOPS-IMAGE-ANSWER", "--log", str(d / "log.jsonl")])
+    for _attempt in range(100):
+        if (d / "port").exists():
+            break
+        time.sleep(0.05)
+    os.chmod(d / "key", 0o644)  # readable by the image's non-root user when mounted as a secret
+    yield {"url": "http://127.0.0.1:%s/v1" % (d / "port").read_text().strip(), "log": d / "log.jsonl",
+           "keyfile": str(d / "key")}
+    proc.terminate()
+    proc.wait()
+
+
+def requests(stub):
+    return [json.loads(line) for line in stub["log"].read_text().splitlines()] if stub["log"].exists() else []
+
+
+def test_version(image):
+    proc = run(["docker", "run", "--rm", image, "--version"], log="version.log")
+    assert proc.returncode == 0 and proc.stdout.strip() == "0.24.4"
+
+
+def test_runs_as_non_root_in_workspace(image):
+    proc = run(["docker", "run", "--rm", "--entrypoint", "sh", image, "-c", "id -u; pwd; echo $HOME"])
+    uid, cwd, home = proc.stdout.split()
+    assert uid != "0" and cwd == "/workspace" and home == "/home/qwen"
+    config = json.loads(run(["docker", "inspect", image]).stdout)[0]["Config"]
+    assert config["User"] == "1000:1000"
+    assert config["Entrypoint"] == ["/usr/local/bin/qwen-entrypoint"]
+    labels = config["Labels"]
+    assert labels["org.opencontainers.image.version"] == "0.24.4"
+    assert labels["org.opencontainers.image.source"] and labels["org.opencontainers.image.licenses"]
+
+
+def test_settings_keep_telemetry_and_self_update_off(image):
+    proc = run(["docker", "run", "--rm", "--entrypoint", "cat", image, "/home/qwen/.qwen/settings.json"])
+    settings = json.loads(proc.stdout)
+    assert settings["privacy"]["usageStatisticsEnabled"] is False
+    assert settings["general"]["enableAutoUpdate"] is False
+    assert settings["$version"] == 4 and "model" not in settings
+
+
+def test_no_provider_is_one_clear_line(image):
+    proc = run(["docker", "run", "--rm", image, "-p", "hello"], log="noconfig.log")
+    assert proc.returncode != 0
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "OPENAI_API_KEY" in lines[0] and "OPENAI_MODEL" in lines[0], proc.stderr
+
+
+def test_answers_through_the_stub(image, stub):
+    before = len(requests(stub))
+    env = dict(os.environ, OPENAI_API_KEY=CANARY, OPENAI_BASE_URL=stub["url"], OPENAI_MODEL=MODEL)
+    # -e NAME (without =value) keeps the key off the docker command line.
+    proc = run(["docker", "run", "--rm", "-i", "--network", "host", "-e", "OPENAI_API_KEY", "-e", "OPENAI_BASE_URL",
+                "-e", "OPENAI_MODEL", image, "-p", "summarize"], log="answer.log", input="test\n", env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "QWENOPS-IMAGE-ANSWER" in proc.stdout
+    assert CANARY not in proc.stdout + proc.stderr
+    chats = [r for r in requests(stub)[before:] if r["path"].endswith("/chat/completions")]
+    assert chats and all(r["auth_ok"] and r["model"] == MODEL for r in chats)
+
+
+def test_key_from_a_mounted_secret_and_preset_lookup(image, stub):
+    proc = run(["docker", "run", "--rm", "--network", "host", "-v", "%s:/run/secrets/qwen_key:ro" % stub["keyfile"],
+                "-e", "OPENAI_API_KEY_FILE=/run/secrets/qwen_key", "-e", "OPENAI_BASE_URL=" + stub["url"],
+                "-e", "OPENAI_MODEL=" + MODEL, image, "-p", "hello"], log="secretfile.log")
+    assert proc.returncode == 0 and "QWENOPS-IMAGE-ANSWER" in proc.stdout, proc.stderr
+    # QWEN_PROVIDER resolves a preset (checked without network: the check fails on the key, not on the URL).
+    proc = run(["docker", "run", "--rm", "--entrypoint", "sh", "-e", "QWEN_PROVIDER=openrouter", image, "-c",
+                "grep ^openrouter= /etc/qwen-code/providers"])
+    assert proc.stdout.strip() == "openrouter=https://openrouter.ai/api/v1"
+
+
+def test_check_command(image, stub):
+    base = ["docker", "run", "--rm", "--network", "host", "-e", "OPENAI_BASE_URL=" + stub["url"],
+            "-v", "%s:/run/secrets/qwen_key:ro" % stub["keyfile"], "-e", "OPENAI_API_KEY_FILE=/run/secrets/qwen_key"]
+    ok = run(base + ["-e", "OPENAI_MODEL=" + MODEL, image, "check", "--chat"], log="check.log")
+    assert ok.returncode == 0 and ok.stdout.startswith("ok:"), ok.stdout + ok.stderr
+    missing = run(base + ["-e", "OPENAI_MODEL=qwenops/stub-codr", image, "check"], log="check.log")
+    assert missing.returncode == 1 and "reason: model_not_found" in missing.stdout
+    assert "qwenops/stub-coder" in missing.stdout  # the close match is named
+
+
+def test_no_secret_in_image_metadata(image):
+    history = run(["docker", "history", "--no-trunc", image]).stdout
+    inspect = run(["docker", "inspect", image]).stdout
+    assert CANARY not in history and CANARY not in inspect
+    assert "OPENAI_API_KEY=" not in inspect
