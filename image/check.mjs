@@ -120,9 +120,28 @@ try {
 } catch {
   finish("bad_response", { ...fields, detail: listing.text.slice(0, 80) }, { status: 200 });
 }
+// Similar names, as provider_check finds them: substrings, then names at a small edit distance.
+function distance(a, b) {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return row[b.length];
+}
 if (model && !models.includes(model)) {
-  const tail = model.split("/").pop().toLowerCase();
-  const similar = models.filter((m) => m.toLowerCase().includes(tail) || tail.includes(m.toLowerCase())).slice(0, 5);
+  const wanted = model.toLowerCase();
+  const tail = wanted.split("/").pop();
+  const similar = models.filter((m) => {
+    const name = m.toLowerCase();
+    return name.includes(tail) || wanted.includes(name) ||
+      distance(wanted, name) <= Math.max(2, Math.floor(Math.max(wanted.length, name.length) / 4));
+  }).slice(0, 5);
   const suggestion = similar.length ? `: close matches: ${similar.join(", ")}`
     : ` (it lists ${models.length} models, none similar)`;
   finish("model_not_found", { ...fields, suggestion }, { models_count: models.length, model_found: false });
