@@ -114,7 +114,7 @@ def installed_host(runner):
     """A Debian 12 container with a working install made by a good run (at -vvv, with --diff, ps sampled)."""
     c = Container("qwenops-test/debian:bookworm", "good")
     try:
-        c.sh("useradd -m -s /bin/bash alice")
+        c.sh("useradd -m -s /bin/bash alice && useradd -m -s /bin/bash bob")
         start_stub(c, CANARY, GOOD_VARS["qwen_code_model"])
         good = dict(GOOD_VARS, qwen_code_verify_provider=True, qwen_code_verify_probe="chat",
                     qwen_code_smoke_test=True)

@@ -5,6 +5,14 @@ import pytest
 from conftest import CANARY, GOOD_VARS
 
 MISSING = object()
+CREDS = {"access_token": "at-" + CANARY, "refresh_token": "rt-" + CANARY, "token_type": "Bearer",
+         "expiry_date": 4102444800000, "resource_url": "localhost:18443"}
+
+
+def creds(**over):
+    c = dict(CREDS, **over)
+    return {k: v for k, v in c.items() if v is not MISSING}
+
 
 CASES = {
     # name: (overrides, text the failure must contain)
@@ -28,6 +36,15 @@ CASES = {
     "ca_bundle_missing": ({"qwen_code_ca_bundle": "/nonexistent/ca.pem"}, "is not a file on the controller"),
     "ca_bundle_not_pem": ({"qwen_code_ca_bundle": "/etc/hostname"}, "holds no PEM certificate"),
     "bad_proxy": ({"qwen_code_https_proxy": "proxy.example.com:3128"}, "qwen_code_https_proxy"),
+    "bad_auth_type": ({"qwen_code_auth_type": "oauth"}, "qwen_code_auth_type"),
+    "qwen_oauth_refused_by_release": ({"qwen_code_auth_type": "qwen-oauth"}, "refuses it"),
+    "creds_missing_field": ({"qwen_code_oauth_creds": creds(refresh_token=MISSING)}, "refresh_token is missing"),
+    "creds_wrong_type": ({"qwen_code_oauth_creds": creds(expiry_date="2100-01-01")}, "expiry_date must be a number"),
+    "creds_seconds_not_ms": ({"qwen_code_oauth_creds": creds(expiry_date=4102444800)}, "looks like seconds"),
+    "creds_file_not_json": ({"qwen_code_oauth_creds_file": "/etc/hostname"}, "not valid JSON"),
+    "creds_for_unknown_user": ({"qwen_code_oauth_creds": {"carol": CREDS}}, "not in qwen_code_users"),
+    "creds_shared_by_two_users": ({"qwen_code_users": ["alice", "bob"], "qwen_code_oauth_creds": CREDS},
+                                  "The same qwen refresh token would go to"),
 }
 
 
