@@ -141,3 +141,5 @@ def other_os_host():
 def pytest_sessionstart(session):
     if shutil.which("docker") is None:
         raise pytest.UsageError("docker is required (run through tests/all)")
+    # The platform image (built locally when no registry answers), so this suite runs on its own too.
+    subprocess.run([os.path.join(REPO, "tests", "tools", "ensure-test-image"), "bookworm"], check=True)
