@@ -75,12 +75,12 @@ options:
     description: Mode of O(dest) itself.
     type: raw
     default: "0755"
+extends_documentation_fragment:
+  - qwenops.qwen_code.attributes
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
 notes:
   - Proxies are taken from the environment (C(https_proxy), C(http_proxy), C(no_proxy)).

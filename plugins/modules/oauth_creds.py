@@ -45,12 +45,11 @@ options:
     default: 60
 extends_documentation_fragment:
   - ansible.builtin.files
+  - qwenops.qwen_code.attributes
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
 notes:
   - Set O(owner), O(group) and O(mode) (typically C(0600)); the file is created with them before it is renamed

@@ -38,12 +38,12 @@ options:
     description: Fail when the credentials are missing fields, have wrong types or are not JSON.
     type: bool
     default: false
+extends_documentation_fragment:
+  - qwenops.qwen_code.attributes
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
 """
 

@@ -66,12 +66,12 @@ notes:
   - Proxies come from the environment like the qwen CLI (C(https_proxy), C(http_proxy), C(no_proxy)); the
     C(qwen_code) role passes its C(qwen_code_*_proxy) variables that way.
   - Uses only the Python standard library and C(ansible.module_utils) on the target.
+extends_documentation_fragment:
+  - qwenops.qwen_code.attributes
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
 """
 
