@@ -1,26 +1,38 @@
 # -*- coding: utf-8 -*-
 # Copyright: qwenops contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Shared pieces of the qwenops.qwen_code modules: provider presets, TLS context, and the provider check."""
+"""Shared pieces of the qwenops.qwen_code modules: provider presets, TLS trust, the provider check, and the
+checks of qwen OAuth credentials.
+
+Runs on the managed host: Python standard library and ansible.module_utils only.
+"""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import atexit
 import difflib
 import errno
+import hashlib
 import json
+import math
+import os
 import socket
 import ssl
+import tempfile
 import time
 
-from ansible.module_utils.common.text.converters import to_native
-from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
-from ansible.module_utils.six.moves.urllib.parse import urlsplit
+from http import client as http_client
+from urllib.error import HTTPError
+from urllib.parse import urlsplit
+from urllib.request import getproxies, proxy_bypass
+
+from ansible.module_utils.common.text.converters import to_bytes, to_native
 from ansible.module_utils.urls import Request, make_context
 
-# OpenAI-compatible base URLs of the provider presets. roles/qwen_code/vars/main.yml keeps the same table
-# (tests/unit/test_presets_in_sync.py checks that they agree).
+# OpenAI-compatible base URLs of the provider presets. roles/qwen_code/vars/main.yml keeps the same table as
+# __qwen_code_provider_presets (tests/unit/test_presets_in_sync.py checks that they agree).
 PROVIDER_PRESETS = {
     "openrouter": "https://openrouter.ai/api/v1",
     "modelscope": "https://api-inference.modelscope.cn/v1",
@@ -29,21 +41,37 @@ PROVIDER_PRESETS = {
     "openai": "https://api.openai.com/v1",
 }
 
-# What each failure means for an operator. `{...}` fields are filled in by provider_check(); the container
-# image's `check` command shows the same texts (image/build.yml exports them).
+# What each failure means for an operator, keyed by reason. `{...}` fields are filled in by provider_check();
+# the container image's `check` command shows the same texts (image/build.yml exports this dict and
+# image/check.mjs fills in base_url, host, port, timeout, model, url, status, detail, suggestion, latency_ms and
+# model_note): keep those placeholders when editing a text. Hints that only this module computes are appended
+# after formatting.
 MESSAGES = {
     "ok": "{base_url} answered in {latency_ms} ms{model_note}.",
     "invalid_url": "The base URL {base_url!r} is not a valid http(s) URL: expected https://host[:port]/path, "
                    "for example https://openrouter.ai/api/v1.",
+    "invalid_key": "The API key {detail}: check qwen_code_api_key (in the image: OPENAI_API_KEY).",
+    "invalid_ca_path": "Cannot use the CA bundle {detail}: qwen_code_ca_bundle must be a PEM file of one or more "
+                       "certificates.",
     "dns": "Cannot resolve {host}: check the base URL's host name, this host's DNS, or set a proxy "
            "(qwen_code_https_proxy, or HTTPS_PROXY).",
     "connection_refused": "{host}:{port} refused the connection: nothing listens there, or a firewall rejects it. "
                           "Check the base URL and port, or the proxy.",
+    "unreachable": "No route to {host}:{port} ({detail}): this host cannot reach that network; a proxy may be "
+                   "needed (qwen_code_https_proxy, or HTTPS_PROXY).",
+    "connection_reset": "{host}:{port} closed the connection without an answer ({detail}): the port may expect "
+                        "https:// rather than http:// (or the reverse), or a firewall or proxy cuts the traffic.",
     "timeout": "No answer from {host}:{port} within {timeout} s: a firewall may drop the traffic, or a proxy is "
                "needed (qwen_code_https_proxy, or HTTPS_PROXY).",
     "tls": "TLS verification of {host} failed ({detail}). If a proxy or private CA signs this certificate, set "
            "qwen_code_ca_bundle (in the image: a PEM file in certs/ or NODE_EXTRA_CA_CERTS) to a bundle with that CA.",
+    "tls_hostname": "The TLS certificate of {host} is for another name ({detail}): check the host name in the base "
+                    "URL (a CA bundle does not help here).",
+    "tls_handshake": "The TLS handshake with {host}:{port} failed ({detail}): the port may not speak TLS (should "
+                     "the URL start with http://?), or a proxy or firewall interferes.",
     "proxy": "The proxy refused or failed the request ({detail}): check qwen_code_https_proxy / https_proxy.",
+    "redirect": "{url} redirects (HTTP {status}) to {detail}: set the base URL to the final address. API clients "
+                "do not reliably follow redirects, and a redirect may carry the key elsewhere.",
     "unauthorized": "{base_url} rejected the API key (HTTP {status}): check qwen_code_api_key (in the image: "
                     "OPENAI_API_KEY) for this provider (OpenRouter keys start with sk-or-, ModelScope keys with ms-).",
     "not_found": "{url} does not exist (HTTP 404): the base URL is probably wrong; OpenAI-compatible URLs usually "
@@ -57,26 +85,83 @@ MESSAGES = {
     "http_error": "{url} answered HTTP {status} ({detail}).",
 }
 
+# Where distributions keep the system CA bundle, for ansible-core releases whose Request cannot take an SSL context.
+_SYSTEM_BUNDLES = ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt",
+                   "/etc/ssl/ca-bundle.pem", "/etc/ssl/cert.pem")
+
 
 def extra_ca_context(ca_path):
-    """An SSL context trusting the system store plus the PEM bundle at ca_path (like NODE_EXTRA_CA_CERTS)."""
+    """An SSL context trusting the system store plus the PEM bundle at ca_path (like NODE_EXTRA_CA_CERTS).
+
+    Raises IOError/OSError when the file cannot be read and ssl.SSLError when it holds no certificate.
+    """
     context = make_context()
     context.load_verify_locations(cafile=ca_path)
     return context
+
+
+def _combined_bundle(ca_path):
+    """A temporary PEM file with the system bundle followed by ca_path (removed when the process exits)."""
+    paths = ssl.get_default_verify_paths()
+    candidates = [os.environ.get(paths.openssl_cafile_env), paths.cafile, paths.openssl_cafile] + list(_SYSTEM_BUNDLES)
+    pem = b""
+    for candidate in candidates:
+        if candidate and os.path.isfile(candidate):
+            with open(candidate, "rb") as f:
+                pem = f.read()
+            break
+    with open(ca_path, "rb") as f:
+        pem += b"\n" + f.read()
+    fd, path = tempfile.mkstemp(prefix="qwen-code-ca-", suffix=".pem")
+    with os.fdopen(fd, "wb") as f:
+        f.write(pem)
+    atexit.register(_remove_quietly, path)
+    return path
+
+
+def _remove_quietly(path):
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def make_request(ca_path=None, validate_certs=True, **kwargs):
+    """An ansible.module_utils.urls.Request that trusts ca_path in addition to the system CA store.
+
+    Request(ca_path=...) alone would trust ca_path instead of the system store. ansible-core 2.17 and later take an
+    SSL context; 2.16 gets a temporary bundle of the system store plus ca_path. ~/.netrc is never consulted (it
+    would replace the Authorization header). Raises like extra_ca_context() for an unusable ca_path.
+    """
+    kwargs.setdefault("use_netrc", False)
+    if not (ca_path and validate_certs):
+        return Request(validate_certs=validate_certs, **kwargs)
+    context = extra_ca_context(ca_path)
+    try:
+        return Request(validate_certs=validate_certs, context=context, **kwargs)
+    except TypeError:  # ansible-core 2.16: no context argument
+        return Request(validate_certs=validate_certs, ca_path=_combined_bundle(ca_path), **kwargs)
 
 
 def redact_url(url):
     """The URL without any user:password@ part, for messages."""
     try:
         parts = urlsplit(url)
+        netloc = parts.netloc
     except ValueError:
         return "<invalid URL>"
-    if parts.username or parts.password:
-        netloc = parts.hostname or ""
-        if parts.port:
-            netloc += ":%d" % parts.port
-        return parts._replace(netloc=netloc).geturl()
+    if "@" in netloc:
+        return parts._replace(netloc=netloc.rpartition("@")[2]).geturl()
     return url
+
+
+def proxy_for(url):
+    """The proxy urllib will use for url (from https_proxy, http_proxy, no_proxy), without credentials, or None."""
+    parts = urlsplit(url)
+    proxy = getproxies().get(parts.scheme)
+    if not proxy or proxy_bypass(parts.netloc):
+        return None
+    return redact_url(proxy)
 
 
 class CheckResult(dict):
@@ -89,127 +174,211 @@ def _fmt(reason, **fields):
     return MESSAGES[reason].format(**fields)
 
 
-def _classify_url_error(err, fields):
-    """Map a URLError / socket error to (reason, detail)."""
+# OpenSSL's verification error codes (x509_vfy.h) that call for another hint than "set a CA bundle".
+_X509_V_ERR_CERT_NOT_YET_VALID, _X509_V_ERR_CERT_HAS_EXPIRED = 9, 10
+_X509_V_ERR_HOSTNAME_MISMATCH, _X509_V_ERR_IP_ADDRESS_MISMATCH = 62, 64
+
+
+def _classify_connection_error(err, proxy):
+    """Map a URLError / socket / ssl / http.client error to (reason, message key, detail)."""
     cause = getattr(err, "reason", err)
-    detail = to_native(cause)
-    if isinstance(cause, ssl.SSLError) or isinstance(cause, getattr(ssl, "SSLCertVerificationError", ssl.SSLError)) \
-            or "CERTIFICATE_VERIFY_FAILED" in detail or "certificate verify failed" in detail:
-        return "tls", getattr(cause, "verify_message", None) or detail
+    if not isinstance(cause, BaseException):
+        cause = err
+    detail = " ".join(to_native(cause).split())
+    via = " (via the proxy %s)" % proxy if proxy else ""
+    if "Tunnel connection failed" in detail:
+        return "proxy", "proxy", "%s answered the CONNECT: %s" % (proxy or "the proxy", detail.split(": ", 1)[-1])
+    if isinstance(cause, getattr(ssl, "SSLCertVerificationError", ())) or "CERTIFICATE_VERIFY_FAILED" in detail:
+        code, message = getattr(cause, "verify_code", None), getattr(cause, "verify_message", None) or detail
+        if code in (_X509_V_ERR_HOSTNAME_MISMATCH, _X509_V_ERR_IP_ADDRESS_MISMATCH):
+            return "tls", "tls_hostname", message.rstrip(".")
+        if code in (_X509_V_ERR_CERT_NOT_YET_VALID, _X509_V_ERR_CERT_HAS_EXPIRED):
+            message += "; or this host's clock is wrong"
+        return "tls", "tls", message
+    if isinstance(cause, ssl.SSLError):
+        return "tls", "tls_handshake", (getattr(cause, "reason", None) or detail) + via
     if isinstance(cause, socket.gaierror):
-        return "dns", detail
-    if isinstance(cause, (socket.timeout,)) or "timed out" in detail:
-        return "timeout", detail
-    if isinstance(cause, ConnectionRefusedError) or getattr(cause, "errno", None) == errno.ECONNREFUSED:
-        return "connection_refused", detail
-    if "Tunnel connection failed" in detail or "proxy" in detail.lower():
-        return "proxy", detail
-    return "connection_refused" if "refused" in detail.lower() else "bad_response", detail
+        if proxy:
+            return "proxy", "proxy", "cannot resolve the proxy %s: %s" % (proxy, detail)
+        return "dns", "dns", detail
+    if isinstance(cause, socket.timeout) or "timed out" in detail:
+        return "timeout", "timeout", detail + via
+    number = getattr(cause, "errno", None)
+    if isinstance(cause, ConnectionRefusedError) or number == errno.ECONNREFUSED:
+        if proxy:
+            return "proxy", "proxy", "the proxy %s refused the connection" % proxy
+        return "connection_refused", "connection_refused", detail
+    if number in (errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL):
+        if proxy:
+            return "proxy", "proxy", "cannot reach the proxy %s: %s" % (proxy, detail)
+        return "unreachable", "unreachable", detail
+    if isinstance(cause, (ConnectionResetError, ConnectionAbortedError, http_client.RemoteDisconnected)):
+        return "connection_reset", "connection_reset", detail + via
+    if isinstance(cause, http_client.HTTPException):
+        return "bad_response", "bad_response", "not an HTTP answer: %s %s" % (type(cause).__name__, detail)
+    return "connection_reset", "connection_reset", "%s: %s%s" % (type(cause).__name__, detail, via)
 
 
 def close_matches(model, available, limit=5):
+    """Offered model ids that resemble model: substring matches first, then difflib's close matches."""
     lowered = model.lower()
+    tail = lowered.split("/")[-1].split(":")[0]
     found = [m for m in available if lowered in m.lower() or m.lower() in lowered]
-    for m in difflib.get_close_matches(model, available, n=limit, cutoff=0.5):
-        if m not in found:
-            found.append(m)
-    tail = model.split("/")[-1].lower()
-    for m in available:
-        if m not in found and tail and tail in m.lower():
-            found.append(m)
+    found += [m for m in difflib.get_close_matches(model, available, n=limit, cutoff=0.6) if m not in found]
+    found += [m for m in available if m not in found and tail and tail in m.lower()]
+    lowered_ids = dict((m.lower(), m) for m in available)
+    found += [lowered_ids[m] for m in difflib.get_close_matches(lowered, list(lowered_ids), n=limit, cutoff=0.6)
+              if lowered_ids[m] not in found]
     return found[:limit]
+
+
+def key_problem(api_key):
+    """Why an API key cannot be sent in an HTTP header, or None. Never quotes the key."""
+    if not api_key or not api_key.strip():
+        return "is empty"
+    for position, char in enumerate(api_key):
+        if char.isspace() or ord(char) < 0x20 or ord(char) == 0x7f:
+            return "contains whitespace or a control character at position %d of %d (a copy-paste accident?)" % (
+                position + 1, len(api_key))
+        if ord(char) > 0x7e:
+            return "contains a non-ASCII character at position %d of %d (a copy-paste accident?)" % (
+                position + 1, len(api_key))
+    return None
+
+
+def _scrub(value, secret):
+    """value with every occurrence of secret replaced (recursively in lists and dicts)."""
+    if not secret:
+        return value
+    if isinstance(value, str):
+        return value.replace(secret, "********")
+    if isinstance(value, list):
+        return [_scrub(v, secret) for v in value]
+    if isinstance(value, dict):
+        return type(value)((k, _scrub(v, secret)) for k, v in value.items())
+    return value
+
+
+def _not_found_hint(base_url):
+    path = urlsplit(base_url).path.rstrip("/")
+    for endpoint in ("/chat/completions", "/completions", "/models", "/responses"):
+        if path.endswith(endpoint):
+            return " The base URL must stop before %s: try %s." % (endpoint, base_url.rstrip("/")[:-len(endpoint)])
+    last = path.rsplit("/", 1)[-1]
+    if not (last[:1] == "v" and last[1:2].isdigit()):
+        return " Try %s/v1." % base_url.rstrip("/")
+    return ""
 
 
 def provider_check(base_url, api_key, model=None, probe="models", timeout=10, ca_path=None,
                    validate_certs=True, http_agent="qwenops.qwen_code provider_check"):
     """Ask an OpenAI-compatible provider whether it answers, accepts the key and offers the model.
 
-    Returns a CheckResult with reason, msg, status, latency_ms, model_found, models_count, url. Never raises for
-    network or input problems and never puts the key in any field.
+    Returns a CheckResult with reason, msg, status, latency_ms, model_found, models_count, url, base_url, proxy
+    (and close_matches for model_not_found). Never raises for network or input problems and never puts the key in
+    any field, even when the provider echoes it.
     """
-    shown = redact_url(base_url or "")
+    result = _provider_check(base_url, api_key, model, probe, timeout, ca_path, validate_certs, http_agent)
+    return CheckResult(_scrub(dict(result), api_key if isinstance(api_key, str) else None))
+
+
+def _provider_check(base_url, api_key, model, probe, timeout, ca_path, validate_certs, http_agent):
+    base_url = base_url if isinstance(base_url, str) else ""
+    shown = redact_url(base_url)
     result = CheckResult(reason="ok", msg="", status=None, latency_ms=None, model_found=None, models_count=None,
-                         url=None, base_url=shown)
+                         url=None, base_url=shown, proxy=None)
     try:
-        parts = urlsplit(base_url or "")
+        parts = urlsplit(base_url)
         port = parts.port
-        valid = parts.scheme in ("http", "https") and bool(parts.hostname) and " " not in base_url \
-            and not parts.username and not parts.password
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname) and not any(c.isspace() for c in base_url) \
+            and "@" not in parts.netloc and not parts.query and not parts.fragment
     except ValueError:
         valid = False
     if not valid:
         result.update(reason="invalid_url", msg=_fmt("invalid_url", base_url=shown))
         return result
+    problem = key_problem(api_key if isinstance(api_key, str) else "")
+    if problem:
+        result.update(reason="invalid_key", msg=_fmt("invalid_key", detail=problem))
+        return result
     host = parts.hostname
     port = port or (443 if parts.scheme == "https" else 80)
-    fields = dict(base_url=shown, host=host, port=port, timeout=timeout, model=model)
+    result["proxy"] = proxy = proxy_for(base_url)
+    fields = dict(base_url=shown, host=host, port=port, timeout=timeout, model=model, url=shown)
 
-    context = None
-    if parts.scheme == "https" and validate_certs and ca_path:
-        try:
-            context = extra_ca_context(ca_path)
-        except (IOError, OSError, ssl.SSLError) as e:
-            result.update(reason="tls", msg="Cannot load the CA bundle %s: %s" % (ca_path, to_native(e)))
-            return result
-    request = Request(timeout=timeout, validate_certs=validate_certs, context=context, http_agent=http_agent,
-                      headers={"Authorization": "Bearer %s" % api_key, "Accept": "application/json"})
+    try:
+        request = make_request(ca_path=ca_path if parts.scheme == "https" else None, validate_certs=validate_certs,
+                               timeout=timeout, http_agent=http_agent, follow_redirects="none",
+                               headers={"Authorization": "Bearer %s" % api_key, "Accept": "application/json"})
+    except (IOError, OSError, ssl.SSLError, ValueError) as e:
+        detail = "%s (%s)" % (ca_path, to_native(getattr(e, "strerror", None) or getattr(e, "reason", None) or e))
+        result.update(reason="invalid_ca_path", msg=_fmt("invalid_ca_path", detail=detail))
+        return result
     root = base_url.rstrip("/")
 
     def call(method, path, payload=None):
         url = root + path
-        fields["url"] = redact_url(url)
-        result["url"] = fields["url"]
+        fields["url"] = result["url"] = redact_url(url)
         data = None if payload is None else json.dumps(payload).encode()
         headers = {"Content-Type": "application/json"} if data else None
         start = time.time()
         try:
             resp = request.open(method, url, data=data, headers=headers)
-            status, body = resp.getcode(), resp.read()
+            status, body, reply_headers = resp.getcode(), resp.read(), resp.headers
         except HTTPError as e:
-            status = e.code
+            status, reply_headers = e.code, e.headers
             try:
                 body = e.read()
             except Exception:
                 body = b""
-        except (URLError, socket.error, ssl.SSLError, ValueError) as e:
+        except Exception as e:  # pylint: disable=broad-except  # no traceback, ever: every failure gets a reason
             result["latency_ms"] = int((time.time() - start) * 1000)
-            reason, detail = _classify_url_error(e, fields)
-            result.update(reason=reason, msg=_fmt(reason, detail=detail, **fields))
-            return None, None
+            reason, key, detail = _classify_connection_error(e, proxy)
+            result.update(reason=reason, msg=_fmt(key, detail=detail, **fields))
+            return None, None, None
         result["latency_ms"] = int((time.time() - start) * 1000)
         result["status"] = status
-        return status, body
+        return status, body, reply_headers
 
-    def fail_for_status(status, body):
+    def fail_for_status(status, body, reply_headers):
         detail = _error_detail(body)
+        hint = ""
+        if 300 <= status < 400:
+            location = (reply_headers or {}).get("Location") or "an unknown place"
+            result.update(reason="redirect", msg=_fmt("redirect", status=status, **dict(fields, detail=redact_url(
+                location))))
+            return
         if status in (401, 403):
             reason = "unauthorized"
         elif status == 404:
-            if detail_mentions_model(body):
-                return False
             reason = "not_found"
+            hint = _not_found_hint(base_url)
         elif status == 429:
             reason = "rate_limited"
+            retry = (reply_headers or {}).get("Retry-After")
+            hint = (" The provider asks to retry after %s s." % retry) if retry else ""
+            hint += (" It says: %s" % detail) if detail else ""
         elif status >= 500:
             reason = "server_error"
+            hint = (" It says: %s" % detail) if detail else ""
         else:
             reason = "http_error"
-        result.update(reason=reason, msg=_fmt(reason, status=status, detail=detail, **fields))
-        return True
+        result.update(reason=reason, msg=_fmt(reason, status=status, detail=detail, **fields) + hint)
 
-    status, body = call("GET", "/models")
+    status, body, reply_headers = call("GET", "/models")
     if status is None:
         return result
     if status != 200:
-        fail_for_status(status, body)
+        fail_for_status(status, body, reply_headers)
         return result
-    try:
-        listing = json.loads(body)
-        models = [m["id"] for m in listing["data"] if isinstance(m, dict) and "id" in m]
-    except (ValueError, KeyError, TypeError) as e:
-        detail = _snippet(body) or to_native(e)
+    listing = _json_or_none(body)
+    if not isinstance(listing, dict) or not isinstance(listing.get("data"), list):
+        detail = _snippet(body) or "an empty answer"
+        if isinstance(listing, (dict, list)):
+            detail = "JSON without a \"data\" list of models: %s" % detail
         result.update(reason="bad_response", msg=_fmt("bad_response", detail=detail, **fields))
         return result
+    models = [m["id"] for m in listing["data"] if isinstance(m, dict) and isinstance(m.get("id"), str)]
     result["models_count"] = len(models)
     if model:
         result["model_found"] = model in models
@@ -217,59 +386,67 @@ def provider_check(base_url, api_key, model=None, probe="models", timeout=10, ca
             similar = close_matches(model, models)
             suggestion = (": close matches: %s" % ", ".join(similar)) if similar else \
                 " (it lists %d models, none similar)" % len(models)
-            result.update(reason="model_not_found", msg=_fmt("model_not_found", suggestion=suggestion, **fields),
-                          close_matches=similar)
+            result.update(reason="model_not_found", close_matches=similar,
+                          msg=_fmt("model_not_found", suggestion=suggestion, **fields))
             return result
 
     if probe == "chat":
-        payload = {"model": model, "max_tokens": 1, "messages": [{"role": "user", "content": "ping"}]}
-        status, body = call("POST", "/chat/completions", payload)
+        payload = {"model": model, "max_tokens": 1, "stream": False,
+                   "messages": [{"role": "user", "content": "Reply with one word."}]}
+        status, body, reply_headers = call("POST", "/chat/completions", payload)
         if status is None:
             return result
         if status != 200:
-            if status == 404 and detail_mentions_model(body):
-                result.update(reason="model_not_found", model_found=False,
-                              msg=_fmt("model_not_found", suggestion=" (the chat call says so)", **fields))
+            if status in (400, 404) and detail_mentions_model(body):
+                result.update(reason="model_not_found", model_found=False, close_matches=[],
+                              msg=_fmt("model_not_found", suggestion=" (the chat call says: %s)" % _error_detail(body),
+                                       **fields))
             else:
-                fail_for_status(status, body)
+                fail_for_status(status, body, reply_headers)
             return result
-        try:
-            answer = json.loads(body)
-            answer["choices"]
-        except (ValueError, KeyError, TypeError):
-            result.update(reason="bad_response", msg=_fmt("bad_response", detail=_snippet(body), **fields))
+        answer = _json_or_none(body)
+        if not isinstance(answer, dict) or not isinstance(answer.get("choices"), list):
+            result.update(reason="bad_response", msg=_fmt("bad_response", detail=_snippet(body) or "empty", **fields))
             return result
 
     note = "" if not model else ", offers %s" % model
-    result.update(reason="ok", msg=_fmt("ok", model_note=note + (" and completes a chat" if probe == "chat" else ""),
-                                        latency_ms=result["latency_ms"], **fields))
+    note += " and completes a chat" if probe == "chat" else ""
+    result.update(reason="ok", msg=_fmt("ok", model_note=note, latency_ms=result["latency_ms"], **fields))
     return result
 
 
+def _json_or_none(body):
+    try:
+        return json.loads(to_native(body, errors="surrogate_or_strict"))
+    except (ValueError, TypeError, UnicodeError):
+        return None
+
+
 def _snippet(body, size=80):
-    text = to_native(body or b"", errors="replace").strip().replace("\n", " ")
+    if not isinstance(body, bytes):
+        body = to_bytes(body or b"", errors="surrogate_then_replace")
+    text = " ".join(body.decode("utf-8", "replace").split())
     return (text[:size] + "...") if len(text) > size else text
 
 
 def _error_detail(body):
-    try:
-        err = json.loads(body).get("error")
+    data = _json_or_none(body)
+    if isinstance(data, dict):
+        err = data.get("error", data.get("message"))
         if isinstance(err, dict):
-            return to_native(err.get("message") or err.get("code") or "")
+            return _snippet(to_bytes(err.get("message") or err.get("code") or ""), 160)
         if err:
-            return to_native(err)
-    except (ValueError, AttributeError, TypeError):
-        pass
+            return _snippet(to_bytes(err), 160)
     return _snippet(body)
 
 
 def detail_mentions_model(body):
-    try:
-        err = json.loads(body).get("error") or {}
-    except (ValueError, AttributeError, TypeError):
+    data = _json_or_none(body)
+    if not isinstance(data, dict):
         return False
-    text = json.dumps(err).lower()
-    return "model_not_found" in text or ("model" in text and "not" in text and "exist" in text)
+    text = json.dumps(data.get("error") or data.get("message") or {}).lower()
+    return "model_not_found" in text or ("model" in text and ("not" in text or "invalid" in text) and
+                                         ("exist" in text or "found" in text or "support" in text or "valid" in text))
 
 
 # The fields the qwen CLI requires in oauth_creds.json (packages/core/src/qwen/qwenOAuth2.ts).
@@ -279,30 +456,44 @@ OAUTH_REQUIRED = (("access_token", "a non-empty string"), ("refresh_token", "a n
 
 def token_fingerprint(token):
     """A short sha256 of a token: enough to compare hosts, useless to an attacker."""
-    import hashlib
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()[:16]
+    return hashlib.sha256(to_bytes(token, errors="surrogate_or_strict")).hexdigest()[:16]
+
+
+def _type_name(value):
+    return {type(None): "null", bool: "a boolean", int: "an integer", float: "a number", str: "a string",
+            list: "a list", dict: "an object"}.get(type(value), type(value).__name__)
 
 
 def inspect_oauth_creds(data, now=None):
-    """Check qwen OAuth credentials (a dict) like the CLI does; return facts about them, never token values."""
+    """Check qwen OAuth credentials (a dict) like the CLI does; return facts about them, never token values.
+
+    Returns valid plus invalid_reason, or valid plus expiry_date, expired, expires_in, token_type,
+    refresh_token_sha256, access_token_sha256 and resource_url (when present).
+    """
     if not isinstance(data, dict):
-        return dict(valid=False, invalid_reason="the credentials must be a JSON object, not %s" % type(data).__name__)
+        return dict(valid=False, invalid_reason="the credentials must be a JSON object, not %s" % _type_name(data))
     for field, expected in OAUTH_REQUIRED:
-        value = data.get(field)
-        if field == "expiry_date":
-            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        else:
-            ok = isinstance(value, str) and value.strip() != ""
         if field not in data:
             return dict(valid=False, invalid_reason="%s is missing (it must be %s)" % (field, expected))
+        value = data[field]
+        if field == "expiry_date":
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        else:
+            ok = isinstance(value, str) and value.strip() != ""
         if not ok:
-            return dict(valid=False, invalid_reason="%s must be %s, not %s" % (field, expected, type(value).__name__))
+            if value == "":
+                shown = "an empty string"
+            elif isinstance(value, float) and not math.isfinite(value):
+                shown = "not finite"
+            else:
+                shown = _type_name(value)
+            return dict(valid=False, invalid_reason="%s must be %s, not %s" % (field, expected, shown))
     if data["expiry_date"] < 10 ** 12:
         return dict(valid=False, invalid_reason="expiry_date %d looks like seconds: the CLI expects milliseconds "
                                                 "since the epoch" % data["expiry_date"])
     resource_url = data.get("resource_url")
     if resource_url is not None and not isinstance(resource_url, str):
-        return dict(valid=False, invalid_reason="resource_url must be a string, not %s" % type(resource_url).__name__)
+        return dict(valid=False, invalid_reason="resource_url must be a string, not %s" % _type_name(resource_url))
     now_ms = (time.time() if now is None else now) * 1000
     info = dict(valid=True, expiry_date=int(data["expiry_date"]), expired=data["expiry_date"] <= now_ms,
                 expires_in=int((data["expiry_date"] - now_ms) // 1000), token_type=data["token_type"],

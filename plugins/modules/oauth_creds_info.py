@@ -14,30 +14,44 @@ short_description: Inspect a qwen CLI oauth_creds.json without revealing its tok
 version_added: "0.1.0"
 description:
   - Reads C(~/.qwen/oauth_creds.json) of O(user) (or O(path)), or credentials given in O(content), and reports
-    whether they have the fields the qwen CLI requires (C(access_token), C(refresh_token), C(token_type),
-    C(expiry_date) in milliseconds since the epoch), whether they have expired, the file's mode and owner, and
-    short sha256 fingerprints of the tokens, so that hosts can be compared without revealing the tokens.
+    whether they have the fields the qwen CLI requires (C(access_token), C(refresh_token) and C(token_type) as
+    non-empty strings, C(expiry_date) as a number of milliseconds since the epoch), whether they have expired, the
+    file's mode and owner, whether the CLI's lock file is present, and short sha256 fingerprints of the tokens, so
+    that hosts can be compared without revealing the tokens.
   - Token values are never returned.
-  - Malformed JSON or wrong types give RV(valid=false) with RV(invalid_reason), not a failure, unless
-    O(fail_on_invalid=true).
+  - A missing or unreadable file, malformed JSON or wrong types give RV(valid=false) with RV(invalid_reason), not a
+    failure, unless O(fail_on_invalid=true).
+  - Read-only, so it runs in check mode too.
 author:
   - qwenops contributors (@qwenops)
 options:
   user:
-    description: Account whose C(~/.qwen/oauth_creds.json) is read. Default is the user running the module.
+    description:
+      - Account whose C(~/.qwen/oauth_creds.json) is read (its home directory comes from the password database).
+      - Default is the user running the module (mind C(become)).
     type: str
   path:
-    description: The credentials file; overrides O(user).
+    description:
+      - The credentials file; overrides O(user). Use it when the CLI runs with C(QWEN_HOME) set
+        (V($QWEN_HOME/oauth_creds.json)).
     type: path
   content:
     description:
-      - Credentials to check instead of a file, as a dict or a JSON string (for validating what is about to be
-        deployed with the very same rules). RV(exists), RV(mode) and RV(owner) are not returned then.
+      - Credentials to check instead of a file, as a dict or a JSON string, to validate what is about to be deployed
+        with the very same rules (for example on the controller with C(delegate_to=localhost)).
+      - RV(path), RV(exists), RV(mode), RV(owner), RV(group), RV(size) and RV(lock_present) are not returned then.
     type: raw
   fail_on_invalid:
-    description: Fail when the credentials are missing fields, have wrong types or are not JSON.
+    description: Fail when the credentials are missing, unreadable, not JSON, or lack a field or have a wrong type.
     type: bool
     default: false
+notes:
+  - The CLI refreshes the access token 30 seconds before C(expiry_date) and then rotates the refresh token on disk,
+    so RV(refresh_token_sha256) changes after a refresh; two hosts with the same fingerprint share one refresh token
+    and will break each other.
+  - RV(expired) concerns the access token only; the CLI renews it with the refresh token.
+seealso:
+  - module: qwenops.qwen_code.provider_check
 extends_documentation_fragment:
   - qwenops.qwen_code.attributes
 attributes:
@@ -48,21 +62,35 @@ attributes:
 """
 
 EXAMPLES = r"""
-- name: Inspect alice's credentials
+- name: Inspect alice's qwen credentials
   qwenops.qwen_code.oauth_creds_info:
     user: alice
   register: creds
 
-- name: Warn when they expire within a day
+- name: Warn when they are invalid or expire within a day
   ansible.builtin.debug:
-    msg: "alice's qwen token expires in {{ creds.expires_in }} s"
-  when: creds.valid and creds.expires_in < 86400
+    msg: >-
+      {{ creds.path }}: {{ creds.invalid_reason if not creds.valid else
+      'the access token expires in %d s' % creds.expires_in }}
+  when: not creds.valid or creds.expires_in < 86400
 
-- name: Validate credentials from the vault before deploying them
+- name: Credentials of a CLI that runs with QWEN_HOME=/srv/qwen
+  qwenops.qwen_code.oauth_creds_info:
+    path: /srv/qwen/oauth_creds.json
+    fail_on_invalid: true
+
+- name: Validate credentials from the vault on the controller before deploying them
   qwenops.qwen_code.oauth_creds_info:
     content: "{{ vault_qwen_oauth_creds }}"
     fail_on_invalid: true
   delegate_to: localhost
+  register: deployable
+
+- name: Show whether alice's host still holds the vault's refresh token (fingerprints only)
+  ansible.builtin.debug:
+    msg: >-
+      {{ 'same' if creds.refresh_token_sha256 | default('') == deployable.refresh_token_sha256
+         else 'refreshed or different' }}
 """
 
 RETURN = r"""
@@ -70,12 +98,14 @@ path:
   description: The file that was read.
   returned: unless O(content) is given
   type: str
+  sample: /home/alice/.qwen/oauth_creds.json
 exists:
   description: Whether the file exists.
   returned: unless O(content) is given
   type: bool
+  sample: true
 mode:
-  description: The file's permissions, as an octal string.
+  description: The file's permissions, as an octal string (the CLI writes V(0600)).
   returned: when the file exists
   type: str
   sample: "0600"
@@ -83,59 +113,72 @@ owner:
   description: The file's owner.
   returned: when the file exists
   type: str
+  sample: alice
 group:
   description: The file's group.
   returned: when the file exists
   type: str
+  sample: alice
 size:
   description: The file's size in bytes.
   returned: when the file exists
   type: int
+  sample: 412
 valid:
   description: Whether the credentials have every required field with the right type.
   returned: always
   type: bool
+  sample: true
 invalid_reason:
   description: Why they are not valid.
   returned: when RV(valid) is false
   type: str
-  sample: "expiry_date must be a number of milliseconds since the epoch"
+  sample: "expiry_date must be a number of milliseconds since the epoch, not a string"
 expired:
   description: Whether C(expiry_date) is in the past.
   returned: when RV(valid) is true
   type: bool
+  sample: false
 expires_in:
   description: Seconds until C(expiry_date) (negative when expired).
   returned: when RV(valid) is true
   type: int
+  sample: 3540
 expiry_date:
   description: C(expiry_date) in milliseconds since the epoch.
   returned: when RV(valid) is true
   type: int
+  sample: 1764050400000
 token_type:
-  description: The token type, such as C(Bearer).
+  description: The token type.
   returned: when RV(valid) is true
   type: str
+  sample: Bearer
 resource_url:
-  description: The C(resource_url) the CLI uses as API host, when present.
-  returned: when present
+  description: The C(resource_url) the CLI uses as API host.
+  returned: when RV(valid) is true and the credentials have one
   type: str
+  sample: portal.qwen.ai
 refresh_token_sha256:
   description: First 16 hex digits of the sha256 of the refresh token.
   returned: when RV(valid) is true
   type: str
+  sample: 9f86d081884c7d65
 access_token_sha256:
   description: First 16 hex digits of the sha256 of the access token.
   returned: when RV(valid) is true
   type: str
+  sample: 60303ae22b998861
 lock_present:
-  description: Whether the CLI's C(oauth_creds.lock) exists beside the file.
+  description: Whether the CLI's C(oauth_creds.lock) exists beside the file (a CLI is refreshing the token now).
   returned: unless O(content) is given
   type: bool
+  sample: false
 lock_age:
   description: Age of that lock in seconds (the CLI treats a lock older than 35 s as stale).
   returned: when RV(lock_present) is true
   type: int
+  sample: 2
 """
 
 import grp
@@ -149,6 +192,54 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 from ansible.module_utils.six import string_types
 from ansible_collections.qwenops.qwen_code.plugins.module_utils.qwen_code import inspect_oauth_creds
+
+# Fields that are not secrets: AnsibleModule masks every value of a no_log dict wherever it appears in the output,
+# which would hide these facts (and any text that happens to contain them).
+PUBLIC_FIELDS = ("token_type", "expiry_date", "resource_url")
+SECRET_FIELDS = ("access_token", "refresh_token")
+
+
+def unmask_public_fields(module, content):
+    if not isinstance(content, dict):
+        return
+    secrets = set(to_native(content.get(k)) for k in SECRET_FIELDS if content.get(k) is not None)
+    for field in PUBLIC_FIELDS:
+        value = content.get(field)
+        if value is not None and not isinstance(value, (dict, list)):
+            shown = to_native(value)
+            if not any(shown in secret for secret in secrets):
+                module.no_log_values.discard(shown)
+
+
+def read_file(path):
+    """(data, None), or (None, why the file cannot be read or parsed)."""
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except (IOError, OSError) as e:
+        return None, "cannot read %s: %s" % (path, to_native(e.strerror or e))
+    try:
+        return json.loads(raw.decode("utf-8")), None
+    except (ValueError, UnicodeDecodeError) as e:
+        return None, "not valid JSON: %s" % to_native(e)
+
+
+def file_facts(path):
+    facts = dict(path=path, exists=os.path.exists(path))
+    lock = os.path.join(os.path.dirname(path), "oauth_creds.lock")
+    try:
+        facts.update(lock_present=True, lock_age=max(0, int(time.time() - os.stat(lock).st_mtime)))
+    except OSError:
+        facts["lock_present"] = False
+    if facts["exists"]:
+        try:
+            st = os.stat(path)
+        except OSError:  # removed since, or a dangling symlink
+            facts["exists"] = False
+            return facts
+        facts.update(mode="%04o" % stat.S_IMODE(st.st_mode), size=st.st_size,
+                     owner=_name(pwd.getpwuid, st.st_uid), group=_name(grp.getgrgid, st.st_gid))
+    return facts
 
 
 def main():
@@ -164,6 +255,7 @@ def main():
     )
     p = module.params
     result = dict(changed=False)
+    error = None
 
     if p["content"] is not None:
         data = p["content"]
@@ -171,40 +263,23 @@ def main():
             try:
                 data = json.loads(data)
             except ValueError as e:
-                data = e
+                data, error = None, "not valid JSON: %s" % to_native(e)
+        unmask_public_fields(module, data)
     else:
         path = p["path"]
         if not path:
             try:
                 home = (pwd.getpwnam(p["user"]) if p["user"] else pwd.getpwuid(os.getuid())).pw_dir
             except KeyError:
-                module.fail_json(msg="user %s does not exist" % p["user"])
+                module.fail_json(msg="user %s does not exist on this host" % p["user"])
             path = os.path.join(home, ".qwen", "oauth_creds.json")
-        result.update(path=path, exists=os.path.exists(path))
-        lock = os.path.join(os.path.dirname(path), "oauth_creds.lock")
-        result["lock_present"] = os.path.exists(lock)
-        if result["lock_present"]:
-            result["lock_age"] = int(time.time() - os.stat(lock).st_mtime)
+        result.update(file_facts(path))
         if not result["exists"]:
-            result.update(valid=False, invalid_reason="%s does not exist" % path)
-            if p["fail_on_invalid"]:
-                module.fail_json(msg=result["invalid_reason"], **result)
-            module.exit_json(**result)
-        st = os.stat(path)
-        result.update(mode="%04o" % stat.S_IMODE(st.st_mode), size=st.st_size,
-                      owner=_name(pwd.getpwuid, st.st_uid), group=_name(grp.getgrgid, st.st_gid))
-        try:
-            with open(path, "rb") as f:
-                data = json.loads(f.read().decode("utf-8"))
-        except (ValueError, UnicodeDecodeError) as e:
-            data = e
-        except (IOError, OSError) as e:
-            module.fail_json(msg="cannot read %s: %s" % (path, to_native(e)), **result)
+            data, error = None, "%s does not exist" % path
+        else:
+            data, error = read_file(path)
 
-    if isinstance(data, Exception):
-        info = dict(valid=False, invalid_reason="not valid JSON: %s" % to_native(data))
-    else:
-        info = inspect_oauth_creds(data)
+    info = dict(valid=False, invalid_reason=error) if error else inspect_oauth_creds(data)
     result.update(info)
     if not result["valid"] and p["fail_on_invalid"]:
         module.fail_json(msg="invalid qwen OAuth credentials: %s" % result["invalid_reason"], **result)

@@ -13,35 +13,53 @@ module: provider_check
 short_description: Check that an OpenAI-compatible provider answers, accepts the key and offers the model
 version_added: "0.1.0"
 description:
-  - Asks the provider's C(GET {base_url}/models) (and with O(probe=chat) a one-token C(chat/completions) call)
-    from the host the module runs on, so it tests that host's DNS, proxy and CA path. Delegate it to
-    C(localhost) to test the controller instead.
-  - Tells apart, each with a message and a machine-readable RV(reason), a malformed URL, DNS failure, refused
-    connection, timeout, TLS verification failure, a rejected key (401/403), a wrong base URL (404), rate limiting
-    (429), a model the provider does not offer (with close matches), server errors (5xx) and answers that are not
-    OpenAI-compatible JSON.
-  - Read-only; runs in check mode. The key is sent only in the C(Authorization) header and never returned.
+  - Calls the provider's C(GET {base_url}/models) (and with O(probe=chat) a one-token C(POST {base_url}/chat/completions))
+    from the host the module runs on, so it tests that host's DNS, proxy and CA path, as the qwen CLI there would
+    meet them. Delegate it to C(localhost) to test the controller instead.
+  - Tells apart, each with a message for a person in RV(msg) and a stable machine-readable RV(reason), a malformed
+    URL, an unusable key or CA bundle, DNS failure, refused or unreachable connections, timeouts, TLS verification
+    failure, proxy failures, redirects, a rejected key (401/403), a wrong base URL (404), rate limiting (429), a model
+    the provider does not offer (with close matches), server errors (5xx) and answers that are not OpenAI-compatible
+    JSON. None of them produces a traceback.
+  - Read-only, so it runs in check mode too. The key is sent only in the C(Authorization) header of requests to
+    O(base_url); it is never returned, and any echo of it in the provider's answer is masked.
 author:
   - qwenops contributors (@qwenops)
 options:
   base_url:
     description:
-      - OpenAI-compatible base URL, for example C(https://openrouter.ai/api/v1). Required unless O(provider) is set.
+      - OpenAI-compatible base URL, for example V(https://openrouter.ai/api/v1) (the requests go to
+        C({base_url}/models) and C({base_url}/chat/completions)).
+      - A preset name of O(provider) is accepted here too.
+      - Credentials (C(user:password@)), a query or a fragment make the URL invalid.
+      - Required unless O(provider) names a preset.
     type: str
   provider:
-    description: A preset name used in place of O(base_url).
+    description:
+      - A preset used in place of O(base_url) -
+        V(openrouter) (U(https://openrouter.ai/api/v1)),
+        V(modelscope) (U(https://api-inference.modelscope.cn/v1)),
+        V(dashscope) (U(https://dashscope.aliyuncs.com/compatible-mode/v1)),
+        V(dashscope_intl) (U(https://dashscope-intl.aliyuncs.com/compatible-mode/v1)),
+        V(openai) (U(https://api.openai.com/v1)).
+      - V(custom) means O(base_url), which is then required.
     type: str
-    choices: [openrouter, modelscope, dashscope, dashscope_intl, openai]
+    choices: [openrouter, modelscope, dashscope, dashscope_intl, openai, custom]
   api_key:
-    description: "The API key, sent as C(Authorization: Bearer <key>)."
+    description:
+      - "The API key, sent as C(Authorization: Bearer <key>)."
+      - An empty key, or one with whitespace, control or non-ASCII characters, gives RV(reason=invalid_key) without
+        any request.
     type: str
     required: true
   model:
-    description: Model id that must be offered. Without it only the connection and the key are checked.
+    description:
+      - Model id that must be in the provider's model list. Without it only the connection and the key are checked.
     type: str
   probe:
     description:
-      - C(models) lists the models. C(chat) also makes a one-token chat completion (costs one request of quota).
+      - V(models) lists the models. V(chat) also makes a one-token chat completion with O(model), which costs one
+        request of the key's quota but proves that the model answers.
     type: str
     choices: [models, chat]
     default: models
@@ -51,21 +69,31 @@ options:
     default: 10
   ca_path:
     description:
-      - PEM bundle trusted B(in addition to) the system trust store, for a TLS-intercepting proxy or a provider
-        with a private CA.
+      - PEM bundle of CA certificates trusted B(in addition to) the system trust store (like C(NODE_EXTRA_CA_CERTS)
+        for the CLI), for a TLS-intercepting proxy or a provider with a private CA.
+      - With ansible-core 2.17 or later the module adds the bundle to an SSL context of the system store. With
+        ansible-core 2.16 it writes a temporary bundle of the system CA file followed by O(ca_path) and removes it
+        on exit.
+      - A missing or non-PEM file gives RV(reason=invalid_ca_path).
     type: path
   validate_certs:
-    description: Verify TLS certificates. Only for testing.
+    description: Verify TLS certificates. Turn off only for testing.
     type: bool
     default: true
   fail_on_error:
-    description: Fail the task when the check fails. With V(false), register the result and look at RV(reason).
+    description:
+      - Fail the task when the check fails (with RV(msg), RV(reason), RV(status) and RV(latency_ms)).
+      - With V(false), the task succeeds; register the result and look at RV(reason).
     type: bool
     default: true
 notes:
-  - Proxies come from the environment like the qwen CLI (C(https_proxy), C(http_proxy), C(no_proxy)); the
-    C(qwen_code) role passes its C(qwen_code_*_proxy) variables that way.
+  - Proxies come from the environment like the qwen CLI's (C(https_proxy), C(HTTPS_PROXY), C(http_proxy),
+    C(no_proxy)); set them with the task's C(environment). The C(qwenops.qwen_code.qwen_code) role passes its
+    C(qwen_code_*_proxy) variables that way, so the check goes through the proxy the CLI will use.
+  - Redirects are not followed (RV(reason=redirect) names the target) and C(~/.netrc) is not read.
   - Uses only the Python standard library and C(ansible.module_utils) on the target.
+seealso:
+  - module: qwenops.qwen_code.oauth_creds_info
 extends_documentation_fragment:
   - qwenops.qwen_code.attributes
 attributes:
@@ -82,7 +110,7 @@ EXAMPLES = r"""
     api_key: "{{ vault_openrouter_key }}"
     model: qwen/qwen3-coder
 
-- name: Check a private endpoint through the corporate proxy, without failing
+- name: Check a private endpoint through the corporate proxy and CA, without failing
   qwenops.qwen_code.provider_check:
     base_url: https://llm.corp.example/v1
     api_key: "{{ vault_llm_key }}"
@@ -92,34 +120,51 @@ EXAMPLES = r"""
     fail_on_error: false
   environment:
     https_proxy: http://proxy.corp.example:3128
+    no_proxy: localhost,127.0.0.1
   register: provider
 
 - name: Tell the operator what is wrong
   ansible.builtin.debug:
     msg: "{{ provider.msg }} (reason: {{ provider.reason }})"
   when: provider.reason != 'ok'
+
+- name: Check from the controller instead of the target
+  qwenops.qwen_code.provider_check:
+    base_url: dashscope_intl
+    api_key: "{{ vault_dashscope_key }}"
+    model: qwen3-coder-plus
+  delegate_to: localhost
+  run_once: true
 """
 
 RETURN = r"""
 reason:
   description:
-    - C(ok), or why the check failed - C(invalid_url), C(dns), C(connection_refused), C(timeout), C(tls),
-      C(proxy), C(unauthorized), C(not_found), C(rate_limited), C(model_not_found), C(server_error),
-      C(bad_response), C(http_error).
+    - V(ok), or why the check failed
+    - V(invalid_url) (not an http(s) URL), V(invalid_key) (empty, or whitespace or non-ASCII in it),
+      V(invalid_ca_path) (O(ca_path) unreadable or not PEM),
+    - V(dns), V(connection_refused), V(unreachable) (no route), V(timeout), V(connection_reset) (closed without an
+      answer), V(tls) (certificate verification or TLS handshake), V(proxy) (the proxy could not be reached or
+      refused the tunnel),
+    - V(redirect) (3xx), V(unauthorized) (401/403), V(not_found) (404), V(rate_limited) (429),
+      V(model_not_found), V(server_error) (5xx), V(bad_response) (not HTTP, not JSON, or not the expected shape),
+      V(http_error) (any other status),
+    - V(invalid_input) (options that contradict each other; the task then fails whatever O(fail_on_error) says).
   returned: always
   type: str
   sample: model_not_found
 msg:
-  description: What happened, for a person.
+  description: What happened and what to check, for a person.
   returned: always
   type: str
+  sample: "The provider does not offer the model 'qwen/qwen3-codr': close matches: qwen/qwen3-coder"
 status:
   description: HTTP status of the last request, if one was answered.
   returned: always
   type: int
   sample: 200
 latency_ms:
-  description: Duration of the last request in milliseconds.
+  description: Duration of the last request in milliseconds (null when no request was made).
   returned: always
   type: int
   sample: 212
@@ -127,23 +172,33 @@ model_found:
   description: Whether O(model) is in the provider's model list (null when not checked).
   returned: always
   type: bool
+  sample: true
 models_count:
-  description: How many models the provider lists.
+  description: How many models the provider lists (null when the list was not read).
   returned: always
   type: int
+  sample: 312
 close_matches:
-  description: Offered models whose names resemble O(model).
-  returned: when reason is model_not_found
+  description: Up to five offered models whose names resemble O(model).
+  returned: when RV(reason) is V(model_not_found)
   type: list
   elements: str
+  sample: ["qwen/qwen3-coder", "qwen/qwen3-coder:free"]
 url:
-  description: The URL of the last request (without credentials).
+  description: The URL of the last request (without credentials; null when no request was made).
   returned: always
   type: str
+  sample: https://openrouter.ai/api/v1/models
 base_url:
-  description: The base URL that was checked.
+  description: The base URL that was checked (without credentials).
   returned: always
   type: str
+  sample: https://openrouter.ai/api/v1
+proxy:
+  description: The proxy the requests went through, from the environment (without credentials), or null.
+  returned: always
+  type: str
+  sample: http://proxy.corp.example:3128
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -154,7 +209,7 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             base_url=dict(type="str"),
-            provider=dict(type="str", choices=sorted(PROVIDER_PRESETS)),
+            provider=dict(type="str", choices=sorted(PROVIDER_PRESETS) + ["custom"]),
             api_key=dict(type="str", required=True, no_log=True),
             model=dict(type="str"),
             probe=dict(type="str", choices=["models", "chat"], default="models"),
@@ -164,13 +219,17 @@ def main():
             fail_on_error=dict(type="bool", default=True),
         ),
         required_one_of=[("base_url", "provider")],
-        mutually_exclusive=[("base_url", "provider")],
+        required_if=[("provider", "custom", ("base_url",)), ("probe", "chat", ("model",))],
         supports_check_mode=True,
     )
     p = module.params
-    if p["probe"] == "chat" and not p["model"]:
-        module.fail_json(msg="probe=chat needs model", reason="invalid_input")
+    if p["provider"] not in (None, "custom") and p["base_url"]:
+        module.fail_json(msg="give either provider (a preset) or base_url, not both (or provider: custom)",
+                         reason="invalid_input")
+    if p["timeout"] <= 0:
+        module.fail_json(msg="timeout must be a positive number of seconds", reason="invalid_input")
     base_url = p["base_url"] or PROVIDER_PRESETS[p["provider"]]
+    base_url = PROVIDER_PRESETS.get(base_url, base_url)
     result = provider_check(base_url, p["api_key"], model=p["model"], probe=p["probe"], timeout=p["timeout"],
                             ca_path=p["ca_path"], validate_certs=p["validate_certs"])
     result = dict(result, changed=False)

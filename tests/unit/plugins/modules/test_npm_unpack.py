@@ -7,7 +7,7 @@ import tarfile
 
 import pytest
 
-from conftest import run_module
+from ansible_collections.qwenops.qwen_code.tests.unit.helpers import run_module
 
 
 def make_tgz(files, prefix="package/"):

@@ -4,7 +4,7 @@ import os
 import stat
 import time
 
-from conftest import run_module
+from ansible_collections.qwenops.qwen_code.tests.unit.helpers import run_module
 
 NOW_MS = int(time.time() * 1000)
 

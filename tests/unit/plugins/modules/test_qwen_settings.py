@@ -3,7 +3,7 @@ import json
 import os
 import stat
 
-from conftest import run_module
+from ansible_collections.qwenops.qwen_code.tests.unit.helpers import run_module
 
 MANAGED = {"$version": 4, "security": {"auth": {"selectedType": "openai"}}, "model": {"name": "m"}}
 

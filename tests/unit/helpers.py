@@ -1,0 +1,238 @@
+"""Helpers of the unit tests: certificates made on the fly, loopback servers, and running a module the way
+Ansible does. Every server here listens on 127.0.0.1 only, and every loop is bounded.
+
+Imported as ansible_collections.qwenops.qwen_code.tests.unit.helpers (conftest.py makes that importable under
+plain pytest; ansible-test's collection loader does under `ansible-test units`).
+"""
+import datetime
+import ipaddress
+import json
+import os
+import select
+import socket
+import subprocess
+import sys
+import threading
+
+# The collection root (= the repository root), as seen through ansible_collections/qwenops/qwen_code, and the
+# directory that holds that ansible_collections tree (a module run in a subprocess needs it on PYTHONPATH).
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+COLLECTIONS_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(REPO)))
+
+
+# --- certificates -------------------------------------------------------------------------------------------
+
+def _make_ca(name):
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=2))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
+                                         content_commitment=False, key_encipherment=False, data_encipherment=False,
+                                         key_agreement=False, encipher_only=False, decipher_only=False),
+                           critical=True)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+            .sign(key, hashes.SHA256()))
+    return cert, key
+
+
+def _make_leaf(ca_cert, ca_key, names, expired=False):
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    now = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=10 if expired else 0)
+    key = ec.generate_private_key(ec.SECP256R1())
+    alt = []
+    for n in names:
+        try:
+            alt.append(x509.IPAddress(ipaddress.ip_address(n)))
+        except ValueError:
+            alt.append(x509.DNSName(n))
+    cert = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]))
+            .issuer_name(ca_cert.subject).public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=2))
+            .add_extension(x509.SubjectAlternativeName(alt), critical=False)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    return cert, key
+
+
+def write_tls_files(directory):
+    """Write PEM files into directory and return their paths: a private CA ('ca') and, signed by it, a server
+    certificate for 127.0.0.1/localhost ('cert', 'key'), one for another name ('wrong_cert', 'wrong_key') and an
+    expired one ('expired_cert', 'expired_key'); a second, unrelated CA ('other_ca') with its own 127.0.0.1
+    certificate ('other_cert', 'other_key') stands for a public CA of the system store."""
+    from cryptography.hazmat.primitives import serialization
+
+    ca, ca_key = _make_ca("qwenops test CA")
+    other_ca, other_ca_key = _make_ca("qwenops stand-in public CA")
+    items = {"ca": (ca, None), "other_ca": (other_ca, None),
+             "cert": _make_leaf(ca, ca_key, ["localhost", "127.0.0.1"]),
+             "wrong_cert": _make_leaf(ca, ca_key, ["provider.example"]),
+             "expired_cert": _make_leaf(ca, ca_key, ["localhost", "127.0.0.1"], expired=True),
+             "other_cert": _make_leaf(other_ca, other_ca_key, ["localhost", "127.0.0.1"])}
+    paths = {}
+    for name, (cert, key) in items.items():
+        paths[name] = os.path.join(str(directory), name + ".pem")
+        with open(paths[name], "wb") as f:
+            f.write(cert.public_bytes(serialization.Encoding.PEM))
+        if key is not None:
+            key_name = name.replace("cert", "key")
+            paths[key_name] = os.path.join(str(directory), key_name + ".pem")
+            with open(paths[key_name], "wb") as f:
+                f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                          serialization.NoEncryption()))
+    return paths
+
+
+# --- loopback servers ---------------------------------------------------------------------------------------
+
+class RawServer:
+    """A TCP server on 127.0.0.1 that answers each connection with fixed bytes (or nothing) and closes it."""
+
+    def __init__(self, answer=b"", read_first=True):
+        self.answer, self.read_first = answer, read_first
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while not self.stopping.is_set():
+            try:
+                conn = self.sock.accept()[0]
+            except (socket.timeout, OSError):
+                continue
+            with conn:
+                conn.settimeout(2)
+                try:
+                    if self.read_first:
+                        conn.recv(65536)
+                    conn.sendall(self.answer)
+                except OSError:
+                    pass
+
+    def stop(self):
+        self.stopping.set()
+        self.thread.join(5)
+        self.sock.close()
+
+
+class ConnectProxy:
+    """A minimal HTTP proxy on 127.0.0.1: CONNECT tunnels (to 127.0.0.1 only) and plain absolute-URI GETs are
+    recorded; with `reject` it answers every request with that status line instead."""
+
+    def __init__(self, reject=None):
+        self.reject = reject
+        self.requests = []
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.url = "http://127.0.0.1:%d" % self.port
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while not self.stopping.is_set():
+            try:
+                conn = self.sock.accept()[0]
+            except (socket.timeout, OSError):
+                continue
+            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+
+    def _handle(self, conn):
+        conn.settimeout(5)
+        try:
+            head = b""
+            while b"\r\n\r\n" not in head and len(head) < 65536:
+                chunk = conn.recv(4096)
+                if not chunk:
+                    return
+                head += chunk
+            line = head.split(b"\r\n", 1)[0].decode("latin-1")
+            self.requests.append(line)
+            if self.reject:
+                conn.sendall(("HTTP/1.1 %s\r\nContent-Length: 0\r\nConnection: close\r\n\r\n" % self.reject).encode())
+                return
+            method, target = line.split(" ")[:2]
+            if method != "CONNECT":
+                conn.sendall(b"HTTP/1.1 501 Not Implemented\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                return
+            host, port = target.rsplit(":", 1)
+            if host not in ("127.0.0.1", "localhost"):
+                conn.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                return
+            upstream = socket.create_connection(("127.0.0.1", int(port)), timeout=5)
+            conn.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            self._pipe(conn, upstream)
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    @staticmethod
+    def _pipe(a, b):
+        with b:
+            for dummy in range(1000):  # bounded: a check makes a handful of round trips
+                readable = select.select([a, b], [], [], 5)[0]
+                if not readable:
+                    return
+                for s in readable:
+                    data = s.recv(65536)
+                    if not data:
+                        return
+                    (b if s is a else a).sendall(data)
+
+    def stop(self):
+        self.stopping.set()
+        self.thread.join(5)
+        self.sock.close()
+
+
+def run_module(name, args, tmp_path, check=False, diff=False, env=None):
+    """Runs a module of this collection the way Ansible does (a JSON args file); returns its JSON result with the
+    raw output under `_raw`."""
+    path = tmp_path / ("%s-args.json" % name)
+    module_args = dict(args)
+    module_args["_ansible_check_mode"] = check
+    module_args["_ansible_diff"] = diff
+    path.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": module_args}))
+    module = os.path.join(REPO, "plugins", "modules", name + ".py")
+    # QWEN_UNIT_ANSIBLE_LIB runs the modules with another ansible-core's module_utils (an unpacked wheel), for
+    # example the oldest one meta/runtime.yml allows; QWEN_UNIT_MODULE_PYTHON with another Python.
+    if os.environ.get("QWEN_UNIT_MODULE_PYTHON"):  # not this Python's sys.path: its stdlib is another version
+        import ansible
+        paths = [os.environ.get("QWEN_UNIT_ANSIBLE_LIB") or os.path.dirname(os.path.dirname(ansible.__file__)),
+                 COLLECTIONS_ROOT]
+    else:
+        paths = [os.environ.get("QWEN_UNIT_ANSIBLE_LIB", ""), COLLECTIONS_ROOT] + sys.path
+    run_env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in paths if p))
+    run_env.update(env or {})
+    python = os.environ.get("QWEN_UNIT_MODULE_PYTHON") or sys.executable  # e.g. the oldest target Python
+    out = subprocess.run([python, module, str(path)], capture_output=True, text=True, env=run_env,
+                         check=False, timeout=120)
+    try:
+        result = json.loads(out.stdout)
+    except ValueError:
+        raise AssertionError("module %s printed no JSON: %s %s" % (name, out.stdout, out.stderr))
+    assert "Traceback" not in out.stdout + out.stderr, out.stdout + out.stderr
+    result["_raw"] = out.stdout + out.stderr
+    return result

@@ -1,0 +1,33 @@
+"""`ansible-doc` renders both modules of this brief, examples included (what `ansible-test sanity` checks too)."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+from ansible_collections.qwenops.qwen_code.tests.unit.helpers import REPO
+
+ANSIBLE_DOC = os.path.join(os.path.dirname(sys.executable), "ansible-doc")
+
+
+@pytest.fixture(scope="module")
+def collections_path(tmp_path_factory):
+    root = tmp_path_factory.mktemp("collections")
+    os.makedirs(str(root / "ansible_collections" / "qwenops"))
+    os.symlink(REPO, str(root / "ansible_collections" / "qwenops" / "qwen_code"))
+    return str(root)
+
+
+@pytest.mark.skipif(not os.path.exists(ANSIBLE_DOC), reason="ansible-doc is not installed beside this Python")
+@pytest.mark.parametrize("module, expected", [
+    ("provider_check", ["reason", "fail_on_error", "in addition to", "qwenops.qwen_code.provider_check:"]),
+    ("oauth_creds_info", ["refresh_token_sha256", "fail_on_invalid", "qwenops.qwen_code.oauth_creds_info:"]),
+])
+def test_ansible_doc_renders_with_examples(collections_path, module, expected):
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections_path, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
+    out = subprocess.run([ANSIBLE_DOC, "qwenops.qwen_code." + module], capture_output=True, text=True, env=env,
+                         check=False, timeout=120)
+    assert out.returncode == 0 and not out.stderr.strip(), out.stderr
+    assert "EXAMPLES:" in out.stdout and "RETURN VALUES:" in out.stdout
+    for text in expected:
+        assert text in out.stdout, text
