@@ -20,8 +20,12 @@ description:
   - The unpacked tree is built beside O(dest) and renamed into place only when it is complete, so an
     interrupted run never leaves a half-written O(dest). A marker file records the verified integrity.
   - When O(dest) already holds the requested version, nothing is downloaded and no network request is made.
-  - With O(cache_dir), tarballs are kept (by integrity) and reused, and the registry is not asked when a cached
-    tarball matches O(integrity).
+  - With O(cache_dir), verified tarballs are kept there (named by their sha512) with an index by name and version,
+    and reused. The registry is not asked for an exact version that is in the cache, nor for a tarball that
+    matches O(integrity).
+  - With O(cache_dir) and no O(dest), the package is only fetched into the cache (the collection does this on the
+    controller for O(cache_dir=qwen_code_artifact_cache), then copies the tarballs to hosts without registry
+    access).
 author:
   - qwenops contributors (@qwenops)
 options:
@@ -37,7 +41,7 @@ options:
   dest:
     description:
       - Directory to unpack into (the package's top-level C(package/) directory is stripped).
-      - Required unless O(resolve_only=true).
+      - Required unless O(resolve_only=true) or O(cache_dir) is given.
     type: path
   registry:
     description: Base URL of the npm registry or mirror.
@@ -49,7 +53,8 @@ options:
         the download must match it; with O(cache_dir) a matching cached tarball is used without any request.
     type: str
   cache_dir:
-    description: Directory that keeps downloaded tarballs, named by their sha512, for reuse.
+    description:
+      - Directory that keeps verified tarballs, named by their sha512, and an C(index/) of the versions they are.
     type: path
   ca_path:
     description:
@@ -101,6 +106,15 @@ EXAMPLES = r"""
     resolve_only: true
   register: qwen_latest
 
+- name: Fetch npm into a cache on the controller, once for all hosts (no unpacking)
+  qwenops.qwen_code.npm_unpack:
+    name: npm
+    version: 10.9.9
+    cache_dir: /var/cache/qwen-code
+  delegate_to: localhost
+  run_once: true
+  register: npm_tarball
+
 - name: Through a mirror whose certificate is signed by a private CA
   qwenops.qwen_code.npm_unpack:
     name: npm
@@ -135,12 +149,15 @@ downloaded_bytes:
   type: int
 dest:
   description: The directory the package was unpacked into.
-  returned: unless O(resolve_only=true)
+  returned: when O(dest) is given
   type: str
+cache_path:
+  description: The verified tarball in O(cache_dir).
+  returned: when O(cache_dir) is given and O(resolve_only=false)
+  type: str
+  sample: /var/cache/qwen-code/a6a7b1cbf363f812...tgz
 """
 
-import base64
-import hashlib
 import json
 import os
 import pwd
@@ -151,74 +168,11 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
-from ansible.module_utils.six.moves.urllib.parse import quote
-from ansible.module_utils.urls import Request
-from ansible_collections.qwenops.qwen_code.plugins.module_utils.qwen_code import extra_ca_context
+from ansible_collections.qwenops.qwen_code.plugins.module_utils.qwen_code import make_request
+from ansible_collections.qwenops.qwen_code.plugins.module_utils.npm import (
+    ArtifactCache, RegistryError, download, fetch_version_document, file_sha512, sri_to_hex)
 
 MARKER = ".qwenops-npm-unpack.json"
-CHUNK = 1024 * 1024
-
-
-class RegistryError(Exception):
-    pass
-
-
-def build_request(ca_path, validate_certs, timeout):
-    context = extra_ca_context(ca_path) if ca_path and validate_certs else None
-    return Request(timeout=timeout, validate_certs=validate_certs, context=context,
-                   http_agent="qwenops.qwen_code npm_unpack")
-
-
-def version_document_url(registry, name, version):
-    return "%s/%s/%s" % (registry.rstrip("/"), quote(name, safe="@"), quote(version, safe=""))
-
-
-def fetch_version_document(request, registry, name, version):
-    url = version_document_url(registry, name, version)
-    try:
-        resp = request.open("GET", url, headers={"Accept": "application/json"})
-        doc = json.loads(resp.read())
-    except Exception as e:  # urllib raises many types; the message is what matters to the operator
-        raise RegistryError("cannot read %s@%s from %s: %s" % (name, version, url, to_native(e)))
-    if not isinstance(doc, dict) or not isinstance(doc.get("dist"), dict) or "version" not in doc:
-        raise RegistryError("%s does not look like an npm version document" % url)
-    if not str(doc["dist"].get("integrity", "")).startswith("sha512-"):
-        raise RegistryError("%s@%s has no sha512 integrity in the registry; refusing to install it unverified"
-                            % (name, doc["version"]))
-    return doc
-
-
-def sri_to_hex(integrity):
-    return base64.b64decode(integrity[len("sha512-"):]).hex()
-
-
-def download(request, url, target, expected_hex):
-    digest = hashlib.sha512()
-    size = 0
-    try:
-        resp = request.open("GET", url)
-        with open(target, "wb") as out:
-            while True:
-                chunk = resp.read(CHUNK)
-                if not chunk:
-                    break
-                digest.update(chunk)
-                out.write(chunk)
-                size += len(chunk)
-    except Exception as e:
-        raise RegistryError("download of %s failed: %s" % (url, to_native(e)))
-    if digest.hexdigest() != expected_hex:
-        raise RegistryError("integrity mismatch for %s: the registry says sha512 %s..., the download has %s..."
-                            % (url, expected_hex[:16], digest.hexdigest()[:16]))
-    return size
-
-
-def file_sha512(path):
-    digest = hashlib.sha512()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def safe_extract(tgz, target):
@@ -255,6 +209,11 @@ def read_marker(dest):
         return None
 
 
+def marker_matches(marker, name, version, integrity):
+    return bool(marker) and marker.get("name") == name and version in (marker.get("version"), None) and \
+        (not integrity or marker.get("integrity") == integrity)
+
+
 def chown_tree(path, owner):
     if not owner:
         return
@@ -263,6 +222,34 @@ def chown_tree(path, owner):
         os.lchown(dirpath, pw.pw_uid, pw.pw_gid)
         for name in filenames + dirnames:
             os.lchown(os.path.join(dirpath, name), pw.pw_uid, pw.pw_gid)
+
+
+def unpack_into(tgz, dest, p, result):
+    """Unpacks the verified tarball into a staging tree beside dest and renames it into place."""
+    parent = os.path.dirname(os.path.abspath(dest))
+    if not os.path.isdir(parent):
+        os.makedirs(parent, 0o755)
+    work = tempfile.mkdtemp(prefix=".%s.partial-" % os.path.basename(dest), dir=parent)
+    try:
+        tree = os.path.join(work, "tree")
+        os.mkdir(tree)
+        safe_extract(tgz, tree)
+        with open(os.path.join(tree, MARKER), "w") as f:
+            json.dump(dict(name=p["name"], version=result["version"], integrity=result["integrity"]), f)
+        os.chmod(tree, int(p["mode"], 8) if isinstance(p["mode"], str) else p["mode"])
+        chown_tree(tree, p["owner"])
+        if marker_matches(read_marker(dest), p["name"], result["version"], result["integrity"]):
+            return  # a concurrent run put the same package in place meanwhile: keep it, drop this copy
+        if os.path.lexists(dest):
+            # A tree without a valid marker (e.g. left by an older, killed install): replace it.
+            old = tempfile.mkdtemp(prefix=".%s.old-" % os.path.basename(dest), dir=parent)
+            os.rename(dest, os.path.join(old, "tree"))
+            os.rename(tree, dest)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.rename(tree, dest)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def main():
@@ -281,32 +268,42 @@ def main():
             owner=dict(type="str"),
             mode=dict(type="raw", default="0755"),
         ),
-        required_if=[("resolve_only", False, ("dest",))],
+        required_if=[("resolve_only", False, ("dest", "cache_dir"), True)],
         supports_check_mode=True,
     )
     p = module.params
     result = dict(changed=False, downloaded_bytes=0, version=p["version"], integrity=p["integrity"])
-    if p["integrity"] and not p["integrity"].startswith("sha512-"):
-        module.fail_json(msg="integrity must be a sha512 SRI string (sha512-...)", **result)
+    if p["integrity"]:
+        try:
+            sri_to_hex(p["integrity"])
+        except RegistryError:
+            module.fail_json(msg="integrity must be a sha512 SRI string (sha512-...)", **result)
 
     dest = p["dest"]
     if dest and not p["resolve_only"]:
         result["dest"] = dest
         marker = read_marker(dest)
-        if marker and marker.get("name") == p["name"] and p["version"] in (marker.get("version"), None) and \
-                (not p["integrity"] or marker.get("integrity") == p["integrity"]):
+        if marker_matches(marker, p["name"], p["version"], p["integrity"]):
             result.update(version=marker["version"], integrity=marker.get("integrity"))
             module.exit_json(**result)
 
+    cache = ArtifactCache(p["cache_dir"]) if p["cache_dir"] else None
     try:
-        request = build_request(p["ca_path"], p["validate_certs"], p["timeout"])
         cached = None
-        if p["cache_dir"] and p["integrity"]:
-            candidate = os.path.join(p["cache_dir"], sri_to_hex(p["integrity"]) + ".tgz")
-            if os.path.isfile(candidate):
-                cached = candidate
-        doc = None
+        if cache and not p["resolve_only"]:
+            entry = cache.lookup(p["name"], p["version"])
+            if entry and (not p["integrity"] or entry["integrity"] == p["integrity"]):
+                result.update(version=entry["version"], integrity=entry["integrity"], tarball=entry.get("tarball"))
+                cached = cache.find(entry["integrity"])
+            elif p["integrity"]:
+                cached = cache.find(p["integrity"])
+            if cached:
+                result["cache_path"] = cached
+
+        request = None
         if cached is None or p["resolve_only"]:
+            request = make_request(ca_path=p["ca_path"], validate_certs=p["validate_certs"], timeout=p["timeout"],
+                                   http_agent="qwenops.qwen_code npm_unpack")
             doc = fetch_version_document(request, p["registry"], p["name"], p["version"])
             if p["integrity"] and doc["dist"]["integrity"] != p["integrity"]:
                 module.fail_json(msg="%s@%s: the registry's integrity differs from the expected %s"
@@ -320,40 +317,22 @@ def main():
         if module.check_mode:
             module.exit_json(**result)
 
-        parent = os.path.dirname(os.path.abspath(dest))
-        if not os.path.isdir(parent):
-            os.makedirs(parent, 0o755)
-        work = tempfile.mkdtemp(prefix=".%s.partial-" % os.path.basename(dest), dir=parent)
+        work = tempfile.mkdtemp(prefix=".npm-unpack-")
         try:
             expected_hex = sri_to_hex(result["integrity"])
             if cached:
                 if file_sha512(cached) != expected_hex:
                     raise RegistryError("cached tarball %s does not match its integrity; delete it" % cached)
                 tgz = cached
+                result["changed"] = bool(dest)  # fetch-only: the cache already had it
             else:
                 tgz = os.path.join(work, "package.tgz")
                 result["downloaded_bytes"] = download(request, doc["dist"]["tarball"], tgz, expected_hex)
-                if p["cache_dir"]:
-                    if not os.path.isdir(p["cache_dir"]):
-                        os.makedirs(p["cache_dir"], 0o755)
-                    kept = os.path.join(p["cache_dir"], expected_hex + ".tgz")
-                    shutil.copyfile(tgz, kept + ".tmp")
-                    os.rename(kept + ".tmp", kept)
-            tree = os.path.join(work, "tree")
-            os.mkdir(tree)
-            safe_extract(tgz, tree)
-            with open(os.path.join(tree, MARKER), "w") as f:
-                json.dump(dict(name=p["name"], version=result["version"], integrity=result["integrity"]), f)
-            os.chmod(tree, int(p["mode"], 8) if isinstance(p["mode"], str) else p["mode"])
-            chown_tree(tree, p["owner"])
-            if os.path.lexists(dest):
-                # A tree without a valid marker (e.g. left by an older, killed install): replace it.
-                old = tempfile.mkdtemp(prefix=".%s.old-" % os.path.basename(dest), dir=parent)
-                os.rename(dest, os.path.join(old, "tree"))
-                os.rename(tree, dest)
-                shutil.rmtree(old, ignore_errors=True)
-            else:
-                os.rename(tree, dest)
+                if cache:
+                    result["cache_path"] = cache.add(tgz, p["name"], result["version"], result["integrity"],
+                                                     result.get("tarball"))
+            if dest:
+                unpack_into(tgz, dest, p, result)
         finally:
             shutil.rmtree(work, ignore_errors=True)
     except RegistryError as e:

@@ -68,71 +68,14 @@ backup_file:
   type: str
 """
 
-import copy
-import json
 import os
-import re
 import tempfile
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.common.text.converters import to_bytes, to_native
-
-SECRET_KEY = re.compile(r"(api_?key|token|secret|password)", re.IGNORECASE)
-
-
-def strip_json_comments(text):
-    """Remove // and /* */ comments outside of strings (the CLI reads settings with strip-json-comments)."""
-    out = []
-    i, n = 0, len(text)
-    in_string = False
-    while i < n:
-        c = text[i]
-        if in_string:
-            out.append(c)
-            if c == "\\" and i + 1 < n:
-                out.append(text[i + 1])
-                i += 1
-            elif c == '"':
-                in_string = False
-        elif c == '"':
-            in_string = True
-            out.append(c)
-        elif text.startswith("//", i):
-            while i < n and text[i] != "\n":
-                i += 1
-            continue
-        elif text.startswith("/*", i):
-            end = text.find("*/", i + 2)
-            i = n if end < 0 else end + 2
-            continue
-        else:
-            out.append(c)
-        i += 1
-    return "".join(out)
-
-
-def merge(base, overlay):
-    result = copy.deepcopy(base)
-    for key, value in overlay.items():
-        if isinstance(value, dict) and isinstance(result.get(key), dict):
-            result[key] = merge(result[key], value)
-        else:
-            result[key] = copy.deepcopy(value)
-    return result
-
-
-def mask(value):
-    if isinstance(value, dict):
-        return dict((k, "********" if SECRET_KEY.search(k) and not isinstance(v, (dict, bool)) else mask(v))
-                    for k, v in value.items())
-    if isinstance(value, list):
-        return [mask(v) for v in value]
-    return value
-
-
-def render(data):
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+from ansible.module_utils.common.text.converters import to_bytes
+from ansible_collections.qwenops.qwen_code.plugins.module_utils.config_files import (
+    mask, plan_settings, render_settings, settings_diff)
 
 
 def main():
@@ -145,39 +88,25 @@ def main():
         supports_check_mode=True,
     )
     path = module.params["path"]
-    managed = module.params["settings"]
     result = dict(changed=False, path=path)
 
-    current, raw, invalid = {}, None, False
-    if os.path.exists(path):
-        with open(path, "rb") as f:
-            raw = f.read().decode("utf-8", errors="replace")
-        try:
-            current = json.loads(strip_json_comments(raw)) if raw.strip() else {}
-            if not isinstance(current, dict):
-                raise ValueError("the top level is not an object")
-        except ValueError as e:
-            invalid = True
-            current = {}
-            module.warn("%s was not valid JSON (%s); it is saved aside and replaced" % (path, to_native(e)))
-
-    desired = merge(current, managed)
-    result["settings"] = mask(desired)
-    if raw is None or invalid or desired != current:
+    plan = plan_settings(path, module.params["settings"])
+    if plan["invalid"]:
+        module.warn("%s was not valid JSON (%s); it is saved aside and replaced" % (path, plan["invalid"]))
+    result["settings"] = mask(plan["desired"])
+    if plan["changed"]:
         result["changed"] = True
         if module._diff:
-            result["diff"] = dict(before_header=path, after_header=path,
-                                  before="" if raw is None else render(mask(current)) if not invalid else "(invalid JSON)\n",
-                                  after=render(mask(desired)))
+            result["diff"] = settings_diff(path, plan)
         if not module.check_mode:
-            if invalid:
+            if plan["invalid"]:
                 backup = "%s.invalid-%s" % (path, time.strftime("%Y%m%d%H%M%S"))
                 os.rename(path, backup)
                 result["backup_file"] = backup
             fd, tmp = tempfile.mkstemp(prefix=".settings.", dir=os.path.dirname(path))
             try:
                 with os.fdopen(fd, "wb") as f:
-                    f.write(to_bytes(render(desired)))
+                    f.write(to_bytes(render_settings(plan["desired"])))
                 # Set owner and mode on the temporary file, so the secret-bearing file never exists with
                 # looser permissions, then rename it into place atomically.
                 tmp_args = module.load_file_common_arguments(module.params, path=tmp)

@@ -1,4 +1,4 @@
-"""`ansible-doc` renders both modules of this brief, examples included (what `ansible-test sanity` checks too)."""
+"""`ansible-doc` renders the modules, examples included (what `ansible-test sanity` checks too)."""
 import os
 import subprocess
 import sys
@@ -22,6 +22,10 @@ def collections_path(tmp_path_factory):
 @pytest.mark.parametrize("module, expected", [
     ("provider_check", ["reason", "fail_on_error", "in addition to", "qwenops.qwen_code.provider_check:"]),
     ("oauth_creds_info", ["refresh_token_sha256", "fail_on_invalid", "qwenops.qwen_code.oauth_creds_info:"]),
+    ("install_info", ["missing_users", "probe_node", "qwenops.qwen_code.install_info:"]),
+    ("cli_install", ["offline", "stale_after", "qwenops.qwen_code.cli_install:"]),
+    ("user_config", ["settings.json", "never logged", "qwenops.qwen_code.user_config:"]),
+    ("npm_unpack", ["cache_path", "resolve_only", "qwenops.qwen_code.npm_unpack:"]),
 ])
 def test_ansible_doc_renders_with_examples(collections_path, module, expected):
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections_path, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")

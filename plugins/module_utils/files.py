@@ -1,0 +1,38 @@
+# -*- coding: utf-8 -*-
+# Copyright: qwenops contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Atomic file writes shared by the modules: readers see the old file or the new one, never a partial one."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import shutil
+import tempfile
+
+from ansible.module_utils.common.text.converters import to_bytes
+
+
+def atomic_write(path, data=None, source=None, uid=None, gid=None, mode=0o600):
+    """Write data (text or bytes), or a copy of the file source, to path: through a temporary file in the same
+    directory that gets its owner and mode before it holds any data, then a rename. A secret-bearing file never
+    exists with looser permissions or another owner, even for a moment."""
+    fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=os.path.dirname(path) or ".")
+    try:
+        os.fchmod(fd, mode)
+        if uid is not None:
+            os.fchown(fd, uid, -1 if gid is None else gid)
+        with os.fdopen(fd, "wb") as f:
+            if source is None:
+                f.write(to_bytes(data))
+            else:
+                with open(source, "rb") as src:
+                    shutil.copyfileobj(src, f, 1024 * 1024)
+            f.flush()
+            os.fsync(f.fileno())
+        os.rename(tmp, path)
+    except Exception:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise

@@ -1,0 +1,256 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: qwenops contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: cli_install
+short_description: Install a qwen CLI release with npm into its own directory, all or nothing
+version_added: "0.2.0"
+description:
+  - Runs C(npm install --global) for O(package)@O(version) with the given Node.js and npm into a staging prefix
+    beside O(dest), makes the vendored executables (ripgrep) executable, and renames the prefix to O(dest) only
+    when all of that succeeded. A failed or killed install never leaves a partial O(dest), and the release that
+    was there before keeps working.
+  - Each run stages into a directory of its own, so two runs at once never write into the same tree; when another
+    run completed O(dest) first, its tree is kept. Staging directories older than O(stale_after) seconds, left by
+    runs that were killed, are removed.
+  - With O(tarball), npm installs that local file with C(--offline) and makes no network request at all (the
+    collection copies tarballs fetched once on the controller, see C(qwen_code_artifact_cache)). npm then skips the
+    CLI's optional native packages (node-pty, clipboard, sharp, audio capture), none of which a headless run needs.
+  - When O(dest) already holds O(version), nothing runs.
+author:
+  - qwenops contributors (@qwenops)
+options:
+  version:
+    description: The exact release to install.
+    type: str
+    required: true
+  dest:
+    description: The release's own prefix, for example C(/opt/qwen-code/cli/0.24.4).
+    type: path
+    required: true
+  node:
+    description: The Node.js binary that runs npm (its directory is put first on C(PATH) for install scripts).
+    type: path
+    required: true
+  npm_cli:
+    description: npm's C(bin/npm-cli.js).
+    type: path
+    required: true
+  package:
+    description: The npm package.
+    type: str
+    default: "@qwen-code/qwen-code"
+  registry:
+    description: The npm registry or mirror (not used with O(tarball)).
+    type: str
+    default: https://registry.npmjs.org
+  tarball:
+    description: Install this package tarball (on the host) offline instead of asking the registry.
+    type: path
+  integrity:
+    description: The sha512 SRI string O(tarball) must match; checked before npm runs.
+    type: str
+  cache:
+    description: npm's cache directory.
+    type: path
+  ca_path:
+    description: PEM bundle npm trusts in addition to Node's roots (C(NODE_EXTRA_CA_CERTS)).
+    type: path
+  executables:
+    description: Glob patterns, relative to the installed package, of files to make executable (mode C(0755)).
+    type: list
+    elements: str
+    default: ["vendor/ripgrep/*/rg"]
+  stale_after:
+    description: Age in seconds after which a staging directory beside O(dest) counts as left behind.
+    type: int
+    default: 3600
+extends_documentation_fragment:
+  - qwenops.qwen_code.attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+notes:
+  - Proxies come from the task's environment (C(https_proxy), C(http_proxy), C(no_proxy)), as npm reads them.
+"""
+
+EXAMPLES = r"""
+- name: Install qwen 0.24.4 beside the current release
+  qwenops.qwen_code.cli_install:
+    version: 0.24.4
+    dest: /opt/qwen-code/cli/0.24.4
+    node: /opt/qwen-code/node/22.23.3/bin/node
+    npm_cli: /opt/qwen-code/npm/10.9.9/bin/npm-cli.js
+    cache: /opt/qwen-code/.npm-cache
+
+- name: Install it from a tarball copied to the host (no network)
+  qwenops.qwen_code.cli_install:
+    version: 0.24.4
+    dest: /opt/qwen-code/cli/0.24.4
+    node: /opt/qwen-code/node/22.23.3/bin/node
+    npm_cli: /opt/qwen-code/npm/10.9.9/bin/npm-cli.js
+    tarball: /opt/qwen-code/.artifacts/qwen-code-0.24.4.tgz
+    integrity: sha512-pmexy/Nj+BKd3Un1ogqGQE8V4GJn5B6N9PQOrU1GH+lMR29kn6Bgf6YdbZa8hNIoTmAKT1LTPK+P8TibZRPPVg==
+"""
+
+RETURN = r"""
+dest:
+  description: The release's prefix.
+  returned: always
+  type: str
+version:
+  description: The installed release.
+  returned: always
+  type: str
+executables:
+  description: Files made executable, relative to the package.
+  returned: when npm ran
+  type: list
+  elements: str
+removed_staging:
+  description: Staging directories of interrupted runs that were removed.
+  returned: always
+  type: list
+  elements: str
+"""
+
+import glob
+import json
+import os
+import shutil
+import tempfile
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_native
+from ansible_collections.qwenops.qwen_code.plugins.module_utils.npm import RegistryError, verify_file
+
+
+def installed_version(prefix, package):
+    try:
+        with open(os.path.join(prefix, "lib", "node_modules", package, "package.json")) as f:
+            return json.load(f).get("version")
+    except (IOError, OSError, ValueError, AttributeError):
+        return None
+
+
+def remove_stale(parent, stale_after):
+    removed, now = [], time.time()
+    for name in os.listdir(parent):
+        path = os.path.join(parent, name)
+        if name.startswith(".") and ".partial-" in name and os.path.isdir(path):
+            try:
+                if now - os.stat(path).st_mtime > stale_after:
+                    shutil.rmtree(path)
+                    removed.append(path)
+            except OSError:
+                continue
+    return removed
+
+
+def npm_argv(p, staging):
+    argv = [p["node"], p["npm_cli"], "install", "--global", "--prefix=%s" % staging, "--no-audit", "--no-fund",
+            "--update-notifier=false", "--loglevel=warn"]
+    if p["cache"]:
+        argv.append("--cache=%s" % p["cache"])
+    if p["tarball"]:
+        return argv + ["--offline", p["tarball"]]
+    return argv + ["--registry=%s" % p["registry"], "%s@%s" % (p["package"], p["version"])]
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            version=dict(type="str", required=True),
+            dest=dict(type="path", required=True),
+            node=dict(type="path", required=True),
+            npm_cli=dict(type="path", required=True),
+            package=dict(type="str", default="@qwen-code/qwen-code"),
+            registry=dict(type="str", default="https://registry.npmjs.org"),
+            tarball=dict(type="path"),
+            integrity=dict(type="str"),
+            cache=dict(type="path"),
+            ca_path=dict(type="path"),
+            executables=dict(type="list", elements="str", default=["vendor/ripgrep/*/rg"]),
+            stale_after=dict(type="int", default=3600),
+        ),
+        required_by=dict(integrity="tarball"),
+        supports_check_mode=True,
+    )
+    p = module.params
+    dest, package = p["dest"], p["package"]
+    result = dict(changed=False, dest=dest, version=p["version"], removed_staging=[])
+    if installed_version(dest, package) == p["version"]:
+        module.exit_json(**result)
+    result["changed"] = True
+    if module.check_mode:
+        module.exit_json(**result)
+
+    for path, what in ((p["node"], "node"), (p["npm_cli"], "npm_cli")):
+        if not os.path.isfile(path):
+            module.fail_json(msg="%s %s does not exist" % (what, path), **result)
+    if p["tarball"]:
+        try:
+            if not os.path.isfile(p["tarball"]):
+                raise RegistryError("tarball %s does not exist" % p["tarball"])
+            if p["integrity"]:
+                verify_file(p["tarball"], p["integrity"])
+        except RegistryError as e:
+            module.fail_json(msg=to_native(e), **result)
+
+    parent = os.path.dirname(dest.rstrip("/"))
+    if not os.path.isdir(parent):
+        os.makedirs(parent, 0o755)
+    result["removed_staging"] = remove_stale(parent, p["stale_after"])
+    staging = tempfile.mkdtemp(prefix=".%s.partial-" % os.path.basename(dest.rstrip("/")), dir=parent)
+    try:
+        env = dict(PATH=os.path.dirname(p["node"]) + os.pathsep + "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+        if p["ca_path"]:
+            env["NODE_EXTRA_CA_CERTS"] = p["ca_path"]
+        rc, out, err = module.run_command(npm_argv(p, staging), environ_update=env)
+        if rc != 0:
+            module.fail_json(msg="npm could not install %s@%s (exit %d): %s"
+                             % (package, p["version"], rc, (err or out).strip()[-3000:]), **result)
+        package_dir = os.path.join(staging, "lib", "node_modules", package)
+        found = installed_version(staging, package)
+        if found != p["version"]:
+            module.fail_json(msg="npm installed %s %s, not %s" % (package, found, p["version"]), **result)
+        made = []
+        for pattern in p["executables"]:
+            for path in sorted(glob.glob(os.path.join(package_dir, pattern))):
+                if os.path.isfile(path) and not os.path.islink(path):
+                    os.chmod(path, 0o755)
+                    made.append(os.path.relpath(path, package_dir))
+        result["executables"] = made
+        os.chmod(staging, 0o755)  # mkdtemp made it 0700: every user runs the CLI
+        try:
+            os.rename(staging, dest)
+        except OSError:
+            if installed_version(dest, package) != p["version"]:
+                if not os.path.lexists(dest):
+                    raise
+                # Not a release (an install that predates staging, cut short): put this one in its place.
+                old = tempfile.mkdtemp(prefix=".%s.old-" % os.path.basename(dest.rstrip("/")), dir=parent)
+                os.rename(dest, os.path.join(old, "tree"))
+                os.rename(staging, dest)
+                shutil.rmtree(old, ignore_errors=True)
+            # else: a concurrent run completed the same release first; its tree stays.
+    except (IOError, OSError) as e:
+        module.fail_json(msg="installing %s@%s into %s failed: %s" % (package, p["version"], dest, to_native(e)),
+                         **result)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

