@@ -1,5 +1,6 @@
 """Fixtures that drive real ansible-playbook runs against throwaway Debian containers."""
 import os
+import shlex
 import shutil
 import subprocess
 import threading
@@ -33,9 +34,9 @@ def docker(*args, check=True):
 
 
 class Container:
-    def __init__(self, image, tag):
+    def __init__(self, image, tag, *run_args):
         self.name = "qwen-it-%s-%s" % (tag, uuid.uuid4().hex[:8])
-        docker("run", "-d", "--name", self.name, image)
+        docker("run", "-d", "--name", self.name, *run_args, image)
 
     def sh(self, cmd, check=True):
         return docker("exec", self.name, "sh", "-c", cmd, check=check)
@@ -66,21 +67,24 @@ class Runner:
         self.dir = tmp_path_factory.mktemp("runs")
         os.makedirs(LOGS, exist_ok=True)
 
-    def play(self, container, variables, name, extra_args=(), sample_ps=False):
+    def play(self, container, variables, name, extra_args=(), sample_ps=False, env=None, wrap=()):
+        """Runs the provision playbook against one container (or a list of them); wrap is a command prefix, such
+        as ["unshare", "-n"] for a controller without any network."""
+        containers = container if isinstance(container, list) else [container]
         inventory = self.dir / ("%s-inventory.yml" % name)
-        inventory.write_text(yaml.safe_dump({"all": {"hosts": {container.name: {
-            "ansible_connection": "community.docker.docker"}}}}))
+        inventory.write_text(yaml.safe_dump({"all": {"hosts": {c.name: {
+            "ansible_connection": "community.docker.docker"} for c in containers}}}))
         varsfile = self.dir / ("%s-vars.yml" % name)
         varsfile.write_text(yaml.safe_dump(variables))
         os.chmod(varsfile, 0o600)
         # Secrets go in a vars file (-e @file), never on the command line.
-        cmd = ["ansible-playbook", "-i", str(inventory), "qwenops.qwen_code.provision",
-               "-e", "@%s" % varsfile, "-vvv"] + list(extra_args)
-        sampler = PsSampler(container) if sample_ps else None
+        cmd = list(wrap) + ["ansible-playbook", "-i", str(inventory), "qwenops.qwen_code.provision",
+                            "-e", "@%s" % varsfile, "-vvv"] + list(extra_args)
+        sampler = PsSampler(containers[0]) if sample_ps else None
         if sampler:
             sampler.start()
         proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, check=False,
-                              env=dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0"))
+                              env=dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0", **(env or {})))
         if sampler:
             sampler.stop.set()
             sampler.join()
@@ -96,7 +100,7 @@ def runner(tmp_path_factory):
     return Runner(tmp_path_factory)
 
 
-def start_stub(container, key, model, port=STUB_PORT):
+def start_stub(container, key, model, port=STUB_PORT, tool_call=None):
     stub = os.path.join(REPO, "tests", "stub_provider", "qwen_stub_provider.py")
     docker("cp", stub, "%s:/usr/local/bin/qwen_stub_provider.py" % container.name)
     # The expected key reaches the stub through a root-only file written via stdin, not through argv.
@@ -104,7 +108,8 @@ def start_stub(container, key, model, port=STUB_PORT):
                     "umask 077; cat > /root/stub-key"], input=key, text=True, check=True)
     container.sh("setsid nohup python3 /usr/local/bin/qwen_stub_provider.py --host 127.0.0.1 --port %d "
                  "--expect-key-file /root/stub-key --expect-model %s --reply QWENOPS-STUB-ANSWER "
-                 "--log /var/log/qwen-stub.jsonl >/var/log/qwen-stub.out 2>&1 </dev/null &" % (port, model))
+                 "--log /var/log/qwen-stub.jsonl %s >/var/log/qwen-stub.out 2>&1 </dev/null &"
+                 % (port, model, "--tool-call %s" % shlex.quote(tool_call) if tool_call else ""))
     container.sh("for i in $(seq 50); do python3 -c 'import socket; socket.create_connection((\"127.0.0.1\", %d))' "
                  "2>/dev/null && exit 0; sleep 0.2; done; exit 1" % port)
 
@@ -118,6 +123,7 @@ def installed_host(runner):
         start_stub(c, CANARY, GOOD_VARS["qwen_code_model"])
         good = dict(GOOD_VARS, qwen_code_verify_provider=True, qwen_code_verify_probe="chat",
                     qwen_code_smoke_test=True)
+        c.good_vars = good
         c.first_run = runner.play(c, good, "good-first-run", extra_args=["--diff"], sample_ps=True)
         assert c.first_run.returncode == 0, c.first_run.output[-3000:]
         yield c

@@ -5,11 +5,24 @@ Standard library only (Python 3.9+), so it runs inside the Debian test container
 It checks every request the way a provider would: `Authorization: Bearer <key>` must carry the expected key
 (read from --expect-key-file, never from the command line, which `ps` shows) and the requested model must be
 --expect-model. It answers chat completions (streamed or not) with --reply, and logs one JSON line per request
-to --log: method, path, auth_ok, model, stream, status. It never logs the key or the Authorization header.
+to --log, written before the answer goes out: method, path, auth_ok, model, stream, status, and on chat requests
+tools_offered (the tool names the client offered). It never logs the key or the Authorization header.
+
+With --tool-call COMMAND it plays a model that uses qwen's shell tool (`run_shell_command`, arguments
+{"command": ...}, as qwen-code 0.24.4 declares it): a chat request with no `tool` role message is answered with a
+call of that tool (logged "tool_call": true) if the request's `tools` offer it, else with --reply (logged
+"tool_call": false, "tool_not_offered": name). A request carrying a `tool` message (the tool's result) is answered
+with --reply + " TOOL-OUTPUT: " + that result, trimmed to 2000 characters, which is also logged as "tool_result".
+
+qwen 0.24.4 headless runs shell commands with child_process and takes the result at the child's `exit`, so the
+output of a command that prints and exits at once is often lost ("Output: (empty)"); a tool-call COMMAND that must
+show its output should keep running a moment after printing, e.g. 'echo qwenops-tool-$((6*7)); sleep 0.3'.
 
     python3 qwen_stub_provider.py --port 18080 --expect-key-file key --expect-model m --log /var/log/stub.jsonl
+    python3 qwen_stub_provider.py ... --tool-call 'echo qwenops-tool-$((6*7)); sleep 0.3'
 """
 import argparse
+import functools
 import hmac
 import json
 import os
@@ -21,11 +34,35 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 DEFAULT_REPLY = "stub-provider-reply: hello from the qwenops stub"
+SHELL_TOOL = "run_shell_command"  # qwen-code's ToolNames.SHELL; its schema requires "command"
+TOOL_RESULT_MAX = 2000
+
+
+def tool_names(tools):
+    """The function names in an OpenAI `tools` list, ignoring malformed entries."""
+    names = []
+    for tool in tools if isinstance(tools, list) else []:
+        function = tool.get("function") if isinstance(tool, dict) else None
+        if isinstance(function, dict) and isinstance(function.get("name"), str):
+            names.append(function["name"])
+    return names
+
+
+def message_text(content):
+    """The text of a message's content: a string, or a list of parts (qwen sends [{"type": "text", ...}])."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        texts = [part if isinstance(part, str) else part.get("text") if isinstance(part, dict) else None
+                 for part in content]
+        return "".join(text for text in texts if isinstance(text, str))
+    return "" if content is None else str(content)
 
 
 class Stub:
-    def __init__(self, key, model, reply, log_path):
+    def __init__(self, key, model, reply, log_path, tool_call=None):
         self.key, self.model, self.reply, self.log_path = key, model, reply, log_path
+        self.tool_call = tool_call
         self.lock = threading.Lock()
 
     def log(self, entry):
@@ -67,18 +104,18 @@ def make_handler(stub):
             path, auth_ok = self._path(), self._auth_ok()
             entry = {"method": "GET", "path": path, "auth_ok": auth_ok, "model": None, "stream": False}
             if path not in ("/v1/models", "/models"):
-                status = 404
-                self._error(404, "not_found", "Unknown path %s" % path)
+                entry["status"] = 404
+                respond = functools.partial(self._error, 404, "not_found", "Unknown path %s" % path)
             elif not auth_ok:
-                status = 401
-                self._error(401, "invalid_api_key", "Incorrect API key provided.")
+                entry["status"] = 401
+                respond = functools.partial(self._error, 401, "invalid_api_key", "Incorrect API key provided.")
             else:
-                status = 200
+                entry["status"] = 200
                 ids = [stub.model or "stub-model", "qwenops/other-model", "qwenops/stub-coder-mini"]
-                self._send_json(200, {"object": "list", "data": [
+                respond = functools.partial(self._send_json, 200, {"object": "list", "data": [
                     {"id": i, "object": "model", "created": 0, "owned_by": "qwenops-stub"} for i in ids]})
-            entry["status"] = status
-            stub.log(entry)
+            stub.log(entry)  # before answering, so whoever holds the answer finds the line
+            respond()
 
         def do_POST(self):
             path, auth_ok = self._path(), self._auth_ok()
@@ -93,33 +130,58 @@ def make_handler(stub):
             entry = {"method": "POST", "path": path, "auth_ok": auth_ok, "model": model, "stream": stream}
             if path not in ("/v1/chat/completions", "/chat/completions"):
                 entry["status"] = 404
-                self._error(404, "not_found", "Unknown path %s" % path)
+                respond = functools.partial(self._error, 404, "not_found", "Unknown path %s" % path)
             elif not auth_ok:
                 entry["status"] = 401
-                self._error(401, "invalid_api_key", "Incorrect API key provided.")
+                respond = functools.partial(self._error, 401, "invalid_api_key", "Incorrect API key provided.")
             elif body is None or not isinstance(body, dict):
                 entry["status"] = 400
-                self._error(400, "invalid_json", "The request body is not JSON.")
+                respond = functools.partial(self._error, 400, "invalid_json", "The request body is not JSON.")
             elif stub.model and model != stub.model:
                 entry["status"] = 404
-                self._error(404, "model_not_found", "The model `%s` does not exist." % model)
+                respond = functools.partial(self._error, 404, "model_not_found",
+                                            "The model `%s` does not exist." % model)
             else:
                 entry["status"] = 200
+                reply, call = self._answer(body, entry)
                 if stream:
-                    self._stream(model, body)
+                    respond = functools.partial(self._stream, model, body, reply, call)
                 else:
-                    self._complete(model)
-            stub.log(entry)
+                    respond = functools.partial(self._complete, model, reply, call)
+            stub.log(entry)  # before answering, so whoever holds the answer finds the line
+            respond()
 
-        def _complete(self, model):
+        def _answer(self, body, entry):
+            """The reply text and the tool call (or None) for a valid chat request; notes the choice in entry."""
+            offered = tool_names(body.get("tools"))
+            entry["tools_offered"] = offered
+            if stub.tool_call is None:
+                return stub.reply, None
+            messages = body.get("messages") if isinstance(body.get("messages"), list) else []
+            results = [m for m in messages if isinstance(m, dict) and m.get("role") == "tool"]
+            if results:
+                result = message_text(results[-1].get("content")).strip()[:TOOL_RESULT_MAX]
+                entry["tool_result"] = result
+                return stub.reply + " TOOL-OUTPUT: " + result, None
+            if SHELL_TOOL not in offered:
+                entry["tool_call"], entry["tool_not_offered"] = False, SHELL_TOOL
+                return stub.reply, None
+            entry["tool_call"] = True
+            return None, {"id": "call_" + uuid.uuid4().hex[:24], "type": "function",
+                          "function": {"name": SHELL_TOOL, "arguments": json.dumps({"command": stub.tool_call})}}
+
+        def _complete(self, model, reply, call):
+            message = {"role": "assistant", "content": reply}
+            if call is not None:
+                message["tool_calls"] = [call]
             self._send_json(200, {
                 "id": "chatcmpl-" + uuid.uuid4().hex, "object": "chat.completion", "created": int(time.time()),
                 "model": model,
-                "choices": [{"index": 0, "finish_reason": "stop",
-                             "message": {"role": "assistant", "content": stub.reply}}],
+                "choices": [{"index": 0, "finish_reason": "stop" if call is None else "tool_calls",
+                             "message": message}],
                 "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20}})
 
-        def _stream(self, model, body):
+        def _stream(self, model, body, reply, call):
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
             self.send_header("Cache-Control", "no-cache")
@@ -137,13 +199,26 @@ def make_handler(stub):
                 self.wfile.write(("data: %s\n\n" % json.dumps(payload)).encode())
                 self.wfile.flush()
 
-            chunk({"role": "assistant", "content": ""})
-            words = stub.reply.split(" ")
-            for i, word in enumerate(words):
-                chunk({"content": word + (" " if i < len(words) - 1 else "")})
-            chunk({}, finish="stop")
+            if call is not None:
+                # As providers do: the first chunk names the call, the arguments follow in pieces.
+                args = call["function"]["arguments"]
+                chunk({"role": "assistant", "content": None, "tool_calls": [
+                    {"index": 0, "id": call["id"], "type": "function",
+                     "function": {"name": call["function"]["name"], "arguments": ""}}]})
+                pieces = [args[i:i + 16] for i in range(0, len(args), 16)]
+                for piece in pieces:
+                    chunk({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]})
+                count = len(pieces)
+                chunk({}, finish="tool_calls")
+            else:
+                chunk({"role": "assistant", "content": ""})
+                words = reply.split(" ")
+                for i, word in enumerate(words):
+                    chunk({"content": word + (" " if i < len(words) - 1 else "")})
+                count = len(words)
+                chunk({}, finish="stop")
             if (body.get("stream_options") or {}).get("include_usage"):
-                chunk({}, usage={"prompt_tokens": 10, "completion_tokens": len(words), "total_tokens": 10 + len(words)})
+                chunk({}, usage={"prompt_tokens": 10, "completion_tokens": count, "total_tokens": 10 + count})
             self.wfile.write(b"data: [DONE]\n\n")
             self.wfile.flush()
 
@@ -159,6 +234,8 @@ def main(argv=None):
     parser.add_argument("--expect-model", help="the only model that exists")
     parser.add_argument("--reply", default=DEFAULT_REPLY)
     parser.add_argument("--log", help="append one JSON line per request (never the key)")
+    parser.add_argument("--tool-call", metavar="COMMAND",
+                        help="answer a first turn with a %s call running COMMAND, then echo its result" % SHELL_TOOL)
     parser.add_argument("--tls-cert")
     parser.add_argument("--tls-key")
     parser.add_argument("--pidfile")
@@ -168,7 +245,7 @@ def main(argv=None):
     if args.expect_key_file:
         with open(args.expect_key_file) as f:
             key = f.read().strip()
-    stub = Stub(key, args.expect_model, args.reply, args.log)
+    stub = Stub(key, args.expect_model, args.reply, args.log, args.tool_call)
     server = ThreadingHTTPServer((args.host, args.port), make_handler(stub))
     server.daemon_threads = True
     if args.tls_cert:

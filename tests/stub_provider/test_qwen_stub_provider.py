@@ -72,3 +72,124 @@ def test_log_has_checks_but_no_key(stub):
     lines = [json.loads(line) for line in stub[1].read_text().splitlines()]
     assert any(entry["auth_ok"] is False for entry in lines) and any(entry["auth_ok"] for entry in lines)
     assert KEY not in stub[1].read_text()
+
+
+TOOL_COMMAND = "echo qwenops-tool-$((6*7))"
+SHELL_TOOL = {"type": "function", "function": {"name": "run_shell_command", "parameters": {
+    "type": "object", "properties": {"command": {"type": "string"}}, "required": ["command"]}}}
+OTHER_TOOL = {"type": "function", "function": {"name": "read_file", "parameters": {"type": "object"}}}
+
+
+@pytest.fixture(scope="module")
+def tool_stub(tmp_path_factory):
+    d = tmp_path_factory.mktemp("toolstub")
+    (d / "key").write_text(KEY + "\n")
+    proc = subprocess.Popen([sys.executable, STUB, "--port", "0", "--port-file", str(d / "port"),
+                             "--expect-key-file", str(d / "key"), "--expect-model", "m1", "--reply", "hello there",
+                             "--tool-call", TOOL_COMMAND, "--log", str(d / "log.jsonl")])
+    for _attempt in range(100):
+        if (d / "port").exists():
+            break
+        time.sleep(0.05)
+    yield "http://127.0.0.1:%s/v1" % (d / "port").read_text().strip(), d / "log.jsonl"
+    proc.terminate()
+    proc.wait()
+
+
+def log_lines(log):
+    return log.read_text().splitlines() if log.exists() else []
+
+
+def chat(stub_, payload):
+    """POST a chat completion; returns status, body and the request's log line (the stub logs after answering)."""
+    before = len(log_lines(stub_[1]))
+    status, body = call(stub_[0] + "/chat/completions", payload)
+    for _attempt in range(100):
+        lines = log_lines(stub_[1])
+        if len(lines) > before:
+            return status, body, json.loads(lines[before])
+        time.sleep(0.05)
+    raise AssertionError("the stub logged nothing for %r" % payload)
+
+
+def stream_events(body):
+    events = [line[6:] for line in body.splitlines() if line.startswith("data: ")]
+    assert events[-1] == "[DONE]"
+    return [json.loads(event) for event in events[:-1]]
+
+
+def test_tool_call_non_streaming(tool_stub):
+    payload = {"model": "m1", "messages": [{"role": "user", "content": "run it"}], "tools": [OTHER_TOOL, SHELL_TOOL]}
+    status, body, entry = chat(tool_stub, payload)
+    choice = json.loads(body)["choices"][0]
+    assert status == 200 and choice["finish_reason"] == "tool_calls"
+    (tool_call,) = choice["message"]["tool_calls"]
+    assert tool_call["type"] == "function" and tool_call["id"]
+    assert tool_call["function"]["name"] == "run_shell_command"
+    assert json.loads(tool_call["function"]["arguments"]) == {"command": TOOL_COMMAND}
+    assert entry["tool_call"] is True and entry["tools_offered"] == ["read_file", "run_shell_command"]
+    assert "tool_result" not in entry
+
+
+def test_tool_call_streaming(tool_stub):
+    payload = {"model": "m1", "stream": True, "messages": [{"role": "user", "content": "run it"}],
+               "tools": [SHELL_TOOL], "stream_options": {"include_usage": True}}
+    status, body, entry = chat(tool_stub, payload)
+    chunks = stream_events(body)
+    assert status == 200 and "usage" in chunks[-1]
+    deltas = [c["choices"][0]["delta"] for c in chunks if c["choices"]]
+    calls = [tc for delta in deltas for tc in delta.get("tool_calls", [])]
+    assert calls[0]["function"]["name"] == "run_shell_command" and calls[0]["id"] and len(calls) > 2
+    assert all(tc["index"] == 0 for tc in calls)
+    arguments = "".join(tc["function"]["arguments"] for tc in calls)
+    assert json.loads(arguments) == {"command": TOOL_COMMAND}
+    assert not "".join(delta.get("content") or "" for delta in deltas)
+    assert [c["choices"][0]["finish_reason"] for c in chunks if c["choices"]][-1] == "tool_calls"
+    assert entry["tool_call"] is True
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_tool_result_is_echoed(tool_stub, stream):
+    output = "qwenops-tool-42\n" + "x" * 3000
+    messages = [{"role": "user", "content": "run it"},
+                {"role": "assistant", "content": None, "tool_calls": [{"id": "call_1", "type": "function", "function": {
+                    "name": "run_shell_command", "arguments": json.dumps({"command": TOOL_COMMAND})}}]},
+                # qwen sends the tool result as a list of text parts
+                {"role": "tool", "tool_call_id": "call_1", "content": [{"type": "text", "text": output}]}]
+    payload = {"model": "m1", "stream": stream, "messages": messages, "tools": [SHELL_TOOL]}
+    status, body, entry = chat(tool_stub, payload)
+    if stream:
+        chunks = stream_events(body)
+        text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"])
+        assert [c["choices"][0]["finish_reason"] for c in chunks if c["choices"]][-1] == "stop"
+    else:
+        choice = json.loads(body)["choices"][0]
+        text = choice["message"]["content"]
+        assert choice["finish_reason"] == "stop" and "tool_calls" not in choice["message"]
+    assert status == 200 and text == "hello there TOOL-OUTPUT: " + output[:2000]
+    assert entry["tool_result"] == output[:2000] and "tool_call" not in entry
+
+
+def test_tool_not_offered_gets_plain_reply(tool_stub):
+    for tools in ([OTHER_TOOL], None):
+        payload = {"model": "m1", "messages": [{"role": "user", "content": "run it"}]}
+        if tools is not None:
+            payload["tools"] = tools
+        status, body, entry = chat(tool_stub, payload)
+        choice = json.loads(body)["choices"][0]
+        assert status == 200 and choice["message"] == {"role": "assistant", "content": "hello there"}
+        assert entry["tool_call"] is False and entry["tool_not_offered"] == "run_shell_command"
+        assert entry["tools_offered"] == ([] if tools is None else ["read_file"])
+
+
+def test_tool_mode_keeps_checks_and_never_logs_key(tool_stub):
+    assert call(tool_stub[0] + "/chat/completions", {"model": "m1", "messages": []}, key="wrong")[0] == 401
+    assert call(tool_stub[0] + "/chat/completions", {"model": "m2", "messages": [], "tools": [SHELL_TOOL]})[0] == 404
+    assert KEY not in tool_stub[1].read_text()
+
+
+def test_default_mode_logs_tools_but_never_calls_them(stub):
+    payload = {"model": "m1", "messages": [{"role": "user", "content": "run it"}], "tools": [SHELL_TOOL]}
+    status, body, entry = chat(stub, payload)
+    assert status == 200 and json.loads(body)["choices"][0]["message"]["content"] == "hello there"
+    assert entry["tools_offered"] == ["run_shell_command"] and "tool_call" not in entry

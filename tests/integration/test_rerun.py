@@ -1,0 +1,34 @@
+"""A run with nothing to change changes nothing and sends no request anywhere: not to a registry, not to the
+provider (the checks run after a change), from neither the controller nor the host."""
+import re
+
+from conftest import docker
+
+OFFLINE = ["unshare", "--net"]
+
+
+def stub_requests(host):
+    return len(host.sh("cat /var/log/qwen-stub.jsonl").stdout.splitlines())
+
+
+def test_rerun_with_no_network_anywhere_changes_nothing(runner, installed_host):
+    good = installed_host.good_vars
+    assert good["qwen_code_verify_provider"] and good["qwen_code_smoke_test"]  # checks on: they must not run
+    asked = stub_requests(installed_host)
+    docker("network", "disconnect", "bridge", installed_host.name)
+    try:
+        assert installed_host.sh("ls /sys/class/net").stdout.split() == ["lo"]
+        run = runner.play(installed_host, good, "rerun-offline", wrap=OFFLINE)
+    finally:
+        docker("network", "connect", "bridge", installed_host.name)
+    assert run.returncode == 0, run.output[-3000:]
+    assert re.findall(r"changed=(\d+)", run.output.split("PLAY RECAP")[-1]) == ["0"], run.output[-2000:]
+    assert stub_requests(installed_host) == asked, "a run with nothing to change asked the provider"
+
+
+def test_verify_always_checks_on_every_run(runner, installed_host):
+    asked = stub_requests(installed_host)
+    run = runner.play(installed_host, dict(installed_host.good_vars, qwen_code_verify="always"), "rerun-verify-always")
+    assert run.returncode == 0, run.output[-3000:]
+    assert "changed=0" in run.output
+    assert stub_requests(installed_host) > asked
