@@ -119,7 +119,7 @@ class Bench:
         return self.play(names, os.path.join(self.work, "empty.yml"), env=env)
 
     def rerun(self, names, pipelining=True, extra=None):
-        return self.play(names, extra=dict(extra or {}, qwen_code_pipelining=pipelining))
+        return self.play(names, extra=dict(extra or {}, ansible_pipelining=pipelining))
 
     def floor_prepare(self, name, tarballs):
         """Node 22 and npm from the same tarballs as the role's, in /usr/local (not timed)."""
@@ -221,7 +221,7 @@ def main():
             bench.remove([hand])
             print("fresh %.1f s, floor %.1f s" % (fresh[-1]["seconds"], floor[-1]["seconds"]), flush=True)
         # 2. Idempotent re-run vs an empty play on that host, alternating, pipelining on and off.
-        out = bench.play([ours], profile=True, extra={"qwen_code_pipelining": True})[2]
+        out = bench.play([ours], profile=True)[2]
         profiles["rerun"] = slowest(out)
         reruns = {}
         for pipelining in (True, False):

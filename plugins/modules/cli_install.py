@@ -58,7 +58,9 @@ options:
     description: The sha512 SRI string O(tarball) must match; checked before npm runs.
     type: str
   cache:
-    description: npm's cache directory.
+    description:
+      - npm's cache directory. By default a temporary one beside O(dest), removed afterwards, so the downloads do
+        not stay on the host.
     type: path
   ca_path:
     description: PEM bundle npm trusts in addition to Node's roots (C(NODE_EXTRA_CA_CERTS)).
@@ -157,11 +159,9 @@ def remove_stale(parent, stale_after):
     return removed
 
 
-def npm_argv(p, staging):
-    argv = [p["node"], p["npm_cli"], "install", "--global", "--prefix=%s" % staging, "--no-audit", "--no-fund",
-            "--update-notifier=false", "--loglevel=warn"]
-    if p["cache"]:
-        argv.append("--cache=%s" % p["cache"])
+def npm_argv(p, staging, cache):
+    argv = [p["node"], p["npm_cli"], "install", "--global", "--prefix=%s" % staging, "--cache=%s" % cache,
+            "--no-audit", "--no-fund", "--update-notifier=false", "--loglevel=warn"]
     if p["tarball"]:
         return argv + ["--offline", p["tarball"]]
     return argv + ["--registry=%s" % p["registry"], "%s@%s" % (p["package"], p["version"])]
@@ -212,11 +212,12 @@ def main():
         os.makedirs(parent, 0o755)
     result["removed_staging"] = remove_stale(parent, p["stale_after"])
     staging = tempfile.mkdtemp(prefix=".%s.partial-" % os.path.basename(dest.rstrip("/")), dir=parent)
+    cache = p["cache"] or staging + ".npm-cache"
     try:
         env = dict(PATH=os.path.dirname(p["node"]) + os.pathsep + "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
         if p["ca_path"]:
             env["NODE_EXTRA_CA_CERTS"] = p["ca_path"]
-        rc, out, err = module.run_command(npm_argv(p, staging), environ_update=env)
+        rc, out, err = module.run_command(npm_argv(p, staging, cache), environ_update=env)
         if rc != 0:
             module.fail_json(msg="npm could not install %s@%s (exit %d): %s"
                              % (package, p["version"], rc, (err or out).strip()[-3000:]), **result)
@@ -249,6 +250,8 @@ def main():
                          **result)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        if not p["cache"]:
+            shutil.rmtree(cache, ignore_errors=True)
     module.exit_json(**result)
 
 

@@ -24,7 +24,7 @@ FAKE_NPM = r"""#!/bin/sh
 printf '%s\n' "$@" > "$FAKE_NPM_LOG"
 env > "$FAKE_NPM_LOG.env"
 [ -n "$FAKE_NPM_FAIL" ] && { echo "npm error code ECONNREFUSED" >&2; exit 1; }
-for a in "$@"; do case "$a" in --prefix=*) prefix=${a#--prefix=};; esac; done
+for a in "$@"; do case "$a" in --prefix=*) prefix=${a#--prefix=};; --cache=*) mkdir -p "${a#--cache=}/_cacache";; esac; done
 pkg="$prefix/lib/node_modules/@qwen-code/qwen-code"
 mkdir -p "$pkg/vendor/ripgrep/x64-linux" "$prefix/bin"
 echo "{\"name\": \"@qwen-code/qwen-code\", \"version\": \"${FAKE_NPM_VERSION:-0.24.4}\"}" > "$pkg/package.json"
@@ -41,8 +41,7 @@ def fake(tmp_path):
     log = tmp_path / "npm-argv.log"
 
     def run(check=False, env=None, **over):
-        a = {"version": "0.24.4", "dest": str(tmp_path / "cli" / "0.24.4"), "node": "/bin/sh", "npm_cli": str(npm),
-             "cache": str(tmp_path / "npm-cache")}
+        a = {"version": "0.24.4", "dest": str(tmp_path / "cli" / "0.24.4"), "node": "/bin/sh", "npm_cli": str(npm)}
         a.update(over)
         return run_module("cli_install", a, tmp_path, check=check, env=dict({"FAKE_NPM_LOG": str(log)}, **(env or {})))
     run.log = log
@@ -56,10 +55,11 @@ def test_installs_into_its_own_prefix_and_fixes_ripgrep(fake):
     rg = fake.cli / "0.24.4" / "lib" / "node_modules" / PACKAGE / "vendor" / "ripgrep" / "x64-linux" / "rg"
     assert stat.S_IMODE(os.stat(rg).st_mode) == 0o755 and r["executables"] == ["vendor/ripgrep/x64-linux/rg"]
     assert stat.S_IMODE(os.stat(fake.cli / "0.24.4").st_mode) == 0o755
-    assert os.listdir(fake.cli) == ["0.24.4"], "staging left behind"
+    assert os.listdir(fake.cli) == ["0.24.4"], "staging or npm cache left behind"
     argv = fake.log.read_text().split("\n")
     assert "install" in argv and "--global" in argv and "%s@0.24.4" % PACKAGE in argv
     assert "--registry=https://registry.npmjs.org" in argv and "--offline" not in argv
+    assert [a for a in argv if a.startswith("--cache=%s/.0.24.4.partial-" % fake.cli)], "a throwaway npm cache"
 
 
 def test_installed_release_runs_nothing(fake):
