@@ -37,6 +37,8 @@ CASES = {
     "ca_bundle_not_pem": ({"qwen_code_ca_bundle": "/etc/hostname"}, "holds no PEM certificate"),
     "bad_proxy": ({"qwen_code_https_proxy": "proxy.example.com:3128"}, "qwen_code_https_proxy"),
     "bad_auth_type": ({"qwen_code_auth_type": "oauth"}, "qwen_code_auth_type"),
+    "bad_verify_policy": ({"qwen_code_verify": "sometimes"}, "qwen_code_verify"),
+    "artifact_cache_is_a_file": ({"qwen_code_artifact_cache": "/etc/hostname"}, "must be an absolute path of a"),
     "qwen_oauth_refused_by_release": ({"qwen_code_auth_type": "qwen-oauth"}, "refuses it"),
     "creds_missing_field": ({"qwen_code_oauth_creds": creds(refresh_token=MISSING)}, "refresh_token is missing"),
     "creds_wrong_type": ({"qwen_code_oauth_creds": creds(expiry_date="2100-01-01")}, "expiry_date must be a number"),
