@@ -89,7 +89,7 @@ attributes:
     support: none
 notes:
   - Proxies are taken from the environment (C(https_proxy), C(http_proxy), C(no_proxy)).
-  - Supports check mode; in check mode nothing is downloaded.
+  - Supports check mode; in check mode nothing is downloaded and the registry is asked only with O(resolve_only=true).
 """
 
 EXAMPLES = r"""
@@ -287,6 +287,11 @@ def main():
             result.update(version=marker["version"], integrity=marker.get("integrity"))
             module.exit_json(**result)
 
+    if module.check_mode and not p["resolve_only"]:
+        # What would change is known without the network: the CA bundle or proxy it would use may not exist yet.
+        result["changed"] = True
+        module.exit_json(**result)
+
     cache = ArtifactCache(p["cache_dir"]) if p["cache_dir"] else None
     try:
         cached = None
@@ -314,9 +319,6 @@ def main():
             module.exit_json(**result)
 
         result["changed"] = True
-        if module.check_mode:
-            module.exit_json(**result)
-
         work = tempfile.mkdtemp(prefix=".npm-unpack-")
         try:
             expected_hex = sri_to_hex(result["integrity"])

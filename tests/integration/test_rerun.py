@@ -1,8 +1,11 @@
 """A run with nothing to change changes nothing and sends no request anywhere: not to a registry, not to the
-provider (the checks run after a change), from neither the controller nor the host."""
+provider (the checks run after a change), from neither the controller nor the host. Check mode on a fresh host
+reports what it would do and changes nothing, not even the controller's artifact cache."""
 import re
 
-from conftest import docker
+import pytest
+
+from conftest import GOOD_VARS, Container, docker
 
 OFFLINE = ["unshare", "--net"]
 
@@ -32,3 +35,20 @@ def test_verify_always_checks_on_every_run(runner, installed_host):
     assert run.returncode == 0, run.output[-3000:]
     assert "changed=0" in run.output
     assert stub_requests(installed_host) > asked
+
+
+@pytest.mark.parametrize("cached", [False, True], ids=["registry", "artifact-cache"])
+def test_check_mode_on_a_fresh_host_reports_and_changes_nothing(runner, tmp_path, cached):
+    host = Container("qwenops-test/debian:bookworm", "check")
+    try:
+        host.sh("useradd -m -s /bin/bash alice")
+        before = host.snapshot()
+        variables = dict(GOOD_VARS, **({"qwen_code_artifact_cache": str(tmp_path / "cache")} if cached else {}))
+        run = runner.play(host, variables, "check-mode-fresh-%s" % ("cache" if cached else "registry"),
+                          extra_args=["--check"])
+        assert run.returncode == 0, run.output[-3000:]
+        assert int(re.findall(r"changed=(\d+)", run.output.split("PLAY RECAP")[-1])[0]) > 0
+        assert host.snapshot() == before
+        assert not (tmp_path / "cache").exists(), "check mode fetched into the controller's cache"
+    finally:
+        host.remove()

@@ -124,12 +124,13 @@ def test_cache_dir_serves_later_installs_offline(registry, tmp_path):
     assert (tmp_path / "b" / "bin" / "node").exists()
 
 
-def test_check_mode_downloads_nothing(registry, tmp_path):
+def test_check_mode_asks_nothing_and_needs_no_ca_bundle_yet(registry, tmp_path):
     registry()
     before = len(registry.server.log)
-    r = run_module("npm_unpack", args(registry, tmp_path / "n"), tmp_path, check=True)
-    assert r["changed"] and not (tmp_path / "n").exists()
-    assert not [e for e in registry.server.log[before:] if e[0].path.endswith(".tgz")]
+    r = run_module("npm_unpack", args(registry, tmp_path / "n", ca_path=str(tmp_path / "not-installed-yet.pem")),
+                   tmp_path, check=True)
+    assert r["changed"] and not (tmp_path / "n").exists(), r.get("msg")
+    assert registry.server.log[before:] == []
 
 
 def test_unreachable_registry_is_a_clear_failure(tmp_path):
