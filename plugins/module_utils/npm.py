@@ -16,12 +16,15 @@ import hashlib
 import json
 import os
 import re
+import time
 
 from ansible.module_utils.common.text.converters import to_native
 from ansible.module_utils.six.moves.urllib.parse import quote
 from ansible_collections.qwenops.qwen_code.plugins.module_utils.files import atomic_write
 
 CHUNK = 1024 * 1024
+# What npm_unpack leaves in a directory it unpacked: the package's name, version and verified integrity.
+MARKER = ".qwenops-npm-unpack.json"
 _EXACT_VERSION = re.compile(r"^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$")
 
 
@@ -103,6 +106,41 @@ def download(request, url, target, expected_hex):
         raise RegistryError("integrity mismatch for %s: the registry says sha512 %s..., the download has %s..."
                             % (url, expected_hex[:16], digest.hexdigest()[:16]))
     return size
+
+
+def read_marker(directory):
+    """The npm_unpack marker of directory (name, version, integrity), or None."""
+    try:
+        with open(os.path.join(directory, MARKER)) as f:
+            return json.load(f)
+    except (IOError, OSError, ValueError):
+        return None
+
+
+def installed_version(prefix, package):
+    """The version of package installed globally into the npm prefix, or None."""
+    try:
+        with open(os.path.join(prefix, "lib", "node_modules", package, "package.json")) as f:
+            return json.load(f).get("version")
+    except (IOError, OSError, ValueError, AttributeError):
+        return None
+
+
+def staging_dirs(directory):
+    """The staging directories (.<name>.partial-*) of installs into directory, with their age: [(path, seconds)]."""
+    found, now = [], time.time()
+    try:
+        names = sorted(os.listdir(directory))
+    except OSError:
+        return found
+    for name in names:
+        path = os.path.join(directory, name)
+        if name.startswith(".") and ".partial-" in name and os.path.isdir(path):
+            try:
+                found.append((path, now - os.stat(path).st_mtime))
+            except OSError:
+                continue
+    return found
 
 
 class ArtifactCache(object):

@@ -126,36 +126,22 @@ removed_staging:
 """
 
 import glob
-import json
 import os
 import shutil
 import tempfile
-import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
-from ansible_collections.qwenops.qwen_code.plugins.module_utils.npm import RegistryError, verify_file
-
-
-def installed_version(prefix, package):
-    try:
-        with open(os.path.join(prefix, "lib", "node_modules", package, "package.json")) as f:
-            return json.load(f).get("version")
-    except (IOError, OSError, ValueError, AttributeError):
-        return None
+from ansible_collections.qwenops.qwen_code.plugins.module_utils.npm import (
+    RegistryError, installed_version, staging_dirs, verify_file)
 
 
 def remove_stale(parent, stale_after):
-    removed, now = [], time.time()
-    for name in os.listdir(parent):
-        path = os.path.join(parent, name)
-        if name.startswith(".") and ".partial-" in name and os.path.isdir(path):
-            try:
-                if now - os.stat(path).st_mtime > stale_after:
-                    shutil.rmtree(path)
-                    removed.append(path)
-            except OSError:
-                continue
+    removed = []
+    for path, age in staging_dirs(parent):
+        if age > stale_after:
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
     return removed
 
 

@@ -123,16 +123,14 @@ system_node:
 """
 
 import hashlib
-import json
 import os
 import platform
 import pwd
 import re
-import time
 
 from ansible.module_utils.basic import AnsibleModule
-
-MARKER = ".qwenops-npm-unpack.json"
+from ansible_collections.qwenops.qwen_code.plugins.module_utils.npm import (
+    installed_version, read_marker, staging_dirs)
 
 
 def os_release():
@@ -182,42 +180,20 @@ def unpacked(directory):
     """Versions under directory whose npm_unpack marker is there: {version: {name, integrity}}."""
     found = {}
     for version in entries(directory):
-        try:
-            with open(os.path.join(directory, version, MARKER)) as f:
-                marker = json.load(f)
-        except (IOError, OSError, ValueError):
-            continue
-        if marker.get("version") == version:
+        marker = read_marker(os.path.join(directory, version))
+        if marker and marker.get("version") == version:
             found[version] = dict(name=marker.get("name"), integrity=marker.get("integrity"))
     return found
 
 
 def cli_releases(directory, package):
-    releases = []
-    for version in entries(directory):
-        if version.startswith("."):
-            continue
-        try:
-            with open(os.path.join(directory, version, "lib", "node_modules", package, "package.json")) as f:
-                if json.load(f).get("version") == version:
-                    releases.append(version)
-        except (IOError, OSError, ValueError, AttributeError):
-            continue
-    return releases
+    return [v for v in entries(directory)
+            if not v.startswith(".") and installed_version(os.path.join(directory, v), package) == v]
 
 
 def partial_dirs(install_root):
-    now, found = time.time(), []
-    for kind in ("cli", "node", "npm"):
-        directory = os.path.join(install_root, kind)
-        for name in entries(directory):
-            if name.startswith(".") and ".partial-" in name:
-                path = os.path.join(directory, name)
-                try:
-                    found.append(dict(path=path, age=int(now - os.stat(path).st_mtime)))
-                except OSError:
-                    continue
-    return found
+    return [dict(path=path, age=int(age))
+            for kind in ("cli", "node", "npm") for path, age in staging_dirs(os.path.join(install_root, kind))]
 
 
 def launcher(path, install_root):

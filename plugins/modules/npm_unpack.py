@@ -170,9 +170,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 from ansible_collections.qwenops.qwen_code.plugins.module_utils.qwen_code import make_request
 from ansible_collections.qwenops.qwen_code.plugins.module_utils.npm import (
-    ArtifactCache, RegistryError, download, fetch_version_document, file_sha512, sri_to_hex)
-
-MARKER = ".qwenops-npm-unpack.json"
+    MARKER, ArtifactCache, RegistryError, download, fetch_version_document, file_sha512, read_marker, sri_to_hex)
 
 
 def safe_extract(tgz, target):
@@ -199,14 +197,6 @@ def safe_extract(tgz, target):
                 os.chmod(dest, 0o755 if member.mode & 0o111 else 0o644)
             elif member.isdir():
                 os.chmod(dest, 0o755)
-
-
-def read_marker(dest):
-    try:
-        with open(os.path.join(dest, MARKER)) as f:
-            return json.load(f)
-    except (IOError, OSError, ValueError):
-        return None
 
 
 def marker_matches(marker, name, version, integrity):
