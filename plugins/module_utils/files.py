@@ -8,14 +8,13 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
-import shutil
 import tempfile
 
 from ansible.module_utils.common.text.converters import to_bytes
 
 
-def atomic_write(path, data=None, source=None, uid=None, gid=None, mode=0o600):
-    """Write data (text or bytes), or a copy of the file source, to path: through a temporary file in the same
+def atomic_write(path, data, uid=None, gid=None, mode=0o600):
+    """Write data (text or bytes) to path: through a temporary file in the same
     directory that gets its owner and mode before it holds any data, then a rename. A secret-bearing file never
     exists with looser permissions or another owner, even for a moment."""
     fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=os.path.dirname(path) or ".")
@@ -24,11 +23,7 @@ def atomic_write(path, data=None, source=None, uid=None, gid=None, mode=0o600):
         if uid is not None:
             os.fchown(fd, uid, -1 if gid is None else gid)
         with os.fdopen(fd, "wb") as f:
-            if source is None:
-                f.write(to_bytes(data))
-            else:
-                with open(source, "rb") as src:
-                    shutil.copyfileobj(src, f, 1024 * 1024)
+            f.write(to_bytes(data))
             f.flush()
             os.fsync(f.fileno())
         os.rename(tmp, path)

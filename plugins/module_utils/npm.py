@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import re
+import tempfile
 import time
 
 from ansible.module_utils.common.text.converters import to_native
@@ -175,13 +176,18 @@ class ArtifactCache(object):
         path = self.tarball_path(integrity)
         return path if os.path.isfile(path) else None
 
-    def add(self, source, name, version, integrity, tarball_url=None):
-        """Copies a verified tarball into the cache and records it; returns its path in the cache."""
+    def workdir(self):
+        """A temporary directory inside the cache: a download there moves into the cache without a copy."""
         if not os.path.isdir(os.path.join(self.path, "index")):
             os.makedirs(os.path.join(self.path, "index"), 0o755)
+        return tempfile.mkdtemp(prefix=".download-", dir=self.path)
+
+    def add(self, source, name, version, integrity, tarball_url=None):
+        """Moves a verified tarball (in workdir()) into the cache and records it; returns its path in the cache."""
         kept = self.tarball_path(integrity)
         if not os.path.isfile(kept):
-            atomic_write(kept, source=source, mode=0o644)
+            os.chmod(source, 0o644)
+            os.rename(source, kept)
         entry = dict(name=name, version=version, integrity=integrity, tarball=tarball_url)
         atomic_write(self._index_path(name, version), json.dumps(entry, sort_keys=True), mode=0o644)
         return kept

@@ -277,11 +277,6 @@ def main():
             result.update(version=marker["version"], integrity=marker.get("integrity"))
             module.exit_json(**result)
 
-    if module.check_mode and not p["resolve_only"]:
-        # What would change is known without the network: the CA bundle or proxy it would use may not exist yet.
-        result["changed"] = True
-        module.exit_json(**result)
-
     cache = ArtifactCache(p["cache_dir"]) if p["cache_dir"] else None
     try:
         cached = None
@@ -294,6 +289,12 @@ def main():
                 cached = cache.find(p["integrity"])
             if cached:
                 result["cache_path"] = cached
+
+        if module.check_mode and not p["resolve_only"]:
+            # Known without the network (the CA bundle or proxy it would use may not exist yet): an unpack would
+            # change dest, a fetch only what the cache lacks.
+            result["changed"] = bool(dest) or not cached
+            module.exit_json(**result)
 
         request = None
         if cached is None or p["resolve_only"]:
@@ -309,7 +310,7 @@ def main():
             module.exit_json(**result)
 
         result["changed"] = True
-        work = tempfile.mkdtemp(prefix=".npm-unpack-")
+        work = cache.workdir() if cache else tempfile.mkdtemp(prefix=".npm-unpack-")
         try:
             expected_hex = sri_to_hex(result["integrity"])
             if cached:
@@ -321,8 +322,8 @@ def main():
                 tgz = os.path.join(work, "package.tgz")
                 result["downloaded_bytes"] = download(request, doc["dist"]["tarball"], tgz, expected_hex)
                 if cache:
-                    result["cache_path"] = cache.add(tgz, p["name"], result["version"], result["integrity"],
-                                                     result.get("tarball"))
+                    tgz = result["cache_path"] = cache.add(tgz, p["name"], result["version"], result["integrity"],
+                                                           result.get("tarball"))
             if dest:
                 unpack_into(tgz, dest, p, result)
         finally:

