@@ -1,21 +1,30 @@
 # -*- coding: utf-8 -*-
 # Copyright: qwenops contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The qwen CLI's per-user files, shared by qwen_settings and user_config: settings.json read with comments,
-merged (never clobbered) and compared by content; a .env of KEY='value' lines; atomic writes that never let a
-secret-bearing file exist with looser permissions or another owner."""
+"""The qwen CLI's per-user files, shared by qwen_settings, user_config and oauth_creds: settings.json read with
+comments, merged (never clobbered) and compared by content; a .env of KEY='value' lines; the private ~/.qwen
+directory; atomic writes that never let a secret-bearing file exist with looser permissions or another owner.
+
+Everything here that touches a user's home runs inside _user_home.as_user(), with that user's identity: plain path
+functions are safe there, and a link the user planted gets nothing but the user's own rights."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
 import copy
+import errno
 import json
 import os
 import re
+import stat
+import time
 
 from ansible.module_utils.common.text.converters import to_native
+from ansible_collections.qwenops.qwen_code.plugins.module_utils.files import atomic_write
 
+DIR_MODE = 0o700
+FILE_MODE = 0o600
 SECRET_KEY = re.compile(r"(api_?key|token|secret|password)", re.IGNORECASE)
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 MASK = "********"
@@ -73,6 +82,22 @@ def mask(value):
     return value
 
 
+def secret_values(value):
+    """The values of secret-looking keys in value (recursively), as strings, for AnsibleModule.no_log_values."""
+    found = set()
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if SECRET_KEY.search(str(k)) and isinstance(v, (str, int, float)) and not isinstance(v, bool) \
+                    and str(v):
+                found.add(str(v))
+            else:
+                found.update(secret_values(v))
+    elif isinstance(value, list):
+        for v in value:
+            found.update(secret_values(v))
+    return found
+
+
 def render_settings(data):
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
@@ -92,9 +117,19 @@ def read_settings(path):
     return current, raw, None
 
 
+def normalise_managed(managed):
+    """managed with "$version" as the integer the CLI compares it as (a controller's templating may turn it into
+    the string "4", which the CLI treats as no version at all and rewrites)."""
+    version = managed.get("$version")
+    if isinstance(version, str) and version.strip().isdigit():
+        managed = dict(managed, **{"$version": int(version)})
+    return managed
+
+
 def plan_settings(path, managed):
     """What merging managed into the settings file at path means: a dict with current, desired, raw, invalid and
     changed (content differs, or the file is absent or invalid; formatting alone is no change)."""
+    managed = normalise_managed(managed)
     current, raw, invalid = read_settings(path)
     desired = merge(current, managed)
     return dict(current=current, desired=desired, raw=raw, invalid=invalid,
@@ -138,3 +173,126 @@ def read_text(path):
             return f.read().decode("utf-8", errors="replace")
     except (IOError, OSError):
         return None
+
+
+class HomeFailure(Exception):
+    """A user's home is in a state this collection will not change (the message says what to do)."""
+
+
+def private_dir(path, uid, gid, check_mode, changes, what="directory"):
+    """Make path a directory of uid:gid with mode 0700 (run as that user). A link to a directory the user owns is
+    followed (the real path is returned); anything else that is not such a directory is refused. Returns the
+    directory to work in, or None in check mode when it does not exist yet."""
+    try:
+        st = os.lstat(path)
+    except OSError as e:
+        if e.errno != errno.ENOENT:
+            raise
+        st = None
+    if st is not None and stat.S_ISLNK(st.st_mode):
+        try:
+            real = os.path.realpath(path)
+            st = os.stat(real)
+        except OSError:  # no target, no right to it, or the link was swapped while it was read
+            real, st = "(unreadable)", None
+        if st is None or not stat.S_ISDIR(st.st_mode) or st.st_uid != uid:
+            raise HomeFailure("%s is a symbolic link to %s, which is not a directory of this user: refusing to "
+                              "follow it" % (path, real))
+        path = real
+    elif st is not None and not stat.S_ISDIR(st.st_mode):
+        raise HomeFailure("%s exists and is not a directory: move it away first" % path)
+    if st is None:
+        changes.append(what)
+        if check_mode:
+            return None
+        os.mkdir(path, DIR_MODE)
+        os.chmod(path, DIR_MODE)
+        if os.stat(path).st_gid != gid:
+            os.chown(path, -1, gid)
+        return path
+    if st.st_uid != uid:
+        raise HomeFailure("%s belongs to uid %d, not to this user (uid %d): give it back (chown -R %d:%d %s) and "
+                          "run again" % (path, st.st_uid, uid, uid, gid, path))
+    if stat.S_IMODE(st.st_mode) != DIR_MODE or st.st_gid != gid:
+        changes.append(what)
+        if not check_mode:
+            if st.st_gid != gid:
+                os.chown(path, -1, gid)
+            os.chmod(path, DIR_MODE)
+    return path
+
+
+def file_state(path):
+    """(text or None, lstat or None) of a file, never following a link (a link reads as no file)."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None, None
+    if not stat.S_ISREG(st.st_mode):
+        return None, st
+    with open(path, "rb") as f:
+        return f.read().decode("utf-8", errors="replace"), st
+
+
+def fix_file(path, text, st, uid, gid, check_mode, changes, what, mode=FILE_MODE):
+    """Give an existing regular file with the right content its owner and mode: a file of another owner (root,
+    after a `sudo qwen` that kept HOME) is replaced by the user's own copy, since only root could chown it."""
+    if st is None or not stat.S_ISREG(st.st_mode):
+        return
+    if stat.S_IMODE(st.st_mode) == mode and (st.st_uid, st.st_gid) == (uid, gid):
+        return
+    if what not in changes:
+        changes.append(what)
+    if check_mode:
+        return
+    if st.st_uid != uid:
+        atomic_write(path, text, uid=uid, gid=gid, mode=mode)
+        return
+    if st.st_gid != gid:
+        os.chown(path, -1, gid)
+    os.chmod(path, mode)
+
+
+def write_replacing_invalid(path, text, old_raw, uid, gid, mode=FILE_MODE):
+    """Write text to path where the current file (old_raw) is not valid JSON: the new file is written first (a full
+    disk leaves the old one in place), a copy of the old content is kept as <path>.invalid-<timestamp>, and only
+    then is the new file renamed into place. Returns the backup's path."""
+    backup = "%s.invalid-%s" % (path, time.strftime("%Y%m%d%H%M%S"))
+
+    def keep_backup():
+        atomic_write(backup, old_raw, uid=uid, gid=gid, mode=FILE_MODE)
+    atomic_write(path, text, uid=uid, gid=gid, mode=mode, before_rename=keep_backup)
+    return backup
+
+
+def merge_json_file(path, managed, uid, gid, mode, check_mode, want_diff):
+    """Merge managed into the JSON file at path (keys kept, comments tolerated, content compared; a link or other
+    non-file where the file should be is replaced by a file). Writes unless check_mode, with uid:gid and mode.
+    Returns a JSON-able dict: changed, settings (masked), warnings, and diff / backup_file when there are some."""
+    out = dict(changed=False, warnings=[])
+    st = os.lstat(path) if os.path.lexists(path) else None
+    regular = st is None or stat.S_ISREG(st.st_mode)
+    if regular and st is not None and not os.access(path, os.R_OK):
+        raise HomeFailure("%s belongs to uid %d and cannot be read here: remove it or give it back "
+                          "(chown %d:%d %s) and run again" % (path, st.st_uid, uid, gid, path))
+    plan = plan_settings(path if regular else os.devnull, managed)
+    if not regular:
+        plan["changed"] = True
+    if plan["invalid"]:
+        out["warnings"].append("%s was not valid JSON (%s); it is saved aside and replaced" % (path, plan["invalid"]))
+    out["settings"] = mask(plan["desired"])
+    text = render_settings(plan["desired"])
+    if plan["changed"]:
+        out["changed"] = True
+        if want_diff:
+            out["diff"] = settings_diff(path, plan)
+        if not check_mode:
+            if plan["invalid"]:
+                out["backup_file"] = write_replacing_invalid(path, text, plan["raw"], uid, gid, mode)
+            else:
+                atomic_write(path, text, uid=uid, gid=gid, mode=mode)
+        return out
+    changes = []
+    fix_file(path, plan["raw"], st, uid, gid, check_mode, changes, "attributes", mode=mode)
+    out["changed"] = bool(changes)
+    return out

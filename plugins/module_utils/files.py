@@ -13,10 +13,11 @@ import tempfile
 from ansible.module_utils.common.text.converters import to_bytes
 
 
-def atomic_write(path, data, uid=None, gid=None, mode=0o600):
+def atomic_write(path, data, uid=None, gid=None, mode=0o600, before_rename=None):
     """Write data (text or bytes) to path: through a temporary file in the same
     directory that gets its owner and mode before it holds any data, then a rename. A secret-bearing file never
-    exists with looser permissions or another owner, even for a moment."""
+    exists with looser permissions or another owner, even for a moment. before_rename() runs once the new
+    content is safely on disk, just before it replaces path."""
     fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=os.path.dirname(path) or ".")
     try:
         os.fchmod(fd, mode)
@@ -26,6 +27,8 @@ def atomic_write(path, data, uid=None, gid=None, mode=0o600):
             f.write(to_bytes(data))
             f.flush()
             os.fsync(f.fileno())
+        if before_rename is not None:
+            before_rename()
         os.rename(tmp, path)
     except Exception:
         if os.path.exists(tmp):

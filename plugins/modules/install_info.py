@@ -78,10 +78,11 @@ os:
   type: dict
   sample: {"distribution": "Debian", "version": "12", "major_version": "12", "architecture": "x86_64"}
 users:
-  description: The accounts of O(users) that exist, with their home directory, uid and gid.
+  description: The accounts of O(users) that exist, with their home directory, uid, gid and whether the home is a
+    directory.
   returned: always
   type: dict
-  sample: {"alice": {"home": "/home/alice", "uid": 1000, "gid": 1000}}
+  sample: {"alice": {"home": "/home/alice", "uid": 1000, "gid": 1000, "home_exists": true}}
 missing_users:
   description: The accounts of O(users) that do not exist.
   returned: always
@@ -238,7 +239,8 @@ def main():
         except KeyError:
             missing.append(name)
             continue
-        users[name] = dict(home=pw.pw_dir, uid=pw.pw_uid, gid=pw.pw_gid)
+        # A look, not an action: the configuration itself happens as each user (user_config).
+        users[name] = dict(home=pw.pw_dir, uid=pw.pw_uid, gid=pw.pw_gid, home_exists=os.path.isdir(pw.pw_dir))
     ca_digest = sha256(p["ca_path"])
     result = dict(
         changed=False,

@@ -13,21 +13,25 @@ module: oauth_creds
 short_description: Deploy qwen CLI OAuth credentials without breaking a host whose CLI has rotated its tokens
 version_added: "0.1.0"
 description:
-  - Writes O(content) to C(~/.qwen/oauth_creds.json) of O(user) (or O(path)) atomically, mode 0600.
+  - Writes O(content) to C(~/.qwen/oauth_creds.json) of O(user) (or O(path)) atomically, mode 0600, owned by the
+    user, in a C(0700) directory of the user (created when missing).
+  - Everything on the host is done B(as that user) (a child process that drops to the user's uid and groups), so a
+    link the user plants in the path, even one swapped in while the module runs, gets only that user's rights.
   - The qwen CLI refreshes its tokens and B(rotates the refresh token) on disk. Re-deploying an older file over a
     refreshed one breaks that host, so an existing valid file is kept when its C(expiry_date) is later than the
     deployed one's, or when its refresh token differs and it does not expire earlier - unless O(force=true).
   - Honours the CLI's C(oauth_creds.lock) - waits while a fresh lock exists (a lock older than 35 s is stale, as
-    for the CLI) - and holds that lock itself while it writes.
+    for the CLI), at most O(lock_wait) seconds - and holds that lock itself while it writes.
   - Token values are never returned; only short sha256 fingerprints.
 author:
   - qwenops contributors (@qwenops)
 options:
   user:
-    description: Account whose C(~/.qwen/oauth_creds.json) is written. Required unless O(path) is given.
+    description: Account whose credentials these are; the file is written with this account's identity.
     type: str
+    required: true
   path:
-    description: The credentials file. Default C(~/.qwen/oauth_creds.json) of O(user).
+    description: The credentials file, opened as O(user). Default C(~/.qwen/oauth_creds.json) of O(user).
     type: path
   content:
     description:
@@ -44,7 +48,6 @@ options:
     type: int
     default: 60
 extends_documentation_fragment:
-  - ansible.builtin.files
   - qwenops.qwen_code.attributes
 attributes:
   check_mode:
@@ -52,8 +55,7 @@ attributes:
   diff_mode:
     support: none
 notes:
-  - Set O(owner), O(group) and O(mode) (typically C(0600)); the file is created with them before it is renamed
-    into place.
+  - Runs as root, or as O(user) itself.
 """
 
 EXAMPLES = r"""
@@ -61,9 +63,6 @@ EXAMPLES = r"""
   qwenops.qwen_code.oauth_creds:
     user: alice
     content: "{{ vault_alice_qwen_oauth_creds }}"
-    owner: alice
-    group: alice
-    mode: "0600"
   register: creds
 
 - name: Say when the host's own, newer tokens were kept
@@ -81,8 +80,9 @@ msg:
   description: What was done and why.
   returned: always
   type: str
-path:
-  description: The credentials file.
+file:
+  description:
+    - The credentials file. (Not called C(path), which would make Ansible stat it as root after the module ran.)
   returned: always
   type: str
 refresh_token_sha256:
@@ -95,54 +95,73 @@ existing_refresh_token_sha256:
   type: str
 """
 
+import errno
 import json
 import os
 import pwd
-import tempfile
 import time
 import uuid
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.common.text.converters import to_bytes, to_native
-from ansible.module_utils.six import string_types
+from ansible.module_utils.common.text.converters import to_native
+from ansible_collections.qwenops.qwen_code.plugins.module_utils.config_files import (
+    HomeFailure, fix_file, private_dir)
+from ansible_collections.qwenops.qwen_code.plugins.module_utils.files import atomic_write
 from ansible_collections.qwenops.qwen_code.plugins.module_utils.qwen_code import inspect_oauth_creds
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._user_home import UserHomeError, as_user
 
 LOCK_STALE_SECONDS = 35  # the CLI's own staleness limit (sharedTokenManager.ts)
+FILE_MODE = 0o600
+
+
+class LockBusy(Exception):
+    pass
 
 
 def read_existing(path):
     try:
         with open(path, "rb") as f:
-            data = json.loads(f.read().decode("utf-8"))
-    except (IOError, OSError, ValueError, UnicodeDecodeError):
-        return None, None
-    return data, inspect_oauth_creds(data)
+            raw = f.read()
+    except (IOError, OSError) as e:
+        if e.errno == errno.ENOENT:
+            return None, None, None
+        raise
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        return None, None, raw
+    return data, inspect_oauth_creds(data), raw
 
 
-def acquire_lock(module, lock, wait):
+def acquire_lock(lock, wait):
+    """Create the CLI's lock file exclusively, as the CLI does. Retries only while it exists (EEXIST), removes a
+    stale one (older than the CLI's 35 s), and always gives up at the deadline."""
     deadline = time.time() + wait
     token = str(uuid.uuid4())
     while True:
         try:
-            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_NOFOLLOW, 0o600)
+        except OSError as e:
+            if e.errno != errno.EEXIST:
+                raise
+        else:
             with os.fdopen(fd, "w") as f:
                 f.write(token)
             return token
+        try:
+            age = time.time() - os.lstat(lock).st_mtime
         except OSError:
+            age = None  # released meanwhile
+        if time.time() > deadline:
+            raise LockBusy("%s is held by a running qwen%s; waited %d s. Try again when it finishes."
+                           % (lock, "" if age is None else " (for %d s)" % age, wait))
+        if age is not None and age > LOCK_STALE_SECONDS:
             try:
-                age = time.time() - os.stat(lock).st_mtime
-            except OSError:
-                continue  # the holder just released it
-            if age > LOCK_STALE_SECONDS:
-                try:
-                    os.unlink(lock)  # stale, as the CLI would judge it
-                except OSError:
-                    pass
+                os.unlink(lock)  # stale, as the CLI would judge it
                 continue
-            if time.time() > deadline:
-                module.fail_json(msg="%s is held by a running qwen (for %d s); waited %d s. Try again when it "
-                                     "finishes." % (lock, age, wait))
-            time.sleep(0.5)
+            except OSError:
+                pass
+        time.sleep(0.5 if age is not None else 0.05)
 
 
 def release_lock(lock, token):
@@ -154,46 +173,24 @@ def release_lock(lock, token):
         pass
 
 
-def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            user=dict(type="str"),
-            path=dict(type="path"),
-            content=dict(type="raw", required=True, no_log=True),
-            force=dict(type="bool", default=False),
-            lock_wait=dict(type="int", default=60),
-        ),
-        required_one_of=[("user", "path")],
-        add_file_common_args=True,
-        supports_check_mode=True,
-    )
-    p = module.params
-    path = p["path"]
-    if not path:
-        try:
-            path = os.path.join(pwd.getpwnam(p["user"]).pw_dir, ".qwen", "oauth_creds.json")
-        except KeyError:
-            module.fail_json(msg="user %s does not exist" % p["user"])
-    content = p["content"]
-    if isinstance(content, string_types):
-        try:
-            content = json.loads(content)
-        except ValueError as e:
-            module.fail_json(msg="the credentials are not valid JSON: %s" % to_native(e), path=path)
-    new = inspect_oauth_creds(content)
-    if not new["valid"]:
-        module.fail_json(msg="invalid qwen OAuth credentials: %s" % new["invalid_reason"], path=path)
-    result = dict(changed=False, path=path, refresh_token_sha256=new["refresh_token_sha256"])
-
-    lock = os.path.join(os.path.dirname(path), "oauth_creds.lock")
-    token = None if module.check_mode else acquire_lock(module, lock, p["lock_wait"])
+def deploy(pw, path, content, new, force, lock_wait, check_mode):
+    """Everything on the host, run with the user's identity (see _user_home): lock, compare, write."""
+    result = {}
+    directory = os.path.dirname(path)
+    changes = []
+    if private_dir(directory, pw.pw_uid, pw.pw_gid, check_mode, changes) is None:
+        return dict(action="written", changed=True, msg="%s would be written" % path)
+    lock = os.path.join(directory, "oauth_creds.lock")
+    token = None if check_mode else acquire_lock(lock, lock_wait)
     try:
-        existing, old = read_existing(path)
+        existing, old, raw = read_existing(path)
         if old and old["valid"]:
             result["existing_refresh_token_sha256"] = old["refresh_token_sha256"]
         if existing == content:
             result.update(action="unchanged", msg="%s already holds these credentials" % path)
-        elif old and old["valid"] and not p["force"] and (
+            st = os.lstat(path)
+            fix_file(path, raw, st, pw.pw_uid, pw.pw_gid, check_mode, changes, "attributes")
+        elif old and old["valid"] and not force and (
                 old["expiry_date"] > new["expiry_date"] or
                 (old["refresh_token_sha256"] != new["refresh_token_sha256"]
                  and old["expiry_date"] >= new["expiry_date"])):
@@ -205,25 +202,49 @@ def main():
                     time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(new["expiry_date"] / 1000)),
                     old["refresh_token_sha256"], new["refresh_token_sha256"])))
         else:
-            result.update(action="written", changed=True, msg="%s written" % path)
-            if not module.check_mode:
-                fd, tmp = tempfile.mkstemp(prefix=".oauth_creds.", dir=os.path.dirname(path))
-                try:
-                    with os.fdopen(fd, "wb") as f:
-                        f.write(to_bytes(json.dumps(content, indent=2)))
-                    module.set_fs_attributes_if_different(module.load_file_common_arguments(module.params, path=tmp),
-                                                          False)
-                    os.rename(tmp, path)
-                except Exception:
-                    if os.path.exists(tmp):
-                        os.unlink(tmp)
-                    raise
-        if os.path.exists(path) and result["action"] != "kept_newer":
-            result["changed"] = module.set_fs_attributes_if_different(
-                module.load_file_common_arguments(module.params, path=path), result["changed"])
+            result.update(action="written", msg="%s written" % path)
+            changes.append("content")
+            if not check_mode:
+                atomic_write(path, json.dumps(content, indent=2), uid=pw.pw_uid, gid=pw.pw_gid, mode=FILE_MODE)
     finally:
         if token:
             release_lock(lock, token)
+    result["changed"] = bool(changes)
+    return result
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            user=dict(type="str", required=True),
+            path=dict(type="path"),
+            content=dict(type="raw", required=True, no_log=True),
+            force=dict(type="bool", default=False),
+            lock_wait=dict(type="int", default=60),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    try:
+        pw = pwd.getpwnam(p["user"])
+    except KeyError:
+        module.fail_json(msg="user %s does not exist" % p["user"])
+    path = p["path"] or os.path.join(pw.pw_dir, ".qwen", "oauth_creds.json")
+    content = p["content"]
+    if isinstance(content, str):
+        try:
+            content = json.loads(content)
+        except ValueError as e:
+            module.fail_json(msg="the credentials are not valid JSON: %s" % to_native(e), file=path)
+    new = inspect_oauth_creds(content)
+    if not new["valid"]:
+        module.fail_json(msg="invalid qwen OAuth credentials: %s" % new["invalid_reason"], file=path)
+    result = dict(changed=False, file=path, refresh_token_sha256=new["refresh_token_sha256"])
+    try:
+        # With the user's identity: a link planted in the home gets that user's rights only.
+        result.update(as_user(pw, deploy, pw, path, content, new, p["force"], p["lock_wait"], module.check_mode))
+    except (UserHomeError, HomeFailure, LockBusy) as e:
+        module.fail_json(msg="%s: %s" % (p["user"], to_native(e)), **result)
     module.exit_json(**result)
 
 

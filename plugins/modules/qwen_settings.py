@@ -18,7 +18,12 @@ description:
   - Keys that are not in O(settings) are kept, so a user's own edits and what the qwen CLI stores there itself
     survive. Formatting is compared semantically, so the CLI re-serialising the file is not a change.
   - The file may contain comments (the CLI accepts them); they are kept as long as nothing needs to change.
-  - A file that is not valid JSON is saved as C(<path>.invalid-<timestamp>) and replaced, with a warning.
+  - A file that is not valid JSON is replaced, with a warning, only once the new file is on disk; its old content
+    is kept as C(<path>.invalid-<timestamp>).
+  - With O(user), the file is read and written B(as that user) (a child process that drops to the user's uid and
+    groups), so a link the user plants anywhere in O(path) gets only that user's rights. Always set O(user) when
+    the module runs as root on a file in someone else's home. Without it, the module acts with its own
+    identity (for example root on C(/etc/qwen-code/settings.json)).
   - In the diff, values of keys that look like secrets (C(apiKey), C(token), C(password), C(secret)) are masked.
 author:
   - qwenops contributors (@qwenops)
@@ -28,11 +33,22 @@ options:
     type: path
     required: true
   settings:
-    description: Managed settings, merged recursively (dicts are merged, every other value replaces).
+    description:
+      - Managed settings, merged recursively (dicts are merged, every other value replaces).
+      - C($version) is written as an integer even when templating made it a string of digits (the CLI treats a
+        string as no version and rewrites the file).
     type: dict
     required: true
+  user:
+    description:
+      - Account that owns the file; the module reads and writes it with this account's identity.
+      - Default is the account the module runs as.
+    type: str
+  mode:
+    description: Mode of the file (C(0600) for a user's file that may hold keys, C(0644) for the system file).
+    type: raw
+    default: "0600"
 extends_documentation_fragment:
-  - ansible.builtin.files
   - qwenops.qwen_code.attributes
 attributes:
   check_mode:
@@ -45,9 +61,7 @@ EXAMPLES = r"""
 - name: Select OpenAI-compatible auth and the model for alice
   qwenops.qwen_code.qwen_settings:
     path: /home/alice/.qwen/settings.json
-    owner: alice
-    group: alice
-    mode: "0600"
+    user: alice
     settings:
       $version: 4
       security:
@@ -58,6 +72,11 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+file:
+  description:
+    - The settings file. (Not called C(path), which would make Ansible stat it as root after the module ran.)
+  returned: always
+  type: str
 settings:
   description: The merged settings as written (secret-looking values masked).
   returned: always
@@ -69,13 +88,17 @@ backup_file:
 """
 
 import os
-import tempfile
-import time
+import pwd
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.common.text.converters import to_bytes
-from ansible_collections.qwenops.qwen_code.plugins.module_utils.config_files import (
-    mask, plan_settings, render_settings, settings_diff)
+from ansible.module_utils.common.text.converters import to_native
+from ansible_collections.qwenops.qwen_code.plugins.module_utils.config_files import HomeFailure, merge_json_file
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._user_home import UserHomeError, as_user
+
+
+def merge_file(path, managed, mode, check_mode, want_diff):
+    """The merge, with the identity this runs as (the user's, inside as_user)."""
+    return merge_json_file(path, managed, os.geteuid(), os.getegid(), mode, check_mode, want_diff)
 
 
 def main():
@@ -83,43 +106,37 @@ def main():
         argument_spec=dict(
             path=dict(type="path", required=True),
             settings=dict(type="dict", required=True),
+            user=dict(type="str"),
+            mode=dict(type="raw", default="0600"),
         ),
-        add_file_common_args=True,
         supports_check_mode=True,
     )
-    path = module.params["path"]
-    result = dict(changed=False, path=path)
-
-    plan = plan_settings(path, module.params["settings"])
-    if plan["invalid"]:
-        module.warn("%s was not valid JSON (%s); it is saved aside and replaced" % (path, plan["invalid"]))
-    result["settings"] = mask(plan["desired"])
-    if plan["changed"]:
-        result["changed"] = True
-        if module._diff:
-            result["diff"] = settings_diff(path, plan)
-        if not module.check_mode:
-            if plan["invalid"]:
-                backup = "%s.invalid-%s" % (path, time.strftime("%Y%m%d%H%M%S"))
-                os.rename(path, backup)
-                result["backup_file"] = backup
-            fd, tmp = tempfile.mkstemp(prefix=".settings.", dir=os.path.dirname(path))
-            try:
-                with os.fdopen(fd, "wb") as f:
-                    f.write(to_bytes(render_settings(plan["desired"])))
-                # Set owner and mode on the temporary file, so the secret-bearing file never exists with
-                # looser permissions, then rename it into place atomically.
-                tmp_args = module.load_file_common_arguments(module.params, path=tmp)
-                module.set_fs_attributes_if_different(tmp_args, False)
-                os.rename(tmp, path)
-            except Exception:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
-                raise
-
-    if os.path.exists(path):
-        file_args = module.load_file_common_arguments(module.params)
-        result["changed"] = module.set_fs_attributes_if_different(file_args, result["changed"])
+    p = module.params
+    path = p["path"]
+    result = dict(changed=False, file=path)
+    try:
+        mode = int(p["mode"], 8) if isinstance(p["mode"], str) else int(p["mode"])
+        if not 0 <= mode <= 0o777:
+            raise ValueError(p["mode"])
+    except ValueError:
+        module.fail_json(msg="mode must be an octal mode such as '0600', not %r" % (p["mode"],), **result)
+    pw = None
+    if p["user"]:
+        try:
+            pw = pwd.getpwnam(p["user"])
+        except KeyError:
+            module.fail_json(msg="user %s does not exist" % p["user"], **result)
+    try:
+        if pw is None:
+            done = merge_file(path, p["settings"], mode, module.check_mode, module._diff)
+        else:
+            # With the user's identity: a link planted in the path gets that user's rights only.
+            done = as_user(pw, merge_file, path, p["settings"], mode, module.check_mode, module._diff)
+    except (UserHomeError, HomeFailure, IOError, OSError) as e:
+        module.fail_json(msg="%s: %s" % (path, to_native(e)), **result)
+    for warning in done.pop("warnings"):
+        module.warn(warning)
+    result.update(done)
     module.exit_json(**result)
 
 

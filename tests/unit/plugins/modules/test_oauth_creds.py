@@ -15,7 +15,7 @@ def creds(refresh="rt-CANARY-one", expiry=NOW_MS + 3600000, access="at-CANARY-on
 
 
 def deploy(tmp_path, content, **extra):
-    args = {"path": str(tmp_path / "oauth_creds.json"), "content": content, "mode": "0600", "lock_wait": 2}
+    args = {"user": "root", "path": str(tmp_path / "oauth_creds.json"), "content": content, "lock_wait": 2}
     args.update(extra)
     result = run_module("oauth_creds", args, tmp_path)
     assert "CANARY" not in result["_raw"], "a token reached the output"
@@ -93,6 +93,20 @@ def test_waits_for_a_fresh_lock_and_ignores_a_stale_one(tmp_path):
 
 
 def test_check_mode_writes_nothing(tmp_path):
-    args = {"path": str(tmp_path / "oauth_creds.json"), "content": creds()}
+    args = {"user": "root", "path": str(tmp_path / "oauth_creds.json"), "content": creds()}
     r = run_module("oauth_creds", args, tmp_path, check=True)
     assert r["changed"] and not (tmp_path / "oauth_creds.json").exists()
+
+
+def test_gives_up_at_the_deadline_when_the_lock_cannot_be_made(tmp_path):
+    """A directory the module cannot create the lock in: it fails at once with the reason, never spins."""
+    locked = tmp_path / "ro"
+    locked.mkdir()
+    (locked / "oauth_creds.lock").mkdir()  # EEXIST, and lstat works, but it can never be removed as a file
+    old = time.time() - 60
+    os.utime(locked / "oauth_creds.lock", (old, old))
+    start = time.time()
+    r = run_module("oauth_creds", {"user": "root", "path": str(locked / "oauth_creds.json"), "content": creds(),
+                                   "lock_wait": 2}, tmp_path)
+    assert r["failed"] and "held by a running qwen" in r["msg"]
+    assert 2 <= time.time() - start < 10

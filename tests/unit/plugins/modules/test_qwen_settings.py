@@ -80,3 +80,36 @@ def test_diff_masks_secrets_and_check_mode_writes_nothing(tmp_path):
     r = run_module("qwen_settings", {"path": str(path), "settings": managed}, tmp_path, check=True, diff=True)
     assert r["changed"] and not path.exists()
     assert secret not in json.dumps(r["diff"]) and "********" in r["diff"]["after"]
+
+
+def test_an_invalid_file_survives_a_full_disk(tmp_path, monkeypatch):
+    """The new file is written before the invalid one is put aside: when the write fails (here a file-size limit
+    stands in for a full disk), the user keeps the old file instead of none."""
+    import sys
+    path = tmp_path / "settings.json"
+    path.write_text("{not json")
+    wrapper = tmp_path / "python-with-ulimit"
+    wrapper.write_text("#!/bin/sh\nulimit -f 2\nexec %s \"$@\"\n" % sys.executable)
+    os.chmod(wrapper, 0o755)
+    big = dict(MANAGED, padding="x" * 4096)
+    monkeypatch.setenv("QWEN_UNIT_MODULE_PYTHON", str(wrapper))
+    r = run_module("qwen_settings", settings_args(path, settings=big), tmp_path)
+    monkeypatch.delenv("QWEN_UNIT_MODULE_PYTHON")
+    assert r["failed"], r
+    assert path.read_text() == "{not json"
+    assert not [p for p in os.listdir(tmp_path) if p.startswith(".settings.json.")], "temporary file left"
+    r = run_module("qwen_settings", settings_args(path, settings=big), tmp_path)
+    assert r["changed"] and open(r["backup_file"]).read() == "{not json"
+    assert json.loads(path.read_text())["padding"] == "x" * 4096
+
+
+def test_as_another_user_a_planted_link_gets_only_that_users_rights(tmp_path):
+    """Run as root with user=nobody: the file is read and written as nobody, so a path through a directory nobody
+    cannot write is refused instead of written as root."""
+    root_dir = tmp_path / "root-only"
+    root_dir.mkdir()
+    os.chmod(tmp_path, 0o755)
+    os.chmod(root_dir, 0o755)
+    r = run_module("qwen_settings", settings_args(root_dir / "settings.json", user="nobody"), tmp_path)
+    assert r["failed"] and "Permission denied" in r["msg"], r
+    assert os.listdir(root_dir) == []

@@ -6,6 +6,7 @@ import pwd
 import shutil
 import stat
 import subprocess
+import tempfile
 import uuid
 
 import pytest
@@ -21,14 +22,23 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("useradd")
 
 
 @pytest.fixture
-def users(tmp_path):
-    """Two throwaway accounts with homes under tmp_path."""
+def homes():
+    """A directory every account can reach (pytest's tmp_path is under a root-only directory, and the module acts
+    in each home as that user)."""
+    base = tempfile.mkdtemp(prefix="qwen-unit-homes-", dir="/var/tmp")
+    os.chmod(base, 0o755)
+    yield base
+    shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def users(homes):
+    """Two throwaway accounts with homes under a reachable directory."""
     made = []
-    os.chmod(tmp_path, 0o755)
     for dummy in range(2):
         name = "qut" + uuid.uuid4().hex[:8]
-        home = tmp_path / name
-        subprocess.run(["useradd", "--create-home", "--home-dir", str(home), "--shell", "/usr/sbin/nologin",
+        home = os.path.join(homes, name)
+        subprocess.run(["useradd", "--create-home", "--home-dir", home, "--shell", "/usr/sbin/nologin",
                         "--user-group", name], check=True)
         made.append(pwd.getpwnam(name))
     yield made
@@ -86,12 +96,38 @@ def test_fixes_loose_modes_and_owners(users, tmp_path):
     configure(users, tmp_path)
     qwen = os.path.join(users[0].pw_dir, ".qwen")
     os.chmod(qwen + "/.env", 0o644)
-    os.chown(qwen + "/settings.json", 0, 0)
+    os.chown(qwen + "/settings.json", 0, 0)  # as after a `sudo qwen` that kept HOME
+    os.chmod(qwen + "/settings.json", 0o644)
     os.chmod(qwen, 0o755)
+    before = open(qwen + "/settings.json").read()
     r = configure(users, tmp_path)
     assert r["users"][users[0].pw_name] == ["directory", "env", "settings"]
     assert mode_owner(qwen + "/.env")[0] == 0o600 and mode_owner(qwen)[0] == 0o700
-    assert mode_owner(qwen + "/settings.json")[1] == users[0].pw_uid
+    assert mode_owner(qwen + "/settings.json") == (0o600, users[0].pw_uid, users[0].pw_gid)
+    assert open(qwen + "/settings.json").read() == before
+
+
+def test_a_file_the_user_cannot_read_fails_that_user_only(users, tmp_path):
+    configure(users, tmp_path)
+    qwen = os.path.join(users[0].pw_dir, ".qwen")
+    os.chown(qwen + "/settings.json", 0, 0)
+    os.chmod(qwen + "/settings.json", 0o600)
+    configure(users, tmp_path, env=dict(ENV, OPENAI_MODEL="other"))
+    r = configure(users, tmp_path)
+    assert r["failed"] and r["failed_users"] == [users[0].pw_name]
+    assert "cannot be read" in r["msg"] and "chown %d:%d" % (users[0].pw_uid, users[0].pw_gid) in r["msg"]
+    assert r["users"] == {users[1].pw_name: ["env"]}, "the other user is configured all the same"
+    assert mode_owner(qwen + "/settings.json") == (0o600, 0, 0)
+
+
+def test_a_qwen_dir_of_another_owner_is_refused_with_the_fix(users, tmp_path):
+    qwen = os.path.join(users[0].pw_dir, ".qwen")
+    os.mkdir(qwen, 0o755)
+    r = configure(users, tmp_path)
+    assert r["failed"] and r["failed_users"] == [users[0].pw_name]
+    assert "belongs to uid 0" in r["msg"] and "chown -R" in r["msg"]
+    assert r["users"][users[1].pw_name] == ["directory", "env", "settings"]
+    assert mode_owner(qwen) == (0o755, 0, 0) and os.listdir(qwen) == []
 
 
 def test_refuses_a_qwen_dir_linked_to_someone_elses_directory(users, tmp_path):
@@ -167,4 +203,39 @@ def test_a_value_a_dotenv_line_cannot_hold_fails_without_showing_it(users, tmp_p
 
 def test_unknown_user_fails(users, tmp_path):
     r = run_module("user_config", {"users": ["nosuchuser-qwen"], "env": ENV, "settings": SETTINGS}, tmp_path)
-    assert r["failed"] and "nosuchuser-qwen does not exist" in r["msg"]
+    assert r["failed"] and "nosuchuser-qwen does not exist" in r["msg"] and r["failed_users"] == ["nosuchuser-qwen"]
+
+
+def test_system_settings_are_roots_and_readable_by_all(users, tmp_path):
+    path = tmp_path / "etc-qwen-code" / "settings.json"
+    policy = {"$version": "4", "security": {"folderTrust": {"enabled": True}}}
+    r = configure(users, tmp_path, system_settings=policy, system_settings_path=str(path))
+    assert r["system"] == ["directory", "settings"]
+    assert mode_owner(str(path)) == (0o644, 0, 0) and mode_owner(str(path.parent))[0] == 0o755
+    assert json.load(open(str(path))) == {"$version": 4, "security": {"folderTrust": {"enabled": True}}}
+    again = configure(users, tmp_path, system_settings=policy, system_settings_path=str(path))
+    assert again["system"] == [] and not again["changed"]
+    os.chmod(str(path.parent), 0o777)
+    r = configure(users, tmp_path, system_settings=policy, system_settings_path=str(path))
+    assert r["failed"] and "only root can write to" in r["msg"]
+
+
+def test_trusted_folders_are_merged_keeping_the_users_own(users, tmp_path):
+    rules = {"/": "DO_NOT_TRUST", "/srv/work": "TRUST_FOLDER"}
+    configure(users, tmp_path, trusted_folders=rules)
+    path = os.path.join(users[0].pw_dir, ".qwen", "trustedFolders.json")
+    assert json.load(open(path)) == rules and mode_owner(path) == (0o600, users[0].pw_uid, users[0].pw_gid)
+    mine = dict(rules, **{"/home/me/project": "TRUST_FOLDER"})
+    with open(path, "w") as f:
+        json.dump(mine, f)
+    r = configure(users, tmp_path, trusted_folders=rules)
+    assert r["users"][users[0].pw_name] == [] and json.load(open(path)) == mine
+    r = configure(users, tmp_path, trusted_folders={"relative": "TRUST_FOLDER"})
+    assert r["failed"] and "not an absolute path" in r["msg"]
+
+
+def test_a_user_without_a_home_fails_alone(users, tmp_path):
+    shutil.rmtree(users[0].pw_dir)
+    r = configure(users, tmp_path)
+    assert r["failed"] and r["failed_users"] == [users[0].pw_name] and "does not exist" in r["msg"]
+    assert r["users"] == {users[1].pw_name: ["directory", "env", "settings"]}
