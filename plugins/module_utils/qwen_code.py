@@ -18,6 +18,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import socket
 import ssl
 import tempfile
@@ -155,6 +156,15 @@ def redact_url(url):
     return url
 
 
+def apply_proxy_options(params):
+    """Put the https_proxy, http_proxy and no_proxy module options into this process's environment, where urllib
+    (and any child process) reads them. Options, unlike a task's environment, never show on a command line, so a
+    proxy password stays out of `ps`. Unset or empty options leave the environment's own proxies alone."""
+    for name in ("https_proxy", "http_proxy", "no_proxy"):
+        if params.get(name):
+            os.environ[name] = os.environ[name.upper()] = params[name]
+
+
 def proxy_for(url):
     """The proxy urllib will use for url (from https_proxy, http_proxy, no_proxy), without credentials, or None."""
     parts = urlsplit(url)
@@ -246,12 +256,29 @@ def key_problem(api_key):
     return None
 
 
+_MASK = "********"
+
+
+def _mask(text, secret):
+    """text (str or bytes) with every occurrence of secret replaced by ********.
+
+    provider_check masks whatever a provider sends (body, header values) right after reading it, and again after
+    decoding JSON (an escape such as \\u0073 can spell the key), always before anything is cut to a snippet: a key
+    that crosses a cut would otherwise survive in part. A blank secret masks nothing. image/check.mjs does the same.
+    """
+    if not isinstance(secret, str) or not secret.strip() or not text:
+        return text
+    if isinstance(text, bytes):
+        return text.replace(to_bytes(secret, errors="surrogate_or_replace"), to_bytes(_MASK))
+    return text.replace(secret, _MASK)
+
+
 def _scrub(value, secret):
     """value with every occurrence of secret replaced (recursively in lists and dicts)."""
-    if not secret:
+    if not isinstance(secret, str) or not secret.strip():
         return value
     if isinstance(value, str):
-        return value.replace(secret, "********")
+        return _mask(value, secret)
     if isinstance(value, list):
         return [_scrub(v, secret) for v in value]
     if isinstance(value, dict):
@@ -265,7 +292,7 @@ def _not_found_hint(base_url):
         if path.endswith(endpoint):
             return " The base URL must stop before %s: try %s." % (endpoint, base_url.rstrip("/")[:-len(endpoint)])
     last = path.rsplit("/", 1)[-1]
-    if not (last[:1] == "v" and last[1:2].isdigit()):
+    if not (last[:1] == "v" and last[1:2] and last[1:2] in "0123456789"):  # v1, v2beta: ASCII digits, as check.mjs
         return " Try %s/v1." % base_url.rstrip("/")
     return ""
 
@@ -284,7 +311,8 @@ def provider_check(base_url, api_key, model=None, probe="models", timeout=10, ca
 
 def _provider_check(base_url, api_key, model, probe, timeout, ca_path, validate_certs, http_agent):
     base_url = base_url if isinstance(base_url, str) else ""
-    shown = redact_url(base_url)
+    secret = api_key if isinstance(api_key, str) else None
+    shown = redact_url(_mask(base_url, secret))
     result = CheckResult(reason="ok", msg="", status=None, latency_ms=None, model_found=None, models_count=None,
                          url=None, base_url=shown, proxy=None)
     try:
@@ -318,7 +346,7 @@ def _provider_check(base_url, api_key, model, probe, timeout, ca_path, validate_
 
     def call(method, path, payload=None):
         url = root + path
-        fields["url"] = result["url"] = redact_url(url)
+        fields["url"] = result["url"] = redact_url(_mask(url, secret))
         data = None if payload is None else json.dumps(payload).encode()
         headers = {"Content-Type": "application/json"} if data else None
         start = time.time()
@@ -334,17 +362,21 @@ def _provider_check(base_url, api_key, model, probe, timeout, ca_path, validate_
         except Exception as e:  # pylint: disable=broad-except  # no traceback, ever: every failure gets a reason
             result["latency_ms"] = int((time.time() - start) * 1000)
             reason, key, detail = _classify_connection_error(e, proxy)
-            result.update(reason=reason, msg=_fmt(key, detail=detail, **fields))
+            result.update(reason=reason, msg=_fmt(key, detail=_mask(detail, secret), **fields))
             return None, None, None
         result["latency_ms"] = int((time.time() - start) * 1000)
         result["status"] = status
-        return status, body, reply_headers
+        # Mask first: nothing the provider sent is cut or shown before the key is out of it.
+        return status, _mask(body or b"", secret), reply_headers
+
+    def header(reply_headers, name):
+        return _mask((reply_headers or {}).get(name), secret)
 
     def fail_for_status(status, body, reply_headers):
-        detail = _error_detail(body)
+        detail = _error_detail(body, secret)
         hint = ""
         if 300 <= status < 400:
-            location = (reply_headers or {}).get("Location") or "an unknown place"
+            location = header(reply_headers, "Location") or "an unknown place"
             result.update(reason="redirect", msg=_fmt("redirect", status=status, **dict(fields, detail=redact_url(
                 location))))
             return
@@ -352,10 +384,10 @@ def _provider_check(base_url, api_key, model, probe, timeout, ca_path, validate_
             reason = "unauthorized"
         elif status == 404:
             reason = "not_found"
-            hint = _not_found_hint(base_url)
+            hint = _not_found_hint(_mask(base_url, secret))
         elif status == 429:
             reason = "rate_limited"
-            retry = (reply_headers or {}).get("Retry-After")
+            retry = header(reply_headers, "Retry-After")
             hint = (" The provider asks to retry after %s s." % retry) if retry else ""
             hint += (" It says: %s" % detail) if detail else ""
         elif status >= 500:
@@ -373,7 +405,7 @@ def _provider_check(base_url, api_key, model, probe, timeout, ca_path, validate_
         return result
     listing = _json_or_none(body)
     if not isinstance(listing, dict) or not isinstance(listing.get("data"), list):
-        detail = _snippet(body) or "an empty answer"
+        detail = _snippet(body, secret=secret) or "an empty answer"
         if isinstance(listing, (dict, list)):
             detail = "JSON without a \"data\" list of models: %s" % detail
         result.update(reason="bad_response", msg=_fmt("bad_response", detail=detail, **fields))
@@ -398,15 +430,16 @@ def _provider_check(base_url, api_key, model, probe, timeout, ca_path, validate_
             return result
         if status != 200:
             if status in (400, 404) and detail_mentions_model(body):
+                said = " (the chat call says: %s)" % _error_detail(body, secret)
                 result.update(reason="model_not_found", model_found=False, close_matches=[],
-                              msg=_fmt("model_not_found", suggestion=" (the chat call says: %s)" % _error_detail(body),
-                                       **fields))
+                              msg=_fmt("model_not_found", suggestion=said, **fields))
             else:
                 fail_for_status(status, body, reply_headers)
             return result
         answer = _json_or_none(body)
         if not isinstance(answer, dict) or not isinstance(answer.get("choices"), list):
-            result.update(reason="bad_response", msg=_fmt("bad_response", detail=_snippet(body) or "empty", **fields))
+            detail = _snippet(body, secret=secret) or "empty"
+            result.update(reason="bad_response", msg=_fmt("bad_response", detail=detail, **fields))
             return result
 
     note = "" if not model else ", offers %s" % model
@@ -415,29 +448,50 @@ def _provider_check(base_url, api_key, model, probe, timeout, ca_path, validate_
     return result
 
 
+# image/check.mjs ports these helpers (and difflib's ratio) line by line; tests/unit/test_check_parity.py runs both
+# against one table of stub providers. Keep them in step.
+_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def _reject_constant(name):
+    raise ValueError("%s is not JSON" % name)
+
+
 def _json_or_none(body):
+    """The JSON value of body (bytes decoded as UTF-8, bad bytes replaced, like a browser), or None.
+
+    NaN and Infinity are refused as JavaScript's JSON.parse refuses them; so is nesting too deep to parse.
+    """
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
     try:
-        return json.loads(to_native(body, errors="surrogate_or_strict"))
-    except (ValueError, TypeError, UnicodeError):
+        return json.loads(body, parse_constant=_reject_constant)
+    except (ValueError, TypeError, RecursionError):
         return None
 
 
-def _snippet(body, size=80):
-    if not isinstance(body, bytes):
-        body = to_bytes(body or b"", errors="surrogate_then_replace")
-    text = " ".join(body.decode("utf-8", "replace").split())
+def _snippet(body, size=80, secret=None):
+    """body (bytes or str) on one line, masked, then cut to size characters (code points)."""
+    if isinstance(body, bytes):
+        text = body.decode("utf-8", "replace")
+    else:
+        text = _LONE_SURROGATE.sub("\ufffd", body or "")
+    text = " ".join(_mask(text, secret).split())
     return (text[:size] + "...") if len(text) > size else text
 
 
-def _error_detail(body):
+def _error_detail(body, secret=None):
+    """The provider's own words: the first non-blank string among error.message, error.code (error is an object),
+    error (a string) and message of a JSON body, cut to 160 characters; else the body's first 80 characters."""
     data = _json_or_none(body)
     if isinstance(data, dict):
-        err = data.get("error", data.get("message"))
-        if isinstance(err, dict):
-            return _snippet(to_bytes(err.get("message") or err.get("code") or ""), 160)
-        if err:
-            return _snippet(to_bytes(err), 160)
-    return _snippet(body)
+        err = data.get("error")
+        candidates = [err.get("message"), err.get("code")] if isinstance(err, dict) else [err]
+        for text in candidates + [data.get("message")]:
+            shown = _snippet(text, 160, secret) if isinstance(text, str) else ""
+            if shown:
+                return shown
+    return _snippet(body, secret=secret)
 
 
 def detail_mentions_model(body):

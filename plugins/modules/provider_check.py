@@ -80,6 +80,18 @@ options:
     description: Verify TLS certificates. Turn off only for testing.
     type: bool
     default: true
+  https_proxy:
+    description:
+      - Proxy for https base URLs, for example C(http://user:password@proxy.example.com:3128). Applied inside the
+        module, so that its credentials never appear on a command line. Empty or unset, the environment's
+        C(https_proxy) applies.
+    type: str
+  http_proxy:
+    description: Proxy for plain http base URLs, like O(https_proxy).
+    type: str
+  no_proxy:
+    description: Comma-separated hosts and domains reached without a proxy; empty or unset, the environment's applies.
+    type: str
   fail_on_error:
     description:
       - Fail the task when the check fails (with RV(msg), RV(reason), RV(status) and RV(latency_ms)).
@@ -202,7 +214,8 @@ proxy:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.qwenops.qwen_code.plugins.module_utils.qwen_code import PROVIDER_PRESETS, provider_check
+from ansible_collections.qwenops.qwen_code.plugins.module_utils.qwen_code import (
+    PROVIDER_PRESETS, apply_proxy_options, provider_check)
 
 
 def main():
@@ -217,6 +230,9 @@ def main():
             ca_path=dict(type="path"),
             validate_certs=dict(type="bool", default=True),
             fail_on_error=dict(type="bool", default=True),
+            https_proxy=dict(type="str", no_log=True),
+            http_proxy=dict(type="str", no_log=True),
+            no_proxy=dict(type="str"),
         ),
         required_one_of=[("base_url", "provider")],
         required_if=[("provider", "custom", ("base_url",)), ("probe", "chat", ("model",))],
@@ -228,6 +244,7 @@ def main():
                          reason="invalid_input")
     if p["timeout"] <= 0:
         module.fail_json(msg="timeout must be a positive number of seconds", reason="invalid_input")
+    apply_proxy_options(p)
     base_url = p["base_url"] or PROVIDER_PRESETS[p["provider"]]
     base_url = PROVIDER_PRESETS.get(base_url, base_url)
     result = provider_check(base_url, p["api_key"], model=p["model"], probe=p["probe"], timeout=p["timeout"],

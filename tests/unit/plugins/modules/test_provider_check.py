@@ -103,6 +103,51 @@ def test_the_key_echoed_by_the_provider_is_masked(httpserver):
     assert r["reason"] == "server_error" and "********" in r["msg"]
 
 
+def _echo(position):
+    return ("lorem ipsum dolor sit amet " * 8)[:position] + KEY + " and more"
+
+
+@pytest.mark.parametrize("status, body, content_type", [
+    (500, _echo(70), "text/plain"),  # the key crosses the 80-character cut of a body
+    (500, json.dumps({"error": {"message": _echo(150)}}), "application/json"),  # ... the 160-character cut
+    (502, json.dumps({"error": {"message": _echo(150)}}).replace(KEY, "\\u0073" + KEY[1:]), "application/json"),
+    (400, json.dumps({"message": _echo(150)}), "application/json"),
+    (200, _echo(70), "text/html"),  # bad_response
+])
+def test_a_key_echoed_across_a_snippet_cut_is_masked_before_the_cut(httpserver, status, body, content_type):
+    assert KEY[0] == "s"  # the escaped row spells it \u0073
+    httpserver.expect_request("/v1/models").respond_with_data(body, status=status, content_type=content_type)
+    r = check(base(httpserver), KEY)
+    assert "********" in r["msg"] and KEY[:8] not in json.dumps(r), r["msg"]
+
+
+def test_the_key_in_a_redirect_location_is_masked(httpserver):
+    httpserver.expect_request("/v1/models").respond_with_data(
+        "", status=302, headers={"Location": "https://elsewhere.example/v1?key=" + KEY})
+    r = check(base(httpserver), KEY)
+    assert r["reason"] == "redirect" and "to https://elsewhere.example/v1?key=********: set" in r["msg"]
+
+
+@pytest.mark.parametrize("body, detail", [
+    (b'{"error": {"message": "m", "code": "c"}}', "m"),
+    (b'{"error": {"message": "", "code": "c"}}', "c"),
+    (b'{"error": {"code": 400}}', '{"error": {"code": 400}}'),  # no string: the body itself
+    (b'{"error": null, "message": "top"}', "top"),
+    (b'{"error": "plain"}', "plain"),
+    (b'{"error": NaN}', '{"error": NaN}'),  # not JSON (as for JavaScript's JSON.parse)
+    (b'{"error": "a \\ud800 b"}', "a \ufffd b"),
+    (b"\xff oops", "\ufffd oops"),
+    (b"[" * 100000, "[" * 80 + "..."),  # too deep for json: no RecursionError
+])
+def test_error_detail(body, detail):
+    assert qwen_code._error_detail(body) == detail
+
+
+def test_a_blank_key_masks_nothing():
+    r = provider_check("http://127.0.0.1:9/v1", " ")
+    assert r["reason"] == "invalid_key" and r["msg"].startswith("The API key is empty: check")
+
+
 def test_wrong_base_url_404_suggests_v1(httpserver):
     httpserver.expect_request("/models").respond_with_data("Not Found", status=404)
     r = check(httpserver.url_for("/"), KEY, model="gpt-4o")
