@@ -16,11 +16,12 @@ import hashlib
 import json
 import os
 import re
+import stat
 import tempfile
 import time
 
 from ansible.module_utils.common.text.converters import to_native
-from ansible.module_utils.six.moves.urllib.parse import quote
+from ansible.module_utils.six.moves.urllib.parse import quote, urlsplit
 from ansible_collections.qwenops.qwen_code.plugins.module_utils.files import atomic_write
 
 CHUNK = 1024 * 1024
@@ -72,10 +73,13 @@ def version_document_url(registry, name, version):
     return "%s/%s/%s" % (registry.rstrip("/"), quote(name, safe="@"), quote(version, safe=""))
 
 
-def fetch_version_document(request, registry, name, version):
+def fetch_version_document(request, registry, name, version, headers=None):
+    """The registry's version document of name@version. headers (e.g. Authorization) are never sent on to a
+    redirect's target."""
     url = version_document_url(registry, name, version)
     try:
-        resp = request.open("GET", url, headers={"Accept": "application/json"})
+        resp = request.open("GET", url, headers=dict(headers or {}, Accept="application/json"),
+                            unredirected_headers=list(headers or {}))
         doc = json.loads(resp.read())
     except Exception as e:  # urllib raises many types; the message is what matters to the operator
         raise RegistryError("cannot read %s@%s from %s: %s" % (name, version, url, to_native(e)))
@@ -87,12 +91,13 @@ def fetch_version_document(request, registry, name, version):
     return doc
 
 
-def download(request, url, target, expected_hex):
-    """Streams url into target while hashing it; returns the size. RegistryError on failure or a wrong sha512."""
+def download(request, url, target, expected_hex, headers=None):
+    """Streams url into target while hashing it; returns the size. RegistryError on failure or a wrong sha512.
+    headers (e.g. Authorization) are never sent on to a redirect's target."""
     digest = hashlib.sha512()
     size = 0
     try:
-        resp = request.open("GET", url)
+        resp = request.open("GET", url, headers=dict(headers or {}), unredirected_headers=list(headers or {}))
         with open(target, "wb") as out:
             while True:
                 chunk = resp.read(CHUNK)
@@ -144,50 +149,195 @@ def staging_dirs(directory):
     return found
 
 
+def url_has_credentials(url):
+    """True when url carries user[:password]@ in its authority."""
+    try:
+        return "@" in urlsplit(url).netloc
+    except ValueError:
+        return False
+
+
+def token_problem(token):
+    """Why token cannot be sent as a header or written into an npmrc line (it could add settings there), or None."""
+    if token and (token != token.strip() or any(ord(c) < 32 or ord(c) == 127 for c in token)):
+        return "auth_token must be one line, without spaces around it or control characters"
+    return None
+
+
+def _origin(url):
+    parts = urlsplit(url)
+    scheme = (parts.scheme or "").lower()
+    return scheme, (parts.hostname or "").lower(), parts.port or {"http": 80, "https": 443}.get(scheme)
+
+
+def auth_headers(registry, url, token):
+    """{"Authorization": "Bearer <token>"} for a request to url when url is on the registry's own scheme, host and
+    port; {} for anything else (a tarball on a CDN, another mirror): the token only ever goes to the registry."""
+    if not token:
+        return {}
+    try:
+        if _origin(url) != _origin(registry):
+            return {}
+    except ValueError:
+        return {}
+    return {"Authorization": "Bearer %s" % token}
+
+
+def registry_problem(registry, auth_token):
+    """Why the registry URL and token options cannot be used, or None: credentials in the URL (they would show in
+    logs and process lists), or a token that is not one clean line."""
+    if url_has_credentials(registry):
+        shown = urlsplit(registry)._replace(netloc=urlsplit(registry).netloc.rpartition("@")[2]).geturl()
+        return ("registry %s must not contain credentials (user:password@): they would show in logs and process "
+                "lists. Give the registry's token with auth_token instead." % shown)
+    return token_problem(auth_token)
+
+
+def nerf_dart(registry):
+    """npm's key for per-registry settings in an npmrc: //host[:port]/path/ of the registry URL (the port only when
+    it is not the scheme's default, as npm writes it)."""
+    parts = urlsplit(registry)
+    host = (parts.hostname or "").lower()
+    if ":" in host:  # IPv6 literal
+        host = "[%s]" % host
+    if parts.port and parts.port != {"http": 80, "https": 443}.get((parts.scheme or "").lower()):
+        host = "%s:%d" % (host, parts.port)
+    path = parts.path or "/"
+    if not path.endswith("/"):
+        path += "/"
+    dart = "//%s%s" % (host, path)
+    if any(ord(c) <= 32 or ord(c) == 127 for c in dart):
+        raise RegistryError("registry %r: not a URL npm can key a token to" % (registry,))
+    return dart
+
+
+def makedirs_mode(path, mode=0o755):
+    """os.makedirs(path), where every directory it creates gets exactly mode, whatever the umask. Existing
+    directories are left as they are."""
+    path = os.path.abspath(path)
+    missing = []
+    while not os.path.isdir(path):
+        missing.append(path)
+        parent = os.path.dirname(path)
+        if parent == path:
+            break
+        path = parent
+    for directory in reversed(missing):
+        try:
+            os.mkdir(directory, mode)
+        except OSError:
+            if not os.path.isdir(directory):  # created meanwhile by a concurrent run: fine
+                raise
+            continue
+        os.chmod(directory, mode)
+
+
+def normalise_tree_modes(root):
+    """Make a tree usable by every user, whatever umask created it: directories get at least 0755, files at least
+    0644, with the execute bits of user extended to group and others; no setuid/setgid/sticky bits, no group or
+    other write. Symbolic links are not followed (nor changed)."""
+    def fix(path, is_dir):
+        st = os.lstat(path)
+        if stat.S_ISLNK(st.st_mode):
+            return
+        mode = stat.S_IMODE(st.st_mode) & 0o755
+        if is_dir or stat.S_ISDIR(st.st_mode):
+            mode |= 0o755
+        else:
+            mode |= 0o644
+            if mode & 0o100:
+                mode |= 0o111
+        if mode != stat.S_IMODE(st.st_mode):
+            os.chmod(path, mode)
+
+    fix(root, True)
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            fix(os.path.join(dirpath, name), False)
+
+
+def check_not_writable_by_others(path, what="artifact cache"):
+    """RegistryError unless path is owned by the user running this (or root) and is not group- or world-writable:
+    a tarball that anyone else could have written or swapped is never trusted."""
+    st = os.stat(path)
+    uid = os.geteuid()
+    why = []
+    if st.st_uid not in (uid, 0):
+        why.append("it is owned by uid %d, neither the user running this (uid %d) nor root" % (st.st_uid, uid))
+    if st.st_mode & 0o022:
+        who = {0o020: "its group", 0o002: "all users", 0o022: "its group and all users"}[st.st_mode & 0o022]
+        why.append("it is writable by %s (mode %04o)" % (who, stat.S_IMODE(st.st_mode)))
+    if why:
+        raise RegistryError(
+            "refusing to use the %s: %s: %s. Whoever can write there can plant a tarball that is then installed "
+            "as root. Make it owned by uid %d (or root) and writable only by its owner (chmod go-w), or point "
+            "qwen_code_artifact_cache at another directory." % (what, path, " and ".join(why), uid))
+
+
 class ArtifactCache(object):
     """A directory of verified tarballs: <sha512 hex>.tgz, plus index/<name>@<version>.json recording which
     tarball a version is, so that looking a version up again needs no registry. Safe for concurrent writers: every
-    file appears by rename."""
+    file appears by rename. The index is only a hint: the caller decides which integrity to trust (see
+    npm_unpack). The directory, its index and the files read from it must not be writable by other users
+    (check_not_writable_by_others)."""
 
     def __init__(self, path):
         self.path = path
 
+    def check(self):
+        """RegistryError when the cache directory or its index directory could have been written by other users."""
+        for path, what in ((self.path, "artifact cache directory"),
+                           (os.path.join(self.path, "index"), "artifact cache index directory")):
+            if os.path.exists(path):
+                check_not_writable_by_others(path, what)
+
     def tarball_path(self, integrity):
         return os.path.join(self.path, sri_to_hex(integrity) + ".tgz")
 
-    def _index_path(self, name, version):
+    def index_path(self, name, version):
         return os.path.join(self.path, "index", "%s@%s.json" % (name.replace("/", "+"), version))
 
     def lookup(self, name, version):
-        """The recorded entry (name, version, integrity, tarball) of an exact version whose tarball is present."""
+        """The recorded entry (name, version, integrity, tarball) of an exact version, or None. The entry is what
+        the index says, not a verified fact: its tarball may be absent, or not the package at all."""
         if not is_exact_version(version):
             return None
+        path = self.index_path(name, version)
+        if not os.path.isfile(path):
+            return None
+        check_not_writable_by_others(path, "artifact cache index entry")
         try:
-            with open(self._index_path(name, version)) as f:
+            with open(path) as f:
                 entry = json.load(f)
-            if os.path.isfile(self.tarball_path(entry["integrity"])):
-                return entry
+            sri_to_hex(entry["integrity"])
+            return entry
         except (IOError, OSError, ValueError, KeyError, TypeError, RegistryError):
-            pass
-        return None
+            return None
 
     def find(self, integrity):
-        """The cached tarball with this integrity, or None."""
+        """The cached tarball with this integrity (by its name: the caller verifies the content), or None."""
         path = self.tarball_path(integrity)
-        return path if os.path.isfile(path) else None
+        if not os.path.isfile(path):
+            return None
+        check_not_writable_by_others(path, "cached tarball")
+        return path
+
+    def create(self):
+        """Creates the cache and its index directory (0755, whatever the umask) when missing."""
+        makedirs_mode(os.path.join(self.path, "index"), 0o755)
+        self.check()
 
     def workdir(self):
         """A temporary directory inside the cache: a download there moves into the cache without a copy."""
-        if not os.path.isdir(os.path.join(self.path, "index")):
-            os.makedirs(os.path.join(self.path, "index"), 0o755)
+        self.create()
         return tempfile.mkdtemp(prefix=".download-", dir=self.path)
 
     def add(self, source, name, version, integrity, tarball_url=None):
         """Moves a verified tarball (in workdir()) into the cache and records it; returns its path in the cache."""
         kept = self.tarball_path(integrity)
-        if not os.path.isfile(kept):
-            os.chmod(source, 0o644)
-            os.rename(source, kept)
+        os.chmod(source, 0o644)
+        # Replaces whatever has that name: the download is verified, a file already there may not be.
+        os.rename(source, kept)
         entry = dict(name=name, version=version, integrity=integrity, tarball=tarball_url)
-        atomic_write(self._index_path(name, version), json.dumps(entry, sort_keys=True), mode=0o644)
+        atomic_write(self.index_path(name, version), json.dumps(entry, sort_keys=True), mode=0o644)
         return kept

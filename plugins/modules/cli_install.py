@@ -74,6 +74,33 @@ options:
     description: Age in seconds after which a staging directory beside O(dest) counts as left behind.
     type: int
     default: 3600
+  auth_token:
+    description:
+      - Token of a registry that needs authentication (not used with O(tarball)). npm gets it in a throwaway npmrc
+        (mode C(0600), in a private directory beside O(dest), removed afterwards) passed with C(--userconfig),
+        keyed to O(registry)'s host and path, so that npm sends it to that registry only. It never appears on
+        npm's command line or in its environment.
+      - With it, npm does not read the running user's own C(~/.npmrc).
+      - O(registry) itself must not contain credentials (C(user:password@)).
+    type: str
+    version_added: "0.2.0"
+  https_proxy:
+    description:
+      - Proxy for https requests, for example C(http://user:password@proxy.example.com:3128), given to npm in its
+        environment (so that its credentials never appear on a command line). Empty or unset, the environment's
+        C(https_proxy) applies.
+    type: str
+    version_added: "0.2.0"
+  http_proxy:
+    description: Proxy for plain http requests (a registry or mirror on C(http://)), like O(https_proxy).
+    type: str
+    version_added: "0.2.0"
+  no_proxy:
+    description:
+      - Comma-separated hosts and domains npm reaches without a proxy. Empty or unset, the environment's
+        C(no_proxy) applies.
+    type: str
+    version_added: "0.2.0"
 extends_documentation_fragment:
   - qwenops.qwen_code.attributes
 attributes:
@@ -82,7 +109,12 @@ attributes:
   diff_mode:
     support: none
 notes:
-  - Proxies come from the task's environment (C(https_proxy), C(http_proxy), C(no_proxy)), as npm reads them.
+  - Proxies come from O(https_proxy), O(http_proxy) and O(no_proxy), else from the task's environment, as npm
+    reads them.
+  - The module runs with umask C(022) (npm inherits it), creates missing parent directories with mode C(0755), and
+    then normalises the installed tree (directories at least C(0755), files at least C(0644), execute bits of the
+    owner extended to everyone, no group or other write, no setuid/setgid), so a restrictive umask on the host does
+    not lock other users out of the CLI.
 """
 
 EXAMPLES = r"""
@@ -102,6 +134,16 @@ EXAMPLES = r"""
     npm_cli: /opt/qwen-code/npm/10.9.9/bin/npm-cli.js
     tarball: /opt/qwen-code/.artifacts/qwen-code-0.24.4.tgz
     integrity: sha512-pmexy/Nj+BKd3Un1ogqGQE8V4GJn5B6N9PQOrU1GH+lMR29kn6Bgf6YdbZa8hNIoTmAKT1LTPK+P8TibZRPPVg==
+
+- name: From a registry that needs a token, through a proxy that needs credentials (neither shows in ps)
+  qwenops.qwen_code.cli_install:
+    version: 0.24.4
+    dest: /opt/qwen-code/cli/0.24.4
+    node: /opt/qwen-code/node/22.23.3/bin/node
+    npm_cli: /opt/qwen-code/npm/10.9.9/bin/npm-cli.js
+    registry: https://npm.internal.example.com/repository/npm
+    auth_token: "{{ vault_npm_token }}"
+    https_proxy: "http://proxyuser:{{ vault_proxy_password }}@proxy.example.com:3128"
 """
 
 RETURN = r"""
@@ -132,8 +174,10 @@ import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
+from ansible_collections.qwenops.qwen_code.plugins.module_utils.files import atomic_write
 from ansible_collections.qwenops.qwen_code.plugins.module_utils.npm import (
-    RegistryError, installed_version, staging_dirs, verify_file)
+    RegistryError, installed_version, makedirs_mode, nerf_dart, normalise_tree_modes, registry_problem, staging_dirs,
+    verify_file)
 
 
 def remove_stale(parent, stale_after):
@@ -145,15 +189,42 @@ def remove_stale(parent, stale_after):
     return removed
 
 
-def npm_argv(p, staging, cache):
+def npm_argv(p, staging, cache, userconfig=None):
+    """npm's command line: paths and public settings only, never a secret (every user sees it in ps)."""
     argv = [p["node"], p["npm_cli"], "install", "--global", "--prefix=%s" % staging, "--cache=%s" % cache,
             "--no-audit", "--no-fund", "--update-notifier=false", "--loglevel=warn"]
+    if userconfig:
+        argv.append("--userconfig=%s" % userconfig)
     if p["tarball"]:
         return argv + ["--offline", p["tarball"]]
     return argv + ["--registry=%s" % p["registry"], "%s@%s" % (p["package"], p["version"])]
 
 
+def npm_env(p):
+    """npm's environment: its Node first on PATH, the extra CA bundle and the proxies (npm and install scripts read
+    https_proxy, http_proxy and no_proxy). Not visible to other users, unlike a command line."""
+    env = dict(PATH=os.path.dirname(p["node"]) + os.pathsep + "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+    if p["ca_path"]:
+        env["NODE_EXTRA_CA_CERTS"] = p["ca_path"]
+    for name in ("https_proxy", "http_proxy", "no_proxy"):
+        if p[name]:
+            env[name] = env[name.upper()] = p[name]
+    return env
+
+
+def write_userconfig(directory, p):
+    """A private npmrc (0600, in a 0700 directory of its own) with the registry's token, for --userconfig."""
+    os.mkdir(directory, 0o700)
+    os.chmod(directory, 0o700)
+    path = os.path.join(directory, "npmrc")
+    atomic_write(path, "%s:_authToken=%s\n" % (nerf_dart(p["registry"]), p["auth_token"]), mode=0o600)
+    return path
+
+
 def main():
+    # Hardened hosts run root's commands with umask 027 or 077; npm inherits this one, and the tree is normalised
+    # after it anyway: every user runs the CLI.
+    os.umask(0o022)
     module = AnsibleModule(
         argument_spec=dict(
             version=dict(type="str", required=True),
@@ -168,6 +239,10 @@ def main():
             ca_path=dict(type="path"),
             executables=dict(type="list", elements="str", default=["vendor/ripgrep/*/rg"]),
             stale_after=dict(type="int", default=3600),
+            auth_token=dict(type="str", no_log=True),
+            https_proxy=dict(type="str", no_log=True),
+            http_proxy=dict(type="str", no_log=True),
+            no_proxy=dict(type="str"),
         ),
         required_by=dict(integrity="tarball"),
         supports_check_mode=True,
@@ -175,6 +250,13 @@ def main():
     p = module.params
     dest, package = p["dest"], p["package"]
     result = dict(changed=False, dest=dest, version=p["version"], removed_staging=[])
+    if registry_problem(p["registry"], p["auth_token"]):
+        module.fail_json(msg=registry_problem(p["registry"], p["auth_token"]), **result)
+    try:
+        if p["auth_token"]:
+            nerf_dart(p["registry"])
+    except (RegistryError, ValueError) as e:
+        module.fail_json(msg=to_native(e), **result)
     if installed_version(dest, package) == p["version"]:
         module.exit_json(**result)
     result["changed"] = True
@@ -194,16 +276,16 @@ def main():
             module.fail_json(msg=to_native(e), **result)
 
     parent = os.path.dirname(dest.rstrip("/"))
-    if not os.path.isdir(parent):
-        os.makedirs(parent, 0o755)
+    makedirs_mode(parent, 0o755)
     result["removed_staging"] = remove_stale(parent, p["stale_after"])
     staging = tempfile.mkdtemp(prefix=".%s.partial-" % os.path.basename(dest.rstrip("/")), dir=parent)
     cache = p["cache"] or staging + ".npm-cache"
+    # The token goes to npm in a file only it and root can read (removed below, and by remove_stale() when a
+    # killed run left it): never on the command line, nor in the environment of install scripts.
+    userconfig_dir = staging + ".npmrc" if p["auth_token"] and not p["tarball"] else None
     try:
-        env = dict(PATH=os.path.dirname(p["node"]) + os.pathsep + "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
-        if p["ca_path"]:
-            env["NODE_EXTRA_CA_CERTS"] = p["ca_path"]
-        rc, out, err = module.run_command(npm_argv(p, staging, cache), environ_update=env)
+        userconfig = write_userconfig(userconfig_dir, p) if userconfig_dir else None
+        rc, out, err = module.run_command(npm_argv(p, staging, cache, userconfig), environ_update=npm_env(p))
         if rc != 0:
             module.fail_json(msg="npm could not install %s@%s (exit %d): %s"
                              % (package, p["version"], rc, (err or out).strip()[-3000:]), **result)
@@ -218,7 +300,8 @@ def main():
                     os.chmod(path, 0o755)
                     made.append(os.path.relpath(path, package_dir))
         result["executables"] = made
-        os.chmod(staging, 0o755)  # mkdtemp made it 0700: every user runs the CLI
+        # mkdtemp made the prefix 0700, and a umask npm or an install script set may have narrowed more.
+        normalise_tree_modes(staging)
         try:
             os.rename(staging, dest)
         except OSError:
@@ -236,6 +319,8 @@ def main():
                          **result)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        if userconfig_dir:
+            shutil.rmtree(userconfig_dir, ignore_errors=True)
         if not p["cache"]:
             shutil.rmtree(cache, ignore_errors=True)
     module.exit_json(**result)

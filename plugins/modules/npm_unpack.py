@@ -21,8 +21,14 @@ description:
     interrupted run never leaves a half-written O(dest). A marker file records the verified integrity.
   - When O(dest) already holds the requested version, nothing is downloaded and no network request is made.
   - With O(cache_dir), verified tarballs are kept there (named by their sha512) with an index by name and version,
-    and reused. The registry is not asked for an exact version that is in the cache, nor for a tarball that
-    matches O(integrity).
+    and reused. The index is not trusted on its own word. A cached tarball of a release whose integrity the
+    collection knows (the Node.js, npm and qwen releases it was tested with) is used only when it has exactly that
+    integrity, and a tarball that matches O(integrity) is used as it is; neither needs the registry. Any other
+    cached version is checked against the registry's version document, and used unchecked, with a warning and
+    RV(trust=unchecked), only when the registry cannot be reached.
+  - The cache directory, its C(index/) and the files used from it must be owned by the user running the module (or
+    root) and not be writable by group or others; otherwise the module refuses to use them.
+  - A downloaded release the collection knows must have the known integrity, whatever the registry or mirror says.
   - With O(cache_dir) and no O(dest), the package is only fetched into the cache (the collection does this on the
     controller for O(cache_dir=qwen_code_artifact_cache), then copies the tarballs to hosts without registry
     access).
@@ -51,11 +57,39 @@ options:
     description:
       - Expected Subresource Integrity string (C(sha512-...)). When given, it must equal the registry's value and
         the download must match it; with O(cache_dir) a matching cached tarball is used without any request.
+      - For a release whose integrity the collection knows, it must be that one.
     type: str
   cache_dir:
     description:
       - Directory that keeps verified tarballs, named by their sha512, and an C(index/) of the versions they are.
+      - Created (mode C(0755)) when missing. Refused when it, its C(index/) or a file used from it is not owned by
+        the user running the module (or root), or is writable by group or others.
     type: path
+  auth_token:
+    description:
+      - Token of a registry that needs authentication, sent in a C(Bearer) C(Authorization) header to requests on the host of
+        O(registry) only (never to a tarball URL on another host, nor on to a redirect's target).
+      - O(registry) itself must not contain credentials (C(user:password@)).
+    type: str
+    version_added: "0.1.0"
+  https_proxy:
+    description:
+      - Proxy for https requests, for example C(http://user:password@proxy.example.com:3128). Applied inside the
+        module, so that its credentials never appear on a command line. Empty or unset, the environment's
+        C(https_proxy) applies.
+    type: str
+    version_added: "0.1.0"
+  http_proxy:
+    description:
+      - Proxy for plain http requests (a registry or mirror on C(http://)), like O(https_proxy).
+    type: str
+    version_added: "0.1.0"
+  no_proxy:
+    description:
+      - Comma-separated hosts and domains reached without a proxy. Empty or unset, the environment's C(no_proxy)
+        applies.
+    type: str
+    version_added: "0.1.0"
   ca_path:
     description:
       - PEM bundle to trust B(in addition to) the system trust store (like C(NODE_EXTRA_CA_CERTS)), for
@@ -88,7 +122,9 @@ attributes:
   diff_mode:
     support: none
 notes:
-  - Proxies are taken from the environment (C(https_proxy), C(http_proxy), C(no_proxy)).
+  - Proxies are taken from O(https_proxy), O(http_proxy) and O(no_proxy), else from the environment.
+  - Files and directories get their modes explicitly (the module runs with umask C(022)), so a restrictive umask
+    on the host does not lock other users out of what it unpacks.
   - Supports check mode; in check mode nothing is downloaded and the registry is asked only with O(resolve_only=true).
 """
 
@@ -122,6 +158,16 @@ EXAMPLES = r"""
     dest: /opt/qwen-code/npm/10.9.9
     registry: https://npm.mirror.example.com
     ca_path: /etc/qwen-code/ca-bundle.pem
+
+- name: From a registry that needs a token, through a proxy that needs credentials (neither shows in ps)
+  qwenops.qwen_code.npm_unpack:
+    name: npm
+    version: 10.9.9
+    dest: /opt/qwen-code/npm/10.9.9
+    registry: https://npm.internal.example.com/repository/npm
+    auth_token: "{{ vault_npm_token }}"
+    https_proxy: "http://proxyuser:{{ vault_proxy_password }}@proxy.example.com:3128"
+    no_proxy: localhost,127.0.0.1
 """
 
 RETURN = r"""
@@ -156,47 +202,174 @@ cache_path:
   returned: when O(cache_dir) is given and O(resolve_only=false)
   type: str
   sample: /var/cache/qwen-code/a6a7b1cbf363f812...tgz
+trust:
+  description:
+    - Why the tarball (or, with O(resolve_only=true), the version document) was trusted.
+    - V(known) it has the integrity this collection knows for that release.
+    - V(registry) it has the integrity of the registry's version document (for a cached tarball, checked now).
+    - V(pinned) it is a cached tarball that has the integrity given in O(integrity) (no registry request).
+    - V(unchecked) it is a cached tarball of a release the collection does not know, and the registry could not
+      be asked; only the cache's index vouches for it (a warning says so).
+  returned: when a tarball or version document was used (not when O(dest) already held the version, nor in check mode)
+  type: str
+  sample: known
 """
 
+import copy
 import json
 import os
 import pwd
 import shutil
+import stat
 import tarfile
 import tempfile
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
-from ansible_collections.qwenops.qwen_code.plugins.module_utils.qwen_code import make_request
+from ansible_collections.qwenops.qwen_code.plugins.module_utils.qwen_code import apply_proxy_options, make_request
 from ansible_collections.qwenops.qwen_code.plugins.module_utils.npm import (
-    MARKER, ArtifactCache, RegistryError, download, fetch_version_document, file_sha512, read_marker, sri_to_hex)
+    MARKER, ArtifactCache, RegistryError, auth_headers, download, fetch_version_document, file_sha512,
+    makedirs_mode, read_marker, registry_problem, sri_to_hex, version_document_url)
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._known_artifacts import known_integrity
+
+# tarfile's extraction filters (PEP 706): Python 3.12, 3.11.4 and later, and distributions' backports. Without them,
+# _extract_fallback() gives the same guarantees by extracting each member itself.
+HAS_DATA_FILTER = hasattr(tarfile, "data_filter")
+
+
+def _strip_top(path):
+    """The archive path without its first component (npm's package/), or "" when nothing is left."""
+    parts = path.split("/", 1)
+    return parts[1] if len(parts) == 2 else ""
+
+
+def _inside(root, path, allow_root=False):
+    return path.startswith(root + os.sep) or (allow_root and path == root)
+
+
+def _prepare(member, root):
+    """The member to extract, with package/ stripped from its name (and from a hard link's target, an archive path
+    too), its mode normalised, and checked against the tree already on disk; None for what is skipped (the
+    top-level directory itself, devices, FIFOs). RegistryError for anything that would reach outside root: an
+    absolute name, a name or a hard link target that climbs out of root, a symbolic link whose target, resolved
+    from the link's directory, is outside root, or a path through a symbolic link."""
+    if member.name.startswith("/"):
+        raise RegistryError("refusing to unpack %s: an absolute path" % member.name)
+    name = os.path.normpath(_strip_top(member.name)) if _strip_top(member.name) else "."
+    if not (member.isreg() or member.isdir() or member.issym() or member.islnk()):
+        return None
+    if name == ".":
+        return None  # package/ itself, or a member outside it (npm skips those too)
+    if os.path.isabs(name) or name == ".." or name.startswith(".." + os.sep):
+        raise RegistryError("refusing to unpack %s: it points outside the target" % member.name)
+    # Every directory on the way must be a real one: nothing is ever written through a symbolic link.
+    path = root
+    for part in name.split(os.sep)[:-1]:
+        path = os.path.join(path, part)
+        if os.path.islink(path):
+            raise RegistryError("refusing to unpack %s: its path goes through the symbolic link %s, which may "
+                                "point outside the target" % (member.name, os.path.relpath(path, root)))
+        if not os.path.lexists(path):
+            break
+    dest = os.path.join(root, name)
+    prepared = copy.copy(member)
+    prepared.name = name
+    if member.isdir():
+        prepared.mode = 0o755
+    elif member.isreg():
+        # npm tarballs carry meaningful exec bits (bin/node); keep them, drop anything else.
+        prepared.mode = 0o755 if member.mode & 0o111 else 0o644
+    elif member.issym():
+        prepared.mode = None
+        target = os.path.realpath(os.path.join(os.path.dirname(dest), member.linkname))
+        if os.path.isabs(member.linkname) or not _inside(root, target, allow_root=True):
+            raise RegistryError("refusing to unpack link %s -> %s: it points outside the target"
+                                % (member.name, member.linkname))
+    else:
+        # A hard link's target is an archive path, resolved from the root of the archive (not from the link's
+        # directory): package/bin/node, like the member names.
+        prepared.mode = None  # a hard link shares its target's (already normalised) mode
+        link = os.path.normpath(_strip_top(member.linkname)) if _strip_top(member.linkname) else ""
+        source = os.path.join(root, link)
+        if member.linkname.startswith("/") or not link or os.path.isabs(link) or link == ".." or \
+                link.startswith(".." + os.sep) or not _inside(root, os.path.realpath(source)):
+            raise RegistryError("refusing to unpack hard link %s -> %s: it points outside the target"
+                                % (member.name, member.linkname))
+        path = root
+        for part in link.split(os.sep):
+            path = os.path.join(path, part)
+            if os.path.islink(path):
+                raise RegistryError("refusing to unpack hard link %s -> %s: its target goes through a symbolic "
+                                    "link" % (member.name, member.linkname))
+        if not (os.path.lexists(source) and stat.S_ISREG(os.lstat(source).st_mode)):
+            raise RegistryError("refusing to unpack hard link %s -> %s: its target is not a file unpacked before it"
+                                % (member.name, member.linkname))
+        prepared.linkname = link
+    if not member.isdir() and os.path.lexists(dest):
+        # A file member replaces what is there; it is never written into an existing file, which may be a hard
+        # link to another one (nor through a symbolic link).
+        if os.path.isdir(dest) and not os.path.islink(dest):
+            raise RegistryError("refusing to unpack %s: a directory of that name is already there" % member.name)
+        os.unlink(dest)
+    return prepared
+
+
+def _extract_with_filter(tar, root):
+    def member_filter(member, path):
+        prepared = _prepare(member, root)
+        return None if prepared is None else tarfile.data_filter(prepared, path)
+
+    tar.errorlevel = 2  # every extraction error is fatal, not only logged
+    try:
+        tar.extractall(root, filter=member_filter)
+    except tarfile.TarError as e:
+        raise RegistryError("refusing to unpack the tarball: %s" % to_native(e))
+
+
+def _extract_fallback(tar, root):
+    """What tarfile's data filter does, for Pythons without it: each member is created here, none by tarfile."""
+    for member in tar.getmembers():
+        prepared = _prepare(member, root)
+        if prepared is None:
+            continue
+        dest = os.path.join(root, prepared.name)
+        parent = os.path.dirname(dest)
+        if not os.path.isdir(parent):
+            makedirs_mode(parent, 0o755)
+        if prepared.isdir():
+            if not os.path.isdir(dest):
+                if os.path.lexists(dest):
+                    os.unlink(dest)
+                os.mkdir(dest, 0o755)
+        elif prepared.isreg():
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+            fd = os.open(dest, flags, 0o600)
+            with os.fdopen(fd, "wb") as out:
+                source = tar.extractfile(member)
+                shutil.copyfileobj(source, out)
+                os.fchmod(out.fileno(), prepared.mode)
+        elif prepared.issym():
+            os.symlink(prepared.linkname, dest)
+        else:
+            os.link(os.path.join(root, prepared.linkname), dest)
 
 
 def safe_extract(tgz, target):
-    """Unpack, dropping the first path component, refusing paths that leave target."""
+    """Unpack, dropping the first path component, refusing anything that would reach outside target; regular
+    files get 0755 (when the archive gives them any exec bit) or 0644, directories 0755, whatever the umask."""
     root = os.path.realpath(target)
     with tarfile.open(tgz, "r:*") as tar:
-        for member in tar.getmembers():
-            parts = member.name.split("/", 1)
-            if len(parts) < 2 or not parts[1]:
-                continue
-            member.name = parts[1]
-            dest = os.path.realpath(os.path.join(root, member.name))
-            if not (dest == root or dest.startswith(root + os.sep)):
-                raise RegistryError("refusing to unpack %s: it points outside the target" % member.name)
-            if member.issym() or member.islnk():
-                link = os.path.realpath(os.path.join(os.path.dirname(dest), member.linkname))
-                if not link.startswith(root + os.sep):
-                    raise RegistryError("refusing to unpack link %s -> %s" % (member.name, member.linkname))
-            if not (member.isfile() or member.isdir() or member.issym() or member.islnk()):
-                continue
-            tar.extract(member, root, set_attrs=False)
-            if member.isfile():
-                # npm tarballs carry meaningful exec bits (bin/node); keep them, drop anything else.
-                os.chmod(dest, 0o755 if member.mode & 0o111 else 0o644)
-            elif member.isdir():
-                os.chmod(dest, 0o755)
+        if HAS_DATA_FILTER:
+            _extract_with_filter(tar, root)
+        else:
+            _extract_fallback(tar, root)
+    # Directories the archive does not list (tarfile creates them with the umask) and those it does: 0755.
+    for dirpath, dirnames, dummy in os.walk(root):
+        for name in dirnames:
+            path = os.path.join(dirpath, name)
+            if not os.path.islink(path):
+                os.chmod(path, 0o755)
 
 
 def marker_matches(marker, name, version, integrity):
@@ -217,15 +390,17 @@ def chown_tree(path, owner):
 def unpack_into(tgz, dest, p, result):
     """Unpacks the verified tarball into a staging tree beside dest and renames it into place."""
     parent = os.path.dirname(os.path.abspath(dest))
-    if not os.path.isdir(parent):
-        os.makedirs(parent, 0o755)
+    makedirs_mode(parent, 0o755)  # 0755 whatever the umask: every user runs what is unpacked there
     work = tempfile.mkdtemp(prefix=".%s.partial-" % os.path.basename(dest), dir=parent)
     try:
         tree = os.path.join(work, "tree")
         os.mkdir(tree)
         safe_extract(tgz, tree)
+        if os.path.lexists(os.path.join(tree, MARKER)):  # never written through a link the package brought
+            os.unlink(os.path.join(tree, MARKER))
         with open(os.path.join(tree, MARKER), "w") as f:
             json.dump(dict(name=p["name"], version=result["version"], integrity=result["integrity"]), f)
+        os.chmod(os.path.join(tree, MARKER), 0o644)
         os.chmod(tree, int(p["mode"], 8) if isinstance(p["mode"], str) else p["mode"])
         chown_tree(tree, p["owner"])
         if marker_matches(read_marker(dest), p["name"], result["version"], result["integrity"]):
@@ -242,7 +417,38 @@ def unpack_into(tgz, dest, p, result):
         shutil.rmtree(work, ignore_errors=True)
 
 
+def use_cache(cache, p, result):
+    """(tarball in the cache, trust) for the requested package, or (None, None). trust is known (the tarball is the
+    release this collection knows), pinned (it has the integrity the caller gave) or None: what the cache's index
+    says, which still has to be checked against the registry. result gets the version and integrity it is."""
+    name, version = p["name"], p["version"]
+    known = known_integrity(name, version)
+    entry = cache.lookup(name, version)
+    if known:
+        if entry and entry["integrity"] != known:
+            raise RegistryError(
+                "refusing the artifact cache %s: its index records %s@%s as %s, but this collection knows that "
+                "release as %s. The cache was tampered with, or was filled from a mirror that serves another "
+                "package: delete %s (and the tarball it names)."
+                % (cache.path, name, version, entry["integrity"], known, cache.index_path(name, version)))
+        result.update(version=version, integrity=known, tarball=(entry or {}).get("tarball"))
+        return cache.find(known), "known"
+    if p["integrity"]:
+        if entry and entry["integrity"] == p["integrity"]:
+            result.update(version=entry["version"], tarball=entry.get("tarball"))
+        return cache.find(p["integrity"]), "pinned"
+    if entry:
+        cached = cache.find(entry["integrity"])
+        if cached:
+            result.update(version=entry["version"], integrity=entry["integrity"], tarball=entry.get("tarball"))
+            return cached, None
+    return None, None
+
+
 def main():
+    # Hardened hosts run root's commands with umask 027 or 077: what this creates gets its modes explicitly, and
+    # nothing is left to a umask that would lock the other users out.
+    os.umask(0o022)
     module = AnsibleModule(
         argument_spec=dict(
             name=dict(type="str", required=True),
@@ -257,36 +463,45 @@ def main():
             resolve_only=dict(type="bool", default=False),
             owner=dict(type="str"),
             mode=dict(type="raw", default="0755"),
+            auth_token=dict(type="str", no_log=True),
+            https_proxy=dict(type="str", no_log=True),
+            http_proxy=dict(type="str", no_log=True),
+            no_proxy=dict(type="str"),
         ),
         required_if=[("resolve_only", False, ("dest", "cache_dir"), True)],
         supports_check_mode=True,
     )
     p = module.params
+    name = p["name"]
     result = dict(changed=False, downloaded_bytes=0, version=p["version"], integrity=p["integrity"])
     if p["integrity"]:
         try:
             sri_to_hex(p["integrity"])
         except RegistryError:
             module.fail_json(msg="integrity must be a sha512 SRI string (sha512-...)", **result)
+    if registry_problem(p["registry"], p["auth_token"]):
+        module.fail_json(msg=registry_problem(p["registry"], p["auth_token"]), **result)
+    known = known_integrity(name, p["version"])
+    if p["integrity"] and known and p["integrity"] != known:
+        module.fail_json(msg="%s@%s: the integrity given, %s, differs from the one this collection knows for that "
+                         "release, %s" % (name, p["version"], p["integrity"], known), **result)
+    apply_proxy_options(p)
 
     dest = p["dest"]
     if dest and not p["resolve_only"]:
         result["dest"] = dest
         marker = read_marker(dest)
-        if marker_matches(marker, p["name"], p["version"], p["integrity"]):
+        if marker_matches(marker, name, p["version"], p["integrity"] or known):
             result.update(version=marker["version"], integrity=marker.get("integrity"))
             module.exit_json(**result)
 
     cache = ArtifactCache(p["cache_dir"]) if p["cache_dir"] else None
     try:
-        cached = None
+        if cache:
+            cache.check()
+        cached, trust = None, None
         if cache and not p["resolve_only"]:
-            entry = cache.lookup(p["name"], p["version"])
-            if entry and (not p["integrity"] or entry["integrity"] == p["integrity"]):
-                result.update(version=entry["version"], integrity=entry["integrity"], tarball=entry.get("tarball"))
-                cached = cache.find(entry["integrity"])
-            elif p["integrity"]:
-                cached = cache.find(p["integrity"])
+            cached, trust = use_cache(cache, p, result)
             if cached:
                 result["cache_path"] = cached
 
@@ -296,16 +511,45 @@ def main():
             result["changed"] = bool(dest) or not cached
             module.exit_json(**result)
 
-        request = None
-        if cached is None or p["resolve_only"]:
+        request = doc = None
+        if cached is None or p["resolve_only"] or trust is None:
             request = make_request(ca_path=p["ca_path"], validate_certs=p["validate_certs"], timeout=p["timeout"],
                                    http_agent="qwenops.qwen_code npm_unpack")
-            doc = fetch_version_document(request, p["registry"], p["name"], p["version"])
+            doc_url = version_document_url(p["registry"], name, p["version"])
+            try:
+                doc = fetch_version_document(request, p["registry"], name, p["version"],
+                                             headers=auth_headers(p["registry"], doc_url, p["auth_token"]))
+            except RegistryError as e:
+                if cached is None or p["resolve_only"]:
+                    raise
+                # Only a re-check of a cached version this collection does not know: without the registry, the
+                # cache's word is all there is. Said loudly, in the result too.
+                trust = "unchecked"
+                module.warn("%s@%s was taken from the artifact cache %s (%s) unchecked: this collection does not "
+                            "know that release's integrity, and the registry could not be asked (%s). Make sure only "
+                            "you can write to that directory (qwen_code_artifact_cache), or pin the release with "
+                            "the integrity option." % (name, result["version"], cache.path, result["integrity"],
+                                                       to_native(e)))
+        if doc is not None:
+            doc_known = known_integrity(name, doc["version"])
+            if doc_known and doc["dist"]["integrity"] != doc_known:
+                module.fail_json(msg="%s@%s: the registry %s says its integrity is %s, but this collection knows "
+                                 "that release as %s: the registry or mirror serves another package than the one "
+                                 "published; refusing it" % (name, doc["version"], p["registry"],
+                                                             doc["dist"]["integrity"], doc_known), **result)
             if p["integrity"] and doc["dist"]["integrity"] != p["integrity"]:
                 module.fail_json(msg="%s@%s: the registry's integrity differs from the expected %s"
-                                 % (p["name"], doc["version"], p["integrity"]), **result)
+                                 % (name, doc["version"], p["integrity"]), **result)
+            if cached is not None and doc["dist"]["integrity"] != result["integrity"]:
+                module.fail_json(msg="refusing the artifact cache %s: it holds %s@%s as %s (%s), but the registry "
+                                 "says %s. The cache was tampered with, or the registry changed the release: delete "
+                                 "that tarball and the cache's index/ entry for it."
+                                 % (cache.path, name, result["version"], result["integrity"], cached,
+                                    doc["dist"]["integrity"]), **result)
+            trust = "known" if doc_known else "registry"
             result.update(version=doc["version"], integrity=doc["dist"]["integrity"],
                           tarball=doc["dist"].get("tarball"), engines=doc.get("engines") or {})
+        result["trust"] = trust
         if p["resolve_only"]:
             module.exit_json(**result)
 
@@ -320,9 +564,11 @@ def main():
                 result["changed"] = bool(dest)  # fetch-only: the cache already had it
             else:
                 tgz = os.path.join(work, "package.tgz")
-                result["downloaded_bytes"] = download(request, doc["dist"]["tarball"], tgz, expected_hex)
+                url = doc["dist"]["tarball"]
+                result["downloaded_bytes"] = download(request, url, tgz, expected_hex,
+                                                      headers=auth_headers(p["registry"], url, p["auth_token"]))
                 if cache:
-                    tgz = result["cache_path"] = cache.add(tgz, p["name"], result["version"], result["integrity"],
+                    tgz = result["cache_path"] = cache.add(tgz, name, result["version"], result["integrity"],
                                                            result.get("tarball"))
             if dest:
                 unpack_into(tgz, dest, p, result)
@@ -331,7 +577,7 @@ def main():
     except RegistryError as e:
         module.fail_json(msg=to_native(e), **result)
     except Exception as e:
-        module.fail_json(msg="%s@%s: %s" % (p["name"], p["version"], to_native(e)),
+        module.fail_json(msg="%s@%s: %s" % (name, p["version"], to_native(e)),
                          exception=traceback.format_exc(), **result)
     module.exit_json(**result)
 

@@ -158,15 +158,23 @@ class ConnectProxy:
                 continue
             threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
 
+    @staticmethod
+    def _read_head(conn):
+        """What a client sent up to the end of its request head (and maybe more), or None when it hung up."""
+        head = b""
+        while b"\r\n\r\n" not in head and len(head) < 65536:
+            chunk = conn.recv(4096)
+            if not chunk:
+                return None
+            head += chunk
+        return head
+
     def _handle(self, conn):
         conn.settimeout(5)
         try:
-            head = b""
-            while b"\r\n\r\n" not in head and len(head) < 65536:
-                chunk = conn.recv(4096)
-                if not chunk:
-                    return
-                head += chunk
+            head = self._read_head(conn)
+            if head is None:
+                return
             line = head.split(b"\r\n", 1)[0].decode("latin-1")
             self.requests.append(line)
             if self.reject:
@@ -236,3 +244,149 @@ def run_module(name, args, tmp_path, check=False, diff=False, env=None):
     assert "Traceback" not in out.stdout + out.stderr, out.stdout + out.stderr
     result["_raw"] = out.stdout + out.stderr
     return result
+
+
+# --- npm_unpack / cli_install security tests: an authenticating proxy, a umask ---------------------------------
+
+class AuthProxy(ConnectProxy):
+    """A ConnectProxy that demands Basic proxy credentials (407 without the right ones) and records every
+    Proxy-Authorization it got; besides CONNECT tunnels it forwards plain absolute-URI http:// requests to
+    127.0.0.1, the way a proxy serves an http:// registry."""
+
+    def __init__(self, user="proxy-user", password="proxy-s3cret"):
+        import base64
+        self.user, self.password = user, password
+        self.expected = "Basic " + base64.b64encode(("%s:%s" % (user, password)).encode()).decode()
+        self.auth_seen = []
+        super().__init__()
+        self.auth_url = "http://%s:%s@127.0.0.1:%d" % (user, password, self.port)
+
+    def _handle(self, conn):
+        conn.settimeout(5)
+        try:
+            head = self._read_head(conn)
+            if head is None:
+                return
+            head, rest = head.split(b"\r\n\r\n", 1)
+            lines = head.decode("latin-1").split("\r\n")
+            self.requests.append(lines[0])
+            headers = [h.split(":", 1) for h in lines[1:] if ":" in h]
+            auth = [v.strip() for k, v in headers if k.strip().lower() == "proxy-authorization"]
+            self.auth_seen.append(auth[0] if auth else None)
+            if not auth or auth[0] != self.expected:
+                conn.sendall(b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"t\"\r\n"
+                             b"Content-Length: 0\r\nConnection: close\r\n\r\n")
+                return
+            method, target = lines[0].split(" ")[:2]
+            path = None
+            if method == "CONNECT":
+                host, port = target.rsplit(":", 1)
+            elif target.startswith("http://"):
+                from urllib.parse import urlsplit
+                parts = urlsplit(target)
+                host, port = parts.hostname, parts.port or 80
+                path = (parts.path or "/") + ("?" + parts.query if parts.query else "")
+            else:
+                conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                return
+            if host not in ("127.0.0.1", "localhost"):
+                conn.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                return
+            upstream = socket.create_connection(("127.0.0.1", int(port)), timeout=5)
+            if method == "CONNECT":
+                conn.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            else:
+                kept = ["%s:%s" % (k, v) for k, v in headers
+                        if k.strip().lower() not in ("proxy-authorization", "proxy-connection", "connection")]
+                request = "\r\n".join(["%s %s HTTP/1.1" % (method, path)] + kept + ["Connection: close", "", ""])
+                upstream.sendall(request.encode("latin-1") + rest)
+            self._pipe(conn, upstream)
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+
+class umask:  # pylint: disable=invalid-name
+    """`with umask(0o077):` runs the body (and the modules it starts: a child inherits the umask) with this umask."""
+
+    def __init__(self, mask):
+        self.mask, self.old = mask, None
+
+    def __enter__(self):
+        self.old = os.umask(self.mask)
+        return self
+
+    def __exit__(self, *exc):
+        os.umask(self.old)
+
+
+class ScenarioServer:
+    """An HTTP server on 127.0.0.1 (optionally TLS) that answers by path prefix, one prefix per scenario.
+
+    routes maps (scenario, method, path) to (status, headers, body): a request for /<scenario><path> gets exactly that
+    (body as bytes, or str sent as UTF-8; "{origin}" in a header value becomes this server's http://127.0.0.1:PORT).
+    Anything else gets a JSON 404. Every request is recorded in `requests` as (scenario, method, path,
+    authorization header). With an ssl.SSLContext the TLS handshake happens in the request's own thread.
+    """
+
+    def __init__(self, routes, context=None):
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.routes, self.requests = routes, []
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):  # quiet
+                pass
+
+            def _answer(self):
+                length = min(int(self.headers.get("Content-Length") or 0), 1 << 20)
+                if length:
+                    self.rfile.read(length)
+                scenario, dummy, rest = self.path.lstrip("/").partition("/")
+                owner.requests.append((scenario, self.command, "/" + rest, self.headers.get("Authorization")))
+                default = (404, [("Content-Type", "application/json")], '{"error": {"message": "no such route"}}')
+                status, headers, body = owner.routes.get((scenario, self.command, "/" + rest), default)
+                body = body.encode("utf-8") if isinstance(body, str) else body
+                self.send_response(status)
+                for name, value in headers:
+                    self.send_header(name, value.replace("{origin}", owner.origin))
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Connection", "close")
+                self.end_headers()
+                self.wfile.write(body)
+                self.close_connection = True
+
+            do_GET = do_POST = _answer
+
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+
+            def finish_request(self, request, client_address):
+                request.settimeout(10)
+                if context is not None:
+                    request = context.wrap_socket(request, server_side=True)
+                super().finish_request(request, client_address)
+
+            def handle_error(self, request, client_address):  # a client refusing the certificate is expected
+                pass
+
+        self.server = Server(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.origin = "%s://127.0.0.1:%d" % ("https" if context else "http", self.port)
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+        self.thread.start()
+
+    def url(self, scenario, path="/v1"):
+        return "%s/%s%s" % (self.origin, scenario, path)
+
+    def hits(self, scenario):
+        return [r for r in self.requests if r[0] == scenario]
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(5)

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from ansible_collections.qwenops.qwen_code.tests.unit.helpers import run_module
+from ansible_collections.qwenops.qwen_code.tests.unit.helpers import AuthProxy, run_module, umask
 
 PACKAGE = "@qwen-code/qwen-code"
 
@@ -23,12 +23,19 @@ PACKAGE = "@qwen-code/qwen-code"
 FAKE_NPM = r"""#!/bin/sh
 printf '%s\n' "$@" > "$FAKE_NPM_LOG"
 env > "$FAKE_NPM_LOG.env"
+umask > "$FAKE_NPM_LOG.umask"
+[ -n "$FAKE_NPM_UMASK" ] && umask "$FAKE_NPM_UMASK"
 [ -n "$FAKE_NPM_FAIL" ] && { echo "npm error code ECONNREFUSED" >&2; exit 1; }
-for a in "$@"; do case "$a" in --prefix=*) prefix=${a#--prefix=};; --cache=*) mkdir -p "${a#--cache=}/_cacache";; esac; done
+for a in "$@"; do case "$a" in --prefix=*) prefix=${a#--prefix=};; --cache=*) mkdir -p "${a#--cache=}/_cacache";;
+  --userconfig=*) uc=${a#--userconfig=}; cp "$uc" "$FAKE_NPM_LOG.npmrc"; stat -c '%a' "$uc" "${uc%/*}" > "$FAKE_NPM_LOG.npmrc.mode";;
+esac; done
 pkg="$prefix/lib/node_modules/@qwen-code/qwen-code"
-mkdir -p "$pkg/vendor/ripgrep/x64-linux" "$prefix/bin"
+mkdir -p "$pkg/vendor/ripgrep/x64-linux" "$prefix/bin" "$pkg/dist"
 echo "{\"name\": \"@qwen-code/qwen-code\", \"version\": \"${FAKE_NPM_VERSION:-0.24.4}\"}" > "$pkg/package.json"
 printf 'rg' > "$pkg/vendor/ripgrep/x64-linux/rg"; chmod 0644 "$pkg/vendor/ripgrep/x64-linux/rg"
+printf '#!/usr/bin/env node' > "$pkg/dist/cli.js"; chmod u+x "$pkg/dist/cli.js"
+ln -s ../lib/node_modules/@qwen-code/qwen-code/dist/cli.js "$prefix/bin/qwen"
+[ -n "$FAKE_NPM_SETUID" ] && chmod 4755 "$pkg/dist/cli.js"
 [ -n "$FAKE_NPM_SLEEP" ] && sleep "$FAKE_NPM_SLEEP"
 exit 0
 """
@@ -131,10 +138,12 @@ def test_tarball_install_is_offline(fake, tmp_path):
     assert "--offline" in argv and str(tgz) in argv and not [a for a in argv if a.startswith("--registry")]
 
 
-def make_package_tgz(version):
+def make_package_tgz(version, optional=True):
     buf = io.BytesIO()
-    files = {"package/package.json": json.dumps({"name": PACKAGE, "version": version, "bin": {"qwen": "cli.js"},
-                                                 "optionalDependencies": {"qwenops-no-such-native-pkg": "1.0.0"}}),
+    manifest = {"name": PACKAGE, "version": version, "bin": {"qwen": "cli.js"}}
+    if optional:
+        manifest["optionalDependencies"] = {"qwenops-no-such-native-pkg": "1.0.0"}
+    files = {"package/package.json": json.dumps(manifest),
              "package/cli.js": "#!/usr/bin/env node\nconsole.log('qwen stand-in');\n",
              "package/vendor/ripgrep/x64-linux/rg": "#!/bin/sh\n"}
     with tarfile.open(fileobj=buf, mode="w:gz") as tar:
@@ -166,3 +175,111 @@ def test_real_npm_installs_a_tarball_offline_skipping_missing_optional_packages(
     rg = dest / "lib" / "node_modules" / PACKAGE / "vendor" / "ripgrep" / "x64-linux" / "rg"
     assert stat.S_IMODE(os.stat(rg).st_mode) == 0o755
     assert not (dest / "lib" / "node_modules" / PACKAGE / "node_modules").exists()
+
+
+# --- security review: secrets stay off command lines; a restrictive umask locks nobody out ------------------
+
+def test_registry_url_with_credentials_is_refused(fake):
+    r = fake(registry="https://bob:hunter2@npm.example.com/")
+    assert r["failed"] and "auth_token" in r["msg"] and "hunter2" not in r["msg"]
+    assert not fake.log.exists()
+
+
+def test_auth_token_reaches_npm_in_a_private_npmrc_only(fake):
+    r = fake(registry="https://npm.example.com:8443/repo/npm", auth_token="npm_S3CRET-T0KEN")
+    assert r["changed"], r.get("msg")
+    argv = fake.log.read_text().split("\n")
+    userconfig = [a for a in argv if a.startswith("--userconfig=")]
+    assert len(userconfig) == 1 and userconfig[0].startswith("--userconfig=%s/.0.24.4.partial-" % fake.cli)
+    assert (fake.log.parent / "npm-argv.log.npmrc").read_text() == \
+        "//npm.example.com:8443/repo/npm/:_authToken=npm_S3CRET-T0KEN\n"
+    assert (fake.log.parent / "npm-argv.log.npmrc.mode").read_text().split() == ["600", "700"]
+    # What ps shows of npm (its argv) and what install scripts inherit (its environment): no token.
+    assert "S3CRET" not in fake.log.read_text() and "S3CRET" not in (fake.log.parent / "npm-argv.log.env").read_text()
+    assert "S3CRET" not in r["_raw"]
+    assert not os.path.exists(userconfig[0].split("=", 1)[1]), "the npmrc must be removed"
+    assert os.listdir(fake.cli) == ["0.24.4"]
+
+
+def test_token_cannot_add_lines_to_the_npmrc(fake):
+    r = fake(auth_token="npm_T0KEN\nscript-shell=/tmp/evil")
+    assert r["failed"] and "one line" in r["msg"] and not fake.log.exists()
+
+
+def test_no_npmrc_without_a_token(fake):
+    fake()
+    assert not [a for a in fake.log.read_text().split("\n") if a.startswith("--userconfig")]
+
+
+def test_proxies_reach_npm_in_its_environment_not_on_its_command_line(fake):
+    proxy = "http://alice:pr0xy-pw@proxy.example.com:3128"
+    r = fake(https_proxy=proxy, http_proxy=proxy, no_proxy="localhost,.internal")
+    assert r["changed"], r.get("msg")
+    env = (fake.log.parent / "npm-argv.log.env").read_text().split("\n")
+    for name in ("https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY"):
+        assert "%s=%s" % (name, proxy) in env, name
+    assert "no_proxy=localhost,.internal" in env and "NO_PROXY=localhost,.internal" in env
+    assert "pr0xy-pw" not in fake.log.read_text() and "pr0xy-pw" not in r["_raw"]
+
+
+def test_install_is_usable_by_everyone_under_umask_077(fake):
+    with umask(0o077):
+        r = fake(env={"FAKE_NPM_UMASK": "077", "FAKE_NPM_SETUID": "1"})
+    assert r["changed"], r.get("msg")
+    assert (fake.log.parent / "npm-argv.log.umask").read_text().strip() == "0022", "npm inherits umask 022"
+    dest = fake.cli / "0.24.4"
+    pkg = dest / "lib" / "node_modules" / PACKAGE
+
+    def mode(path):
+        return stat.S_IMODE(os.lstat(str(path)).st_mode)
+    assert mode(fake.cli) == 0o755 and mode(dest) == 0o755
+    for dirpath, dirnames, filenames in os.walk(str(dest)):
+        for name in dirnames:
+            assert mode(os.path.join(dirpath, name)) == 0o755, os.path.join(dirpath, name)
+    assert mode(pkg / "package.json") == 0o644
+    assert mode(pkg / "dist" / "cli.js") == 0o755, "owner-executable becomes executable by all, without setuid"
+    assert mode(pkg / "vendor" / "ripgrep" / "x64-linux" / "rg") == 0o755
+    assert os.path.islink(str(dest / "bin" / "qwen"))
+
+
+@pytest.mark.skipif(not (shutil.which("node") and os.path.exists(REAL_NPM)), reason="needs the machine's node and npm")
+def test_real_npm_uses_the_token_and_the_proxy_credentials(tmp_path, httpserver, no_proxy_env):
+    import re
+
+    data = make_package_tgz("0.99.0", optional=False)
+    registry = "http://127.0.0.1:%d/" % httpserver.port
+    tarball = registry + "@qwen-code/qwen-code/-/qwen-code-0.99.0.tgz"
+    integrity = "sha512-" + base64.b64encode(hashlib.sha512(data).digest()).decode()
+    packument = {"name": PACKAGE, "dist-tags": {"latest": "0.99.0"}, "versions": {"0.99.0": {
+        "name": PACKAGE, "version": "0.99.0", "bin": {"qwen": "cli.js"},
+        "dist": {"tarball": tarball, "integrity": integrity}}}}
+
+    def authorized(answer):
+        def handler(request):
+            from werkzeug import Response
+            if request.headers.get("Authorization") != "Bearer npm_S3CRET":
+                return Response("unauthorized", status=401)
+            return answer()
+        return handler
+    from werkzeug import Response
+    httpserver.expect_request(re.compile(r"^/@qwen-code(/|%2[fF])qwen-code$")).respond_with_handler(
+        authorized(lambda: Response(json.dumps(packument), content_type="application/json")))
+    httpserver.expect_request("/@qwen-code/qwen-code/-/qwen-code-0.99.0.tgz").respond_with_handler(
+        authorized(lambda: Response(data, content_type="application/octet-stream")))
+    proxy = AuthProxy()
+    try:
+        dest = tmp_path / "cli" / "0.99.0"
+        with umask(0o077):
+            r = run_module("cli_install", {
+                "version": "0.99.0", "dest": str(dest), "node": shutil.which("node"), "npm_cli": REAL_NPM,
+                "registry": registry, "auth_token": "npm_S3CRET", "http_proxy": proxy.auth_url,
+                "executables": ["cli.js"]}, tmp_path)
+    finally:
+        proxy.stop()
+    assert r["changed"], r.get("msg")
+    assert os.path.islink(str(dest / "bin" / "qwen"))
+    assert stat.S_IMODE(os.stat(str(dest / "lib" / "node_modules" / PACKAGE / "package.json")).st_mode) == 0o644
+    assert stat.S_IMODE(os.stat(str(dest / "lib")).st_mode) == 0o755
+    assert proxy.requests and set(proxy.auth_seen) == {proxy.expected}, (proxy.requests, proxy.auth_seen)
+    assert [req.headers.get("Authorization") for req, dummy in httpserver.log] == ["Bearer npm_S3CRET"] * 2
+    assert "S3CRET" not in r["_raw"] and proxy.password not in r["_raw"]

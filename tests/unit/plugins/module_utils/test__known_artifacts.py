@@ -1,0 +1,45 @@
+"""The table of known integrities: well-formed, and covering what the role installs by default."""
+import os
+
+import pytest
+import yaml
+
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._known_artifacts import (
+    KNOWN_INTEGRITY, known_integrity)
+from ansible_collections.qwenops.qwen_code.plugins.module_utils.npm import is_exact_version, sri_to_hex
+from ansible_collections.qwenops.qwen_code.tests.unit.helpers import REPO
+
+
+def test_every_entry_is_an_exact_version_with_a_sha512_integrity():
+    for name, versions in KNOWN_INTEGRITY.items():
+        for version, integrity in versions.items():
+            assert is_exact_version(version), (name, version)
+            assert len(sri_to_hex(integrity)) == 128, (name, version)
+
+
+def test_lookup():
+    assert known_integrity("npm", "10.9.9").startswith("sha512-1g+6jLQv")
+    assert known_integrity("npm", "latest") is None and known_integrity("no-such-package", "1.0.0") is None
+
+
+def test_the_role_defaults_are_known_releases():
+    path = os.path.join(REPO, "roles", "qwen_code", "defaults", "main.yml")
+    if not os.path.exists(path):
+        pytest.skip("no role defaults")
+    with open(path) as f:
+        defaults = yaml.safe_load(f)
+    for arch in ("x64", "arm64"):
+        assert known_integrity("node-linux-" + arch, defaults["qwen_code_node_version"]), arch
+    assert known_integrity("npm", defaults["qwen_code_npm_version"])
+    if defaults["qwen_code_version"] != "latest":
+        assert known_integrity("@qwen-code/qwen-code", defaults["qwen_code_version"])
+
+
+def test_a_release_of_every_tested_minor_is_known():
+    path = os.path.join(REPO, "roles", "qwen_code", "vars", "main.yml")
+    if not os.path.exists(path):
+        pytest.skip("no role vars")
+    with open(path) as f:
+        minors = set(yaml.safe_load(f)["__qwen_code_releases"])
+    known = {".".join(v.split(".")[:2]) for v in KNOWN_INTEGRITY["@qwen-code/qwen-code"]}
+    assert minors <= known, sorted(minors - known)
