@@ -1,0 +1,72 @@
+"""input_problems: the role's URL, proxy, path and token checks (what a regex with `$` or `^127\\.` let through)."""
+import pytest
+
+from ansible_collections.qwenops.qwen_code.plugins.filter.input_problems import input_problems, is_loopback
+
+SECRET = "pw-CANARY-proxy"
+
+
+@pytest.mark.parametrize("name,value,expected", [
+    ("qwen_code_base_url", "https://openrouter.ai/api/v1\n", "is not a valid http(s) URL"),
+    ("qwen_code_base_url", "http://127.attacker.example/v1", "plain http to a non-loopback host"),
+    ("qwen_code_base_url", "http://127.0.0.1.attacker.example/v1", "plain http to a non-loopback host"),
+    ("qwen_code_base_url", "https://user:pw@api.example.com/v1", "is not a valid http(s) URL"),
+    ("qwen_code_base_url", "https://api.example.com/v1?x=1", "is not a valid http(s) URL"),
+    ("qwen_code_base_url", "https://api.example.com:99999/v1", "is not a valid http(s) URL"),
+    ("qwen_code_base_url", "https://api.example.com/v1'", "is not a valid http(s) URL"),
+    ("qwen_code_https_proxy", "http://proxy.example.com:3128\n", "is not a proxy URL"),
+    ("qwen_code_https_proxy", "http://proxy.example.com:3128/path", "is not a proxy URL"),
+    ("qwen_code_http_proxy", "proxy.example.com:3128", "is not a proxy URL"),
+    ("qwen_code_no_proxy", "localhost,'.corp.example'", "comma-separated list"),
+    ("qwen_code_no_proxy", "localhost\n", "comma-separated list"),
+    ("qwen_code_npm_registry", "https://u:p@npm.example.com/", "qwen_code_npm_auth_token"),
+    ("qwen_code_install_root", "/opt/qwen-code\nrm -rf /", "is not a plain absolute path"),
+    ("qwen_code_install_root", "opt/qwen-code", "must be an absolute path"),
+    ("qwen_code_artifact_cache", "relative/cache", "qwen_code_artifact_cache 'relative/cache' must be an absolute"),
+    ("qwen_code_install_root", "/opt/../etc", "is not a normalised path"),
+    ("qwen_code_install_root", "/opt/qwen code", "is not a plain absolute path"),
+    ("qwen_code_install_root", "/", "may not be / itself"),
+    ("qwen_code_launcher_path", "/usr/local/bin/qwen$(id)", "is not a plain absolute path"),
+    ("qwen_code_trusted_folders", ["/srv/work", "relative"], "qwen_code_trusted_folders entry"),
+    ("qwen_code_trusted_folders", "/srv/work", "must be a list"),
+    ("qwen_code_npm_auth_token", "npm_abc\n", "qwen_code_npm_auth_token holds whitespace"),
+])
+def test_refused_with_the_variables_name(name, value, expected):
+    problems = input_problems({name: value})
+    assert len(problems) == 1 and expected in problems[0] and problems[0].startswith(name), problems
+
+
+@pytest.mark.parametrize("name,value", [
+    ("qwen_code_base_url", "https://openrouter.ai/api/v1"),
+    ("qwen_code_base_url", "http://127.0.0.1:18080/v1"),
+    ("qwen_code_base_url", "http://localhost:8080/v1"),
+    ("qwen_code_base_url", "http://[::1]:8080/v1"),
+    ("qwen_code_https_proxy", "http://proxy.example.com:3128"),
+    ("qwen_code_https_proxy", "http://user:%s@proxy.example.com:3128/" % SECRET),
+    ("qwen_code_https_proxy", ""),
+    ("qwen_code_no_proxy", "localhost,127.0.0.1,.corp.example,10.0.0.0/8,[::1],*"),
+    ("qwen_code_npm_registry", "https://npm.corp.example/repository/npm/"),
+    ("qwen_code_install_root", "/opt/qwen-code"),
+    ("qwen_code_node_path", ""),
+    ("qwen_code_trusted_folders", ["/srv/work", "/home/alice/src"]),
+    ("qwen_code_npm_auth_token", "npm_AbC123"),
+])
+def test_accepted(name, value):
+    assert input_problems({name: value}) == []
+
+
+def test_insecure_base_url_allowed_when_asked():
+    assert input_problems({"qwen_code_base_url": "http://llm.internal/v1"}, allow_insecure_base_url=True) == []
+
+
+def test_never_quotes_a_proxy_password_or_a_token():
+    problems = input_problems({"qwen_code_https_proxy": "http://u:%s@proxy/x" % SECRET,
+                               "qwen_code_npm_auth_token": SECRET + "\n"})
+    assert len(problems) == 2 and SECRET not in " ".join(problems)
+
+
+@pytest.mark.parametrize("host,loopback", [("127.0.0.1", True), ("127.9.9.9", True), ("localhost", True),
+                                           ("[::1]", True), ("127.attacker.example", False), ("127.1", False),
+                                           ("10.0.0.1", False)])
+def test_loopback(host, loopback):
+    assert is_loopback(host) is loopback
