@@ -1,9 +1,39 @@
 #!/bin/sh
 # qwen-code-headless entrypoint. Configuration comes only from the run-time environment:
 #   OPENAI_API_KEY or OPENAI_API_KEY_FILE (a mounted secret), OPENAI_MODEL, and OPENAI_BASE_URL or
-#   QWEN_PROVIDER=<preset>. `check` asks the provider; anything else is passed to qwen.
+#   QWEN_PROVIDER=<preset>; QWEN_TRUSTED_FOLDERS (colon-separated) for folders whose .env and .qwen/settings.json
+#   qwen may honour. `check` asks the provider; anything else is passed to qwen.
 set -eu
 me=qwen-code-headless
+
+# Folder trust is on in /etc/qwen-code/settings.json: qwen ignores the .env and .qwen/settings.json of a folder
+# that is not trusted (a mounted checkout cannot send the key elsewhere) and runs there with approval mode
+# `default`. Every folder is untrusted but those in QWEN_TRUSTED_FOLDERS. The rules live in a private file of this
+# run, so any uid works and a mounted home is left alone.
+if [ -z "${QWEN_CODE_TRUSTED_FOLDERS_PATH:-}" ]; then
+  rules_dir=$(mktemp -d)
+  rules='{"/": "DO_NOT_TRUST"'
+  old_ifs=$IFS
+  IFS=:
+  set -f
+  for folder in ${QWEN_TRUSTED_FOLDERS:-}; do
+    case "$folder" in
+      "") continue ;;
+      /*) ;;
+      *) echo "$me: QWEN_TRUSTED_FOLDERS entry '$folder' is not an absolute path" >&2; exit 2 ;;
+    esac
+    case "$folder" in
+      *[!A-Za-z0-9._/@+=,-]*)
+        echo "$me: QWEN_TRUSTED_FOLDERS entry '$folder' may hold only letters, digits and ._/@+=,-" >&2; exit 2 ;;
+    esac
+    rules="$rules, \"$folder\": \"TRUST_FOLDER\""
+  done
+  set +f
+  IFS=$old_ifs
+  printf '%s}\n' "$rules" >"$rules_dir/trustedFolders.json"
+  QWEN_CODE_TRUSTED_FOLDERS_PATH=$rules_dir/trustedFolders.json
+  export QWEN_CODE_TRUSTED_FOLDERS_PATH
+fi
 
 if [ -n "${OPENAI_API_KEY_FILE:-}" ]; then
   if [ ! -r "$OPENAI_API_KEY_FILE" ]; then
@@ -23,7 +53,7 @@ if [ -n "${QWEN_PROVIDER:-}" ] && [ -z "${OPENAI_BASE_URL:-}" ]; then
 fi
 
 # The image's HOME may not be writable when the container runs as another uid (docker run --user): use a
-# private temporary home with the same settings then.
+# private temporary home then (the policy is in the system settings, which apply to every uid).
 if [ ! -w "${HOME:-/nonexistent}" ]; then
   HOME=$(mktemp -d)
   cp -r /home/qwen/.qwen "$HOME/" 2>/dev/null || mkdir -m 0700 "$HOME/.qwen"
