@@ -24,8 +24,9 @@ def changed_counts(output):
 
 
 def ask_qwen(host):
-    return host.sh("runuser -l alice -c 'cd /tmp && echo test | QWEN_CODE_SUPPRESS_YOLO_WARNING=1 "
-                   "qwen -p \"run the command\" --yolo'", check=False)
+    # --yolo needs a trusted folder (qwen_code_trusted_folders); anywhere else qwen declines the tool call.
+    return host.sh("runuser -l alice -c 'mkdir -p /srv/work/alice && cd /srv/work/alice && echo test | "
+                   "QWEN_CODE_SUPPRESS_YOLO_WARNING=1 qwen -p \"run the command\" --yolo'", check=False)
 
 
 @pytest.fixture(scope="module")
@@ -43,9 +44,9 @@ def fleet(runner, proxy, tmp_path_factory):
     hosts = [Container("qwenops-test/debian:bookworm", "airgap%d" % i, "--network", "none") for i in (1, 2)]
     try:
         for h in hosts:
-            h.sh("useradd -m -s /bin/bash alice")
+            h.sh("useradd -m -s /bin/bash alice && mkdir -p -m 1777 /srv/work")
             start_stub(h, CANARY, GOOD_VARS["qwen_code_model"], tool_call=TOOL_COMMAND)
-        variables = dict(GOOD_VARS, qwen_code_artifact_cache=str(cache))
+        variables = dict(GOOD_VARS, qwen_code_artifact_cache=str(cache), qwen_code_trusted_folders=["/srv/work"])
         counters.reset()
         first = runner.play(hosts, variables, "cache-first-run", env={"https_proxy": url, "HTTPS_PROXY": url})
         first.stats = counters.snapshot()

@@ -47,6 +47,24 @@ CASES = {
     "creds_for_unknown_user": ({"qwen_code_oauth_creds": {"carol": CREDS}}, "not in qwen_code_users"),
     "creds_shared_by_two_users": ({"qwen_code_users": ["alice", "bob"], "qwen_code_oauth_creds": CREDS},
                                   "The same qwen refresh token would go to"),
+    # A vault block scalar adds a trailing newline, which a $-anchored regex let through.
+    "base_url_trailing_newline": ({"qwen_code_base_url": "http://127.0.0.1:18090/v1\n"},
+                                  "qwen_code_base_url 'http://127.0.0.1:18090/v1"),
+    "proxy_trailing_newline": ({"qwen_code_https_proxy": "http://127.0.0.1:3128\n"},
+                               "qwen_code_https_proxy 'http://127.0.0.1:3128"),
+    "proxy_with_a_path": ({"qwen_code_http_proxy": "http://127.0.0.1:3128/proxy"}, "qwen_code_http_proxy"),
+    "no_proxy_with_a_quote": ({"qwen_code_no_proxy": "localhost,'.corp.example'"}, "qwen_code_no_proxy"),
+    "loopback_lookalike": ({"qwen_code_base_url": "http://127.attacker.example/v1"}, "plain http to a non-loopback"),
+    "install_root_injects_a_command": ({"qwen_code_install_root": "/opt/qwen-code\ntouch /tmp/pwned"},
+                                       "qwen_code_install_root"),
+    "install_root_relative": ({"qwen_code_install_root": "opt/qwen-code"}, "qwen_code_install_root"),
+    "launcher_path_with_a_command": ({"qwen_code_launcher_path": "/usr/local/bin/qwen$(id)"},
+                                     "qwen_code_launcher_path"),
+    "registry_with_a_password": ({"qwen_code_npm_registry": "https://u:pw@registry.npmjs.org"},
+                                 "qwen_code_npm_auth_token"),
+    "token_with_a_newline": ({"qwen_code_npm_auth_token": "npm_token\n"}, "qwen_code_npm_auth_token"),
+    "trusted_folder_relative": ({"qwen_code_trusted_folders": ["src/project"]}, "qwen_code_trusted_folders"),
+    "user_without_a_home": ({"qwen_code_users": ["alice", "nohome"]}, "without a home directory"),
 }
 
 
@@ -81,6 +99,17 @@ def test_bad_input_fails_before_any_change(runner, installed_host, name):
     # The previous working install still answers.
     answer = installed_host.sh("runuser -l alice -c 'qwen --version'")
     assert answer.stdout.strip() == "0.24.4"
+
+
+def test_one_bad_host_stops_every_host_before_any_change(runner, installed_host, other_os_host):
+    """any_errors_fatal on the preflight: a host that fails it stops the play for all hosts, so the good host (which
+    this run would change: another model) is left as it was."""
+    before = installed_host.snapshot()
+    run = runner.play([installed_host, other_os_host], dict(GOOD_VARS, qwen_code_model="another-model"),
+                      "bad-one_bad_host_of_two")
+    assert run.returncode != 0
+    assert "supports Debian 12 and 13" in run.output, run.output[-3000:]
+    assert installed_host.snapshot() == before, "the good host changed although another host failed the preflight"
 
 
 def test_unsupported_os_fails_before_any_change(runner, other_os_host):

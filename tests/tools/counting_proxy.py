@@ -6,12 +6,14 @@ the hosts given with --allow are reachable through it (default: the npm registry
 403, so a test can never send traffic elsewhere by mistake.
 
     python3 counting_proxy.py --port-file /tmp/proxy.port [--allow registry.npmjs.org] [--port 0]
+                              [--auth-file FILE]   (FILE holds user:password: CONNECTs without it get 407)
     curl http://127.0.0.1:$(cat /tmp/proxy.port)/stats      -> {"total_down": ..., "hosts": {...}}
     curl -X POST http://127.0.0.1:$(cat /tmp/proxy.port)/reset
 
 Standard library only.
 """
 import argparse
+import base64
 import json
 import select
 import socket
@@ -23,12 +25,13 @@ import threading
 class Counters:
     def __init__(self):
         self.lock = threading.Lock()
-        self.hosts, self.refused = {}, []
+        self.hosts, self.refused, self.unauthorized = {}, [], 0
 
     def reset(self):
         with self.lock:
             self.hosts = {}
             self.refused = []
+            self.unauthorized = 0
 
     def add(self, host, up=0, down=0, connection=False):
         with self.lock:
@@ -40,7 +43,7 @@ class Counters:
     def snapshot(self):
         with self.lock:
             hosts = {h: dict(v) for h, v in self.hosts.items()}
-            return {"hosts": hosts, "refused": list(self.refused),
+            return {"hosts": hosts, "refused": list(self.refused), "unauthorized": self.unauthorized,
                     "total_down": sum(v["down"] for v in hosts.values()),
                     "total_up": sum(v["up"] for v in hosts.values()),
                     "connections": sum(v["connections"] for v in hosts.values())}
@@ -59,7 +62,7 @@ def read_head(conn):
     return head.decode("latin-1"), rest
 
 
-def make_handler(counters, allowed):
+def make_handler(counters, allowed, credentials=None):
     class Handler(socketserver.BaseRequestHandler):
         def reply(self, status, body=b"", ctype="text/plain"):
             self.request.sendall(("HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %d\r\nConnection: close\r\n\r\n"
@@ -77,6 +80,14 @@ def make_handler(counters, allowed):
                 return self.reply("200 OK", b"reset\n")
             if method != "CONNECT":
                 return self.reply("501 Not Implemented", b"only CONNECT (https) is proxied\n")
+            if credentials is not None:
+                wanted = "basic " + base64.b64encode(credentials.encode()).decode()
+                given = [line.split(":", 1)[1].strip() for line in head.split("\r\n")[1:]
+                         if line.lower().startswith("proxy-authorization:")]
+                if not given or given[0].lower() != wanted.lower():
+                    with counters.lock:
+                        counters.unauthorized += 1
+                    return self.reply("407 Proxy Authentication Required", b"credentials needed\n")
             host, port = (target.rsplit(":", 1) + [""])[:2]
             if host not in allowed or port != "443":
                 with counters.lock:
@@ -123,10 +134,11 @@ class Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
     allow_reuse_address = True
 
 
-def serve(port=0, allowed=("registry.npmjs.org",)):
-    """Starts the proxy in a background thread; returns (server, counters). server.server_address[1] is the port."""
+def serve(port=0, allowed=("registry.npmjs.org",), credentials=None):
+    """Starts the proxy in a background thread; returns (server, counters). server.server_address[1] is the port.
+    With credentials ("user:password"), a CONNECT without them is refused with 407."""
     counters = Counters()
-    server = Server(("127.0.0.1", port), make_handler(counters, set(allowed)))
+    server = Server(("127.0.0.1", port), make_handler(counters, set(allowed), credentials))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, counters
 
@@ -136,8 +148,13 @@ def main():
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--port-file")
     parser.add_argument("--allow", action="append", help="upstream host allowed (repeatable)")
+    parser.add_argument("--auth-file", help="file holding user:password that clients must send")
     args = parser.parse_args()
-    server = serve(args.port, args.allow or ["registry.npmjs.org"])[0]
+    credentials = None
+    if args.auth_file:
+        with open(args.auth_file) as f:
+            credentials = f.read().strip()
+    server = serve(args.port, args.allow or ["registry.npmjs.org"], credentials)[0]
     port = server.server_address[1]
     if args.port_file:
         with open(args.port_file, "w") as f:

@@ -48,9 +48,28 @@ def test_settings_json(host, user):
     assert settings["$version"] == 4
     assert settings["security"]["auth"]["selectedType"] == "openai"
     assert settings["model"]["name"] == MODEL
-    assert settings["privacy"]["usageStatisticsEnabled"] is False
-    assert settings["general"]["enableAutoUpdate"] is False
     assert CANARY not in f.content_string
+
+
+def test_system_settings_enforce_the_policy_for_every_user(host):
+    """/etc/qwen-code/settings.json outranks users' and workspaces' settings: folder trust on, nothing sent out,
+    no self-update. Root's, readable by all, never a secret."""
+    f = host.file("/etc/qwen-code/settings.json")
+    assert (f.user, f.group, f.mode) == ("root", "root", 0o644)
+    system = json.loads(f.content_string)
+    assert system["$version"] == 4
+    assert system["security"]["folderTrust"]["enabled"] is True
+    assert system["privacy"]["usageStatisticsEnabled"] is False
+    assert system["general"]["enableAutoUpdate"] is False
+    assert system["telemetry"]["enabled"] is False
+    assert CANARY not in f.content_string
+
+
+@pytest.mark.parametrize("user", USERS)
+def test_every_folder_is_untrusted(host, user):
+    f = host.file("/home/%s/.qwen/trustedFolders.json" % user)
+    assert (f.user, f.mode) == (user, 0o600)
+    assert json.loads(f.content_string) == {"/": "DO_NOT_TRUST"}
 
 
 def test_launcher_runs_the_pinned_release_on_the_private_node(host):

@@ -35,3 +35,9 @@ def test_shell_tool_ran_through_the_stub(host):
     assert any(e.get("tool_call") for e in log)
     assert any("qwenops-tool-42" in e.get("tool_result", "") for e in log)
     assert all(e["auth_ok"] for e in log)
+
+
+def test_the_trusted_folder_is_the_only_one(host):
+    f = host.file("/home/alice/.qwen/trustedFolders.json")
+    assert json.loads(f.content_string) == {"/": "DO_NOT_TRUST", "/srv/work": "TRUST_FOLDER"}
+    assert (f.user, f.mode) == ("alice", 0o600)

@@ -8,6 +8,9 @@ def test_release_answers_with_its_own_settings_schema(host):
     assert host.check_output("runuser -l alice -c 'qwen --version'").strip() == expected
     settings = json.loads(host.file("/home/alice/.qwen/settings.json").content_string)
     assert settings["$version"] == variables["qwen_test_settings_version"]
+    # The system file too, or the CLI (run as root) would migrate and rewrite it.
+    system = json.loads(host.file("/etc/qwen-code/settings.json").content_string)
+    assert system["$version"] == variables["qwen_test_settings_version"]
     answer = host.run("runuser -l alice -c 'cd /srv && echo test | qwen -p summarize'")
     assert answer.rc == 0, answer.stderr
     assert "QWENOPS-STUB-ANSWER" in answer.stdout
