@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: qwenops contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Shared pieces of the qwenops.qwen_code modules: provider presets, TLS trust, the provider check, and the
+"""Shared pieces of the qwenops.qwen_code modules: TLS trust, the provider check, and the
 checks of qwen OAuth credentials.
 
 Runs on the managed host: Python standard library and ansible.module_utils only.
@@ -31,16 +31,6 @@ from urllib.request import getproxies, proxy_bypass
 
 from ansible.module_utils.common.text.converters import to_bytes, to_native
 from ansible.module_utils.urls import Request, make_context
-
-# OpenAI-compatible base URLs of the provider presets. roles/qwen_code/vars/main.yml keeps the same table as
-# __qwen_code_provider_presets (tests/unit/test_presets_in_sync.py checks that they agree).
-PROVIDER_PRESETS = {
-    "openrouter": "https://openrouter.ai/api/v1",
-    "modelscope": "https://api-inference.modelscope.cn/v1",
-    "dashscope": "https://dashscope.aliyuncs.com/compatible-mode/v1",
-    "dashscope_intl": "https://dashscope-intl.aliyuncs.com/compatible-mode/v1",
-    "openai": "https://api.openai.com/v1",
-}
 
 # What each failure means for an operator, keyed by reason. `{...}` fields are filled in by provider_check();
 # the container image's `check` command shows the same texts (image/build.yml exports this dict and

@@ -214,8 +214,8 @@ proxy:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.qwenops.qwen_code.plugins.module_utils.qwen_code import (
-    PROVIDER_PRESETS, apply_proxy_options, provider_check)
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._presets import PROVIDER_PRESETS
+from ansible_collections.qwenops.qwen_code.plugins.module_utils.qwen_code import apply_proxy_options, provider_check
 
 
 def main():

@@ -4,7 +4,7 @@ import os
 import pytest
 import yaml
 
-from ansible_collections.qwenops.qwen_code.plugins.module_utils.qwen_code import PROVIDER_PRESETS
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._presets import PROVIDER_PRESETS
 
 from ansible_collections.qwenops.qwen_code.tests.unit.helpers import REPO
 

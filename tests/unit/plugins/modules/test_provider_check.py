@@ -9,8 +9,8 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
 from ansible_collections.qwenops.qwen_code.plugins.module_utils import qwen_code
-from ansible_collections.qwenops.qwen_code.plugins.module_utils.qwen_code import (
-    MESSAGES, PROVIDER_PRESETS, close_matches, provider_check)
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._presets import PROVIDER_PRESETS
+from ansible_collections.qwenops.qwen_code.plugins.module_utils.qwen_code import MESSAGES, close_matches, provider_check
 
 from ansible_collections.qwenops.qwen_code.tests.unit.helpers import run_module as run_collection_module
 
