@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: qwenops contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Shared pieces of the qwenops.qwen_code modules: TLS trust, the provider check, and the
+"""Shared pieces of the qwenops.qwen_code modules: the provider check, and the
 checks of qwen OAuth credentials.
 
 Runs on the managed host: Python standard library and ansible.module_utils only.
@@ -11,26 +11,22 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import atexit
 import difflib
 import errno
 import hashlib
 import json
 import math
-import os
 import re
 import socket
 import ssl
-import tempfile
 import time
 
 from http import client as http_client
 from urllib.error import HTTPError
 from urllib.parse import urlsplit
-from urllib.request import getproxies, proxy_bypass
 
 from ansible.module_utils.common.text.converters import to_bytes, to_native
-from ansible.module_utils.urls import Request, make_context
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._transport import make_request, proxy_for, redact_url
 
 # What each failure means for an operator, keyed by reason. `{...}` fields are filled in by provider_check();
 # the container image's `check` command shows the same texts (image/build.yml exports this dict and
@@ -75,94 +71,6 @@ MESSAGES = {
                     "the base URL may point at a web page or a different API.",
     "http_error": "{url} answered HTTP {status} ({detail}).",
 }
-
-# Where distributions keep the system CA bundle, for ansible-core releases whose Request cannot take an SSL context.
-_SYSTEM_BUNDLES = ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt",
-                   "/etc/ssl/ca-bundle.pem", "/etc/ssl/cert.pem")
-
-
-def extra_ca_context(ca_path):
-    """An SSL context trusting the system store plus the PEM bundle at ca_path (like NODE_EXTRA_CA_CERTS).
-
-    Raises IOError/OSError when the file cannot be read and ssl.SSLError when it holds no certificate.
-    """
-    context = make_context()
-    context.load_verify_locations(cafile=ca_path)
-    return context
-
-
-def _combined_bundle(ca_path):
-    """A temporary PEM file with the system bundle followed by ca_path (removed when the process exits)."""
-    paths = ssl.get_default_verify_paths()
-    candidates = [os.environ.get(paths.openssl_cafile_env), paths.cafile, paths.openssl_cafile] + list(_SYSTEM_BUNDLES)
-    pem = b""
-    for candidate in candidates:
-        if candidate and os.path.isfile(candidate):
-            with open(candidate, "rb") as f:
-                pem = f.read()
-            break
-    with open(ca_path, "rb") as f:
-        pem += b"\n" + f.read()
-    fd, path = tempfile.mkstemp(prefix="qwen-code-ca-", suffix=".pem")
-    with os.fdopen(fd, "wb") as f:
-        f.write(pem)
-    atexit.register(_remove_quietly, path)
-    return path
-
-
-def _remove_quietly(path):
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
-
-
-def make_request(ca_path=None, validate_certs=True, **kwargs):
-    """An ansible.module_utils.urls.Request that trusts ca_path in addition to the system CA store.
-
-    Request(ca_path=...) alone would trust ca_path instead of the system store. ansible-core 2.17 and later take an
-    SSL context; 2.16 gets a temporary bundle of the system store plus ca_path. ~/.netrc is never consulted (it
-    would replace the Authorization header). Raises like extra_ca_context() for an unusable ca_path.
-    """
-    kwargs.setdefault("use_netrc", False)
-    if not (ca_path and validate_certs):
-        return Request(validate_certs=validate_certs, **kwargs)
-    context = extra_ca_context(ca_path)
-    try:
-        return Request(validate_certs=validate_certs, context=context, **kwargs)
-    except TypeError:  # ansible-core 2.16: no context argument
-        return Request(validate_certs=validate_certs, ca_path=_combined_bundle(ca_path), **kwargs)
-
-
-def redact_url(url):
-    """The URL without any user:password@ part, for messages."""
-    try:
-        parts = urlsplit(url)
-        netloc = parts.netloc
-    except ValueError:
-        return "<invalid URL>"
-    if "@" in netloc:
-        return parts._replace(netloc=netloc.rpartition("@")[2]).geturl()
-    return url
-
-
-def apply_proxy_options(params):
-    """Put the https_proxy, http_proxy and no_proxy module options into this process's environment, where urllib
-    (and any child process) reads them. Options, unlike a task's environment, never show on a command line, so a
-    proxy password stays out of `ps`. Unset or empty options leave the environment's own proxies alone."""
-    for name in ("https_proxy", "http_proxy", "no_proxy"):
-        if params.get(name):
-            os.environ[name] = os.environ[name.upper()] = params[name]
-
-
-def proxy_for(url):
-    """The proxy urllib will use for url (from https_proxy, http_proxy, no_proxy), without credentials, or None."""
-    parts = urlsplit(url)
-    proxy = getproxies().get(parts.scheme)
-    if not proxy or proxy_bypass(parts.netloc):
-        return None
-    return redact_url(proxy)
-
 
 class CheckResult(dict):
     @property

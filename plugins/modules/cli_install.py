@@ -62,9 +62,6 @@ options:
       - npm's cache directory. By default a temporary one beside O(dest), removed afterwards, so the downloads do
         not stay on the host.
     type: path
-  ca_path:
-    description: PEM bundle npm trusts in addition to Node's roots (C(NODE_EXTRA_CA_CERTS)).
-    type: path
   executables:
     description: Glob patterns, relative to the installed package, of files to make executable (mode C(0755)).
     type: list
@@ -84,24 +81,9 @@ options:
       - O(registry) itself must not contain credentials (C(user:password@)).
     type: str
     version_added: "0.2.0"
-  https_proxy:
-    description:
-      - Proxy for https requests, for example C(http://user:password@proxy.example.com:3128), given to npm in its
-        environment (so that its credentials never appear on a command line). Empty or unset, the environment's
-        C(https_proxy) applies.
-    type: str
-    version_added: "0.2.0"
-  http_proxy:
-    description: Proxy for plain http requests (a registry or mirror on C(http://)), like O(https_proxy).
-    type: str
-    version_added: "0.2.0"
-  no_proxy:
-    description:
-      - Comma-separated hosts and domains npm reaches without a proxy. Empty or unset, the environment's
-        C(no_proxy) applies.
-    type: str
-    version_added: "0.2.0"
 extends_documentation_fragment:
+  - qwenops.qwen_code.transport
+  - qwenops.qwen_code.transport.npm
   - qwenops.qwen_code.attributes
 attributes:
   check_mode:
@@ -174,6 +156,8 @@ import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._transport import (
+    proxy_environment, transport_argument_spec)
 from ansible_collections.qwenops.qwen_code.plugins.module_utils.files import atomic_write
 from ansible_collections.qwenops.qwen_code.plugins.module_utils.npm import (
     RegistryError, installed_version, makedirs_mode, nerf_dart, normalise_tree_modes, registry_problem, staging_dirs,
@@ -206,9 +190,7 @@ def npm_env(p):
     env = dict(PATH=os.path.dirname(p["node"]) + os.pathsep + "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
     if p["ca_path"]:
         env["NODE_EXTRA_CA_CERTS"] = p["ca_path"]
-    for name in ("https_proxy", "http_proxy", "no_proxy"):
-        if p[name]:
-            env[name] = env[name.upper()] = p[name]
+    env.update(proxy_environment(p))
     return env
 
 
@@ -225,25 +207,23 @@ def main():
     # Hardened hosts run root's commands with umask 027 or 077; npm inherits this one, and the tree is normalised
     # after it anyway: every user runs the CLI.
     os.umask(0o022)
+    argument_spec = dict(
+        version=dict(type="str", required=True),
+        dest=dict(type="path", required=True),
+        node=dict(type="path", required=True),
+        npm_cli=dict(type="path", required=True),
+        package=dict(type="str", default="@qwen-code/qwen-code"),
+        registry=dict(type="str", default="https://registry.npmjs.org"),
+        tarball=dict(type="path"),
+        integrity=dict(type="str"),
+        cache=dict(type="path"),
+        executables=dict(type="list", elements="str", default=["vendor/ripgrep/*/rg"]),
+        stale_after=dict(type="int", default=3600),
+        auth_token=dict(type="str", no_log=True),
+    )
+    argument_spec.update(transport_argument_spec())
     module = AnsibleModule(
-        argument_spec=dict(
-            version=dict(type="str", required=True),
-            dest=dict(type="path", required=True),
-            node=dict(type="path", required=True),
-            npm_cli=dict(type="path", required=True),
-            package=dict(type="str", default="@qwen-code/qwen-code"),
-            registry=dict(type="str", default="https://registry.npmjs.org"),
-            tarball=dict(type="path"),
-            integrity=dict(type="str"),
-            cache=dict(type="path"),
-            ca_path=dict(type="path"),
-            executables=dict(type="list", elements="str", default=["vendor/ripgrep/*/rg"]),
-            stale_after=dict(type="int", default=3600),
-            auth_token=dict(type="str", no_log=True),
-            https_proxy=dict(type="str", no_log=True),
-            http_proxy=dict(type="str", no_log=True),
-            no_proxy=dict(type="str"),
-        ),
+        argument_spec=argument_spec,
         required_by=dict(integrity="tarball"),
         supports_check_mode=True,
     )

@@ -72,36 +72,7 @@ options:
       - O(registry) itself must not contain credentials (C(user:password@)).
     type: str
     version_added: "0.1.0"
-  https_proxy:
-    description:
-      - Proxy for https requests, for example C(http://user:password@proxy.example.com:3128). Applied inside the
-        module, so that its credentials never appear on a command line. Empty or unset, the environment's
-        C(https_proxy) applies.
-    type: str
-    version_added: "0.1.0"
-  http_proxy:
-    description:
-      - Proxy for plain http requests (a registry or mirror on C(http://)), like O(https_proxy).
-    type: str
-    version_added: "0.1.0"
-  no_proxy:
-    description:
-      - Comma-separated hosts and domains reached without a proxy. Empty or unset, the environment's C(no_proxy)
-        applies.
-    type: str
-    version_added: "0.1.0"
-  ca_path:
-    description:
-      - PEM bundle to trust B(in addition to) the system trust store (like C(NODE_EXTRA_CA_CERTS)), for
-        registries behind a TLS-intercepting proxy or with a private CA.
-    type: path
-  validate_certs:
-    description: Verify TLS certificates. Only turn this off for testing.
-    type: bool
-    default: true
   timeout:
-    description: Timeout in seconds of each HTTP request.
-    type: int
     default: 60
   resolve_only:
     description: Only resolve O(version) and return the version document's C(dist) data; change nothing.
@@ -115,6 +86,8 @@ options:
     type: raw
     default: "0755"
 extends_documentation_fragment:
+  - qwenops.qwen_code.transport
+  - qwenops.qwen_code.transport.requests
   - qwenops.qwen_code.attributes
 attributes:
   check_mode:
@@ -227,7 +200,8 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
-from ansible_collections.qwenops.qwen_code.plugins.module_utils.qwen_code import apply_proxy_options, make_request
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._transport import (
+    apply_proxy_options, make_request, transport_argument_spec)
 from ansible_collections.qwenops.qwen_code.plugins.module_utils.npm import (
     MARKER, ArtifactCache, RegistryError, auth_headers, download, fetch_version_document, file_sha512,
     makedirs_mode, read_marker, registry_problem, sri_to_hex, version_document_url)
@@ -449,25 +423,21 @@ def main():
     # Hardened hosts run root's commands with umask 027 or 077: what this creates gets its modes explicitly, and
     # nothing is left to a umask that would lock the other users out.
     os.umask(0o022)
+    argument_spec = dict(
+        name=dict(type="str", required=True),
+        version=dict(type="str", required=True),
+        dest=dict(type="path"),
+        registry=dict(type="str", default="https://registry.npmjs.org"),
+        integrity=dict(type="str"),
+        cache_dir=dict(type="path"),
+        resolve_only=dict(type="bool", default=False),
+        owner=dict(type="str"),
+        mode=dict(type="raw", default="0755"),
+        auth_token=dict(type="str", no_log=True),
+    )
+    argument_spec.update(transport_argument_spec(timeout=60))
     module = AnsibleModule(
-        argument_spec=dict(
-            name=dict(type="str", required=True),
-            version=dict(type="str", required=True),
-            dest=dict(type="path"),
-            registry=dict(type="str", default="https://registry.npmjs.org"),
-            integrity=dict(type="str"),
-            cache_dir=dict(type="path"),
-            ca_path=dict(type="path"),
-            validate_certs=dict(type="bool", default=True),
-            timeout=dict(type="int", default=60),
-            resolve_only=dict(type="bool", default=False),
-            owner=dict(type="str"),
-            mode=dict(type="raw", default="0755"),
-            auth_token=dict(type="str", no_log=True),
-            https_proxy=dict(type="str", no_log=True),
-            http_proxy=dict(type="str", no_log=True),
-            no_proxy=dict(type="str"),
-        ),
+        argument_spec=argument_spec,
         required_if=[("resolve_only", False, ("dest", "cache_dir"), True)],
         supports_check_mode=True,
     )

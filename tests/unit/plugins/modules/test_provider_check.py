@@ -8,7 +8,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
-from ansible_collections.qwenops.qwen_code.plugins.module_utils import qwen_code
+from ansible_collections.qwenops.qwen_code.plugins.module_utils import _transport, qwen_code
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._presets import PROVIDER_PRESETS
 from ansible_collections.qwenops.qwen_code.plugins.module_utils.qwen_code import MESSAGES, close_matches, provider_check
 
@@ -431,7 +431,7 @@ def test_ca_path_is_added_to_the_system_store(tls_server, tls_pair, system_store
 
 def test_ca_path_is_additive_on_ansible_core_2_16_too(tls_server, tls_pair, system_store_is_other_ca, monkeypatch):
     """ansible-core 2.16's Request takes no SSL context: a temporary bundle of system + ca_path stands in."""
-    real = qwen_code.Request
+    real = _transport.Request
     bundles = []
 
     def request_without_context(**kwargs):
@@ -439,7 +439,7 @@ def test_ca_path_is_additive_on_ansible_core_2_16_too(tls_server, tls_pair, syst
             raise TypeError("__init__() got an unexpected keyword argument 'context'")
         bundles.append(kwargs.get("ca_path"))
         return real(**kwargs)
-    monkeypatch.setattr(qwen_code, "Request", request_without_context)
+    monkeypatch.setattr(_transport, "Request", request_without_context)
     public, private = tls_server("other_cert"), tls_server("cert")
     assert check(base(private), KEY, ca_path=tls_pair["ca"])["reason"] == "ok"
     assert check(base(public), KEY, ca_path=tls_pair["ca"])["reason"] == "ok"
