@@ -193,7 +193,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._presets import PROVIDER_PRESETS
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._transport import (
     apply_proxy_options, transport_argument_spec)
-from ansible_collections.qwenops.qwen_code.plugins.module_utils.qwen_code import provider_check
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._provider_check import provider_check
 
 
 def main():

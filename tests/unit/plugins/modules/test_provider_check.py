@@ -8,9 +8,9 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
-from ansible_collections.qwenops.qwen_code.plugins.module_utils import _transport, qwen_code
+from ansible_collections.qwenops.qwen_code.plugins.module_utils import _provider_check, _transport
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._presets import PROVIDER_PRESETS
-from ansible_collections.qwenops.qwen_code.plugins.module_utils.qwen_code import MESSAGES, close_matches, provider_check
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._provider_check import MESSAGES, close_matches, provider_check
 
 from ansible_collections.qwenops.qwen_code.tests.unit.helpers import run_module as run_collection_module
 
@@ -140,7 +140,7 @@ def test_the_key_in_a_redirect_location_is_masked(httpserver):
     (b"[" * 100000, "[" * 80 + "..."),  # too deep for json: no RecursionError
 ])
 def test_error_detail(body, detail):
-    assert qwen_code._error_detail(body) == detail
+    assert _provider_check._error_detail(body) == detail
 
 
 def test_a_blank_key_masks_nothing():
