@@ -16,7 +16,7 @@ import pytest
 
 def _make_collection_importable():
     try:
-        import ansible_collections.qwenops.qwen_code.plugins.module_utils.qwen_code  # noqa: F401
+        import ansible_collections.qwenops.qwen_code.plugins.module_utils._presets  # noqa: F401
         return
     except ImportError:
         pass

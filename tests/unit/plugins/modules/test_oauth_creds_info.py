@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from ansible_collections.qwenops.qwen_code.plugins.module_utils.qwen_code import inspect_oauth_creds
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._oauth import inspect_oauth_creds
 
 from ansible_collections.qwenops.qwen_code.tests.unit.helpers import run_module
 
