@@ -21,7 +21,7 @@ import stat
 import time
 
 from ansible.module_utils.common.text.converters import to_native
-from ansible_collections.qwenops.qwen_code.plugins.module_utils.files import atomic_write
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._atomic_write import atomic_write
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600

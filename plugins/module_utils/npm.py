@@ -22,7 +22,7 @@ import time
 
 from ansible.module_utils.common.text.converters import to_native
 from ansible.module_utils.six.moves.urllib.parse import quote, urlsplit
-from ansible_collections.qwenops.qwen_code.plugins.module_utils.files import atomic_write
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._atomic_write import atomic_write
 
 CHUNK = 1024 * 1024
 # What npm_unpack leaves in a directory it unpacked: the package's name, version and verified integrity.

@@ -158,7 +158,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._transport import (
     proxy_environment, transport_argument_spec)
-from ansible_collections.qwenops.qwen_code.plugins.module_utils.files import atomic_write
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._atomic_write import atomic_write
 from ansible_collections.qwenops.qwen_code.plugins.module_utils.npm import (
     RegistryError, installed_version, makedirs_mode, nerf_dart, normalise_tree_modes, registry_problem, staging_dirs,
     verify_file)

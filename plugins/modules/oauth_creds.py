@@ -106,7 +106,7 @@ from ansible_collections.qwenops.qwen_code.plugins.module_utils._oauth import (
     LockBusy, acquire_lock, default_path, inspect_oauth_creds, lock_path, read_existing, release_lock)
 from ansible_collections.qwenops.qwen_code.plugins.module_utils.config_files import (
     FILE_MODE, HomeFailure, fix_file, private_dir)
-from ansible_collections.qwenops.qwen_code.plugins.module_utils.files import atomic_write
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._atomic_write import atomic_write
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._user_home import UserHomeError, as_user
 
 
