@@ -104,7 +104,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._oauth import (
     LockBusy, acquire_lock, default_path, inspect_oauth_creds, lock_path, read_existing, release_lock)
-from ansible_collections.qwenops.qwen_code.plugins.module_utils.config_files import (
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._user_files import (
     FILE_MODE, HomeFailure, fix_file, private_dir)
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._atomic_write import atomic_write
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._user_home import UserHomeError, as_user

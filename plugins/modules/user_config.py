@@ -141,7 +141,7 @@ import stat
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
-from ansible_collections.qwenops.qwen_code.plugins.module_utils.config_files import (
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._user_files import (
     HomeFailure, env_diff, file_state, fix_file, merge_json_file, private_dir, render_env, secret_values)
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._atomic_write import atomic_write
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._user_home import UserHomeError, as_user
