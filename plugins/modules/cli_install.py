@@ -47,12 +47,10 @@ options:
     description: The npm package.
     type: str
     default: "@qwen-code/qwen-code"
-  registry:
-    description: The npm registry or mirror (not used with O(tarball)).
-    type: str
-    default: https://registry.npmjs.org
   tarball:
-    description: Install this package tarball (on the host) offline instead of asking the registry.
+    description:
+      - Install this package tarball (on the host) offline instead of asking the registry; O(registry) and
+        O(auth_token) are then not used.
     type: path
   integrity:
     description: The sha512 SRI string O(tarball) must match; checked before npm runs.
@@ -71,17 +69,8 @@ options:
     description: Age in seconds after which a staging directory beside O(dest) counts as left behind.
     type: int
     default: 3600
-  auth_token:
-    description:
-      - Token of a registry that needs authentication (not used with O(tarball)). npm gets it in a throwaway npmrc
-        (mode C(0600), in a private directory beside O(dest), removed afterwards) passed with C(--userconfig),
-        keyed to O(registry)'s host and path, so that npm sends it to that registry only. It never appears on
-        npm's command line or in its environment.
-      - With it, npm does not read the running user's own C(~/.npmrc).
-      - O(registry) itself must not contain credentials (C(user:password@)).
-    type: str
-    version_added: "0.2.0"
 extends_documentation_fragment:
+  - qwenops.qwen_code.npm_registry
   - qwenops.qwen_code.transport
   - qwenops.qwen_code.transport.npm
   - qwenops.qwen_code.attributes
@@ -91,6 +80,10 @@ attributes:
   diff_mode:
     support: none
 notes:
+  - npm gets O(auth_token) in a throwaway npmrc (mode C(0600), in a private directory beside O(dest), removed
+    afterwards) passed with C(--userconfig), keyed to O(registry)'s host and path, so that npm sends it to that
+    registry only. It never appears on npm's command line or in its environment. With it, npm does not read the
+    running user's own C(~/.npmrc).
   - Proxies come from O(https_proxy), O(http_proxy) and O(no_proxy), else from the task's environment, as npm
     reads them.
   - The module runs with umask C(022) (npm inherits it), creates missing parent directories with mode C(0755), and
@@ -159,9 +152,9 @@ from ansible.module_utils.common.text.converters import to_native
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._transport import (
     proxy_environment, transport_argument_spec)
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._atomic_write import atomic_write
-from ansible_collections.qwenops.qwen_code.plugins.module_utils.npm import (
-    RegistryError, installed_version, makedirs_mode, nerf_dart, normalise_tree_modes, registry_problem, staging_dirs,
-    verify_file)
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._npm_registry import (
+    RegistryError, installed_version, makedirs_mode, nerf_dart, normalise_tree_modes, registry_argument_spec,
+    registry_problem, staging_dirs, verify_file)
 
 
 def remove_stale(parent, stale_after):
@@ -213,14 +206,13 @@ def main():
         node=dict(type="path", required=True),
         npm_cli=dict(type="path", required=True),
         package=dict(type="str", default="@qwen-code/qwen-code"),
-        registry=dict(type="str", default="https://registry.npmjs.org"),
         tarball=dict(type="path"),
         integrity=dict(type="str"),
         cache=dict(type="path"),
         executables=dict(type="list", elements="str", default=["vendor/ripgrep/*/rg"]),
         stale_after=dict(type="int", default=3600),
-        auth_token=dict(type="str", no_log=True),
     )
+    argument_spec.update(registry_argument_spec())
     argument_spec.update(transport_argument_spec())
     module = AnsibleModule(
         argument_spec=argument_spec,

@@ -130,7 +130,7 @@ import pwd
 import re
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.qwenops.qwen_code.plugins.module_utils.npm import (
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._npm_registry import (
     installed_version, read_marker, staging_dirs)
 
 

@@ -49,10 +49,6 @@ options:
       - Directory to unpack into (the package's top-level C(package/) directory is stripped).
       - Required unless O(resolve_only=true) or O(cache_dir) is given.
     type: path
-  registry:
-    description: Base URL of the npm registry or mirror.
-    type: str
-    default: https://registry.npmjs.org
   integrity:
     description:
       - Expected Subresource Integrity string (C(sha512-...)). When given, it must equal the registry's value and
@@ -65,13 +61,6 @@ options:
       - Created (mode C(0755)) when missing. Refused when it, its C(index/) or a file used from it is not owned by
         the user running the module (or root), or is writable by group or others.
     type: path
-  auth_token:
-    description:
-      - Token of a registry that needs authentication, sent in a C(Bearer) C(Authorization) header to requests on the host of
-        O(registry) only (never to a tarball URL on another host, nor on to a redirect's target).
-      - O(registry) itself must not contain credentials (C(user:password@)).
-    type: str
-    version_added: "0.1.0"
   timeout:
     default: 60
   resolve_only:
@@ -86,6 +75,7 @@ options:
     type: raw
     default: "0755"
 extends_documentation_fragment:
+  - qwenops.qwen_code.npm_registry
   - qwenops.qwen_code.transport
   - qwenops.qwen_code.transport.requests
   - qwenops.qwen_code.attributes
@@ -95,6 +85,7 @@ attributes:
   diff_mode:
     support: none
 notes:
+  - O(auth_token) is sent in a C(Bearer) C(Authorization) header, to requests on the host of O(registry) only.
   - Proxies are taken from O(https_proxy), O(http_proxy) and O(no_proxy), else from the environment.
   - Files and directories get their modes explicitly (the module runs with umask C(022)), so a restrictive umask
     on the host does not lock other users out of what it unpacks.
@@ -202,9 +193,9 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._transport import (
     apply_proxy_options, make_request, transport_argument_spec)
-from ansible_collections.qwenops.qwen_code.plugins.module_utils.npm import (
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._npm_registry import (
     MARKER, ArtifactCache, RegistryError, auth_headers, download, fetch_version_document, file_sha512,
-    makedirs_mode, read_marker, registry_problem, sri_to_hex, version_document_url)
+    makedirs_mode, read_marker, registry_argument_spec, registry_problem, sri_to_hex, version_document_url)
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._known_artifacts import known_integrity
 
 # tarfile's extraction filters (PEP 706): Python 3.12, 3.11.4 and later, and distributions' backports. Without them,
@@ -427,14 +418,13 @@ def main():
         name=dict(type="str", required=True),
         version=dict(type="str", required=True),
         dest=dict(type="path"),
-        registry=dict(type="str", default="https://registry.npmjs.org"),
         integrity=dict(type="str"),
         cache_dir=dict(type="path"),
         resolve_only=dict(type="bool", default=False),
         owner=dict(type="str"),
         mode=dict(type="raw", default="0755"),
-        auth_token=dict(type="str", no_log=True),
     )
+    argument_spec.update(registry_argument_spec())
     argument_spec.update(transport_argument_spec(timeout=60))
     module = AnsibleModule(
         argument_spec=argument_spec,

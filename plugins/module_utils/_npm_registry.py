@@ -1,9 +1,15 @@
 # -*- coding: utf-8 -*-
 # Copyright: qwenops contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""npm registry pieces shared by npm_unpack and cli_install: version documents, sha512 integrity, downloads, and
-the artifact cache (tarballs named by their sha512, with an index by name@version so that a cached version needs
-no registry request). Runs on the managed host or the controller: standard library and ansible.module_utils only.
+"""PRIVATE to the qwenops.qwen_code collection: no compatibility promise outside it.
+
+The npm registry, for npm_unpack, cli_install and install_info: the registry and auth_token options
+(registry_argument_spec() and the doc fragment qwenops.qwen_code.npm_registry), version documents, sha512
+integrity, downloads, the token (where it may be sent, npm's per-registry key for it), what an install left behind
+(npm_unpack's marker, a prefix's installed version), and the artifact cache (tarballs named by their sha512, with
+an index by name@version so that a cached version needs no registry request).
+
+Runs on the managed host or the controller: standard library and ansible.module_utils only.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -25,6 +31,7 @@ from ansible.module_utils.six.moves.urllib.parse import quote, urlsplit
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._atomic_write import atomic_write
 
 CHUNK = 1024 * 1024
+DEFAULT_REGISTRY = "https://registry.npmjs.org"
 # What npm_unpack leaves in a directory it unpacked: the package's name, version and verified integrity.
 MARKER = ".qwenops-npm-unpack.json"
 _EXACT_VERSION = re.compile(r"^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$")
@@ -32,6 +39,14 @@ _EXACT_VERSION = re.compile(r"^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)
 
 class RegistryError(Exception):
     pass
+
+
+def registry_argument_spec():
+    """The argument spec of the options documented by the qwenops.qwen_code.npm_registry doc fragment."""
+    return dict(
+        registry=dict(type="str", default=DEFAULT_REGISTRY),
+        auth_token=dict(type="str", no_log=True),
+    )
 
 
 def is_exact_version(version):
