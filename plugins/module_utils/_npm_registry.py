@@ -24,11 +24,11 @@ import os
 import re
 import stat
 import tempfile
-import time
 
 from ansible.module_utils.common.text.converters import to_native
 from ansible.module_utils.six.moves.urllib.parse import quote, urlsplit
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._atomic_write import atomic_write
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._staging import makedirs_mode
 
 CHUNK = 1024 * 1024
 DEFAULT_REGISTRY = "https://registry.npmjs.org"
@@ -147,23 +147,6 @@ def installed_version(prefix, package):
         return None
 
 
-def staging_dirs(directory):
-    """The staging directories (.<name>.partial-*) of installs into directory, with their age: [(path, seconds)]."""
-    found, now = [], time.time()
-    try:
-        names = sorted(os.listdir(directory))
-    except OSError:
-        return found
-    for name in names:
-        path = os.path.join(directory, name)
-        if name.startswith(".") and ".partial-" in name and os.path.isdir(path):
-            try:
-                found.append((path, now - os.stat(path).st_mtime))
-            except OSError:
-                continue
-    return found
-
-
 def url_has_credentials(url):
     """True when url carries user[:password]@ in its authority."""
     try:
@@ -224,51 +207,6 @@ def nerf_dart(registry):
     if any(ord(c) <= 32 or ord(c) == 127 for c in dart):
         raise RegistryError("registry %r: not a URL npm can key a token to" % (registry,))
     return dart
-
-
-def makedirs_mode(path, mode=0o755):
-    """os.makedirs(path), where every directory it creates gets exactly mode, whatever the umask. Existing
-    directories are left as they are."""
-    path = os.path.abspath(path)
-    missing = []
-    while not os.path.isdir(path):
-        missing.append(path)
-        parent = os.path.dirname(path)
-        if parent == path:
-            break
-        path = parent
-    for directory in reversed(missing):
-        try:
-            os.mkdir(directory, mode)
-        except OSError:
-            if not os.path.isdir(directory):  # created meanwhile by a concurrent run: fine
-                raise
-            continue
-        os.chmod(directory, mode)
-
-
-def normalise_tree_modes(root):
-    """Make a tree usable by every user, whatever umask created it: directories get at least 0755, files at least
-    0644, with the execute bits of user extended to group and others; no setuid/setgid/sticky bits, no group or
-    other write. Symbolic links are not followed (nor changed)."""
-    def fix(path, is_dir):
-        st = os.lstat(path)
-        if stat.S_ISLNK(st.st_mode):
-            return
-        mode = stat.S_IMODE(st.st_mode) & 0o755
-        if is_dir or stat.S_ISDIR(st.st_mode):
-            mode |= 0o755
-        else:
-            mode |= 0o644
-            if mode & 0o100:
-                mode |= 0o111
-        if mode != stat.S_IMODE(st.st_mode):
-            os.chmod(path, mode)
-
-    fix(root, True)
-    for dirpath, dirnames, filenames in os.walk(root):
-        for name in dirnames + filenames:
-            fix(os.path.join(dirpath, name), False)
 
 
 def check_not_writable_by_others(path, what="artifact cache"):

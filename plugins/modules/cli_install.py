@@ -145,7 +145,6 @@ removed_staging:
 import glob
 import os
 import shutil
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
@@ -153,17 +152,9 @@ from ansible_collections.qwenops.qwen_code.plugins.module_utils._transport impor
     proxy_environment, transport_argument_spec)
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._atomic_write import atomic_write
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._npm_registry import (
-    RegistryError, installed_version, makedirs_mode, nerf_dart, normalise_tree_modes, registry_argument_spec,
-    registry_problem, staging_dirs, verify_file)
-
-
-def remove_stale(parent, stale_after):
-    removed = []
-    for path, age in staging_dirs(parent):
-        if age > stale_after:
-            shutil.rmtree(path, ignore_errors=True)
-            removed.append(path)
-    return removed
+    RegistryError, installed_version, nerf_dart, registry_argument_spec, registry_problem, verify_file)
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._staging import (
+    normalise_tree_modes, remove_stale, staging_dir, swap_into_place)
 
 
 def npm_argv(p, staging, cache, userconfig=None):
@@ -194,6 +185,30 @@ def write_userconfig(directory, p):
     path = os.path.join(directory, "npmrc")
     atomic_write(path, "%s:_authToken=%s\n" % (nerf_dart(p["registry"]), p["auth_token"]), mode=0o600)
     return path
+
+
+def npm_install(module, p, staging, cache, userconfig_dir, result):
+    """Runs npm to install the release into the staging prefix, checks what it installed, makes the executables
+    executable and every file usable by all users. Returns the executables, relative to the package."""
+    package = p["package"]
+    userconfig = write_userconfig(userconfig_dir, p) if userconfig_dir else None
+    rc, out, err = module.run_command(npm_argv(p, staging, cache, userconfig), environ_update=npm_env(p))
+    if rc != 0:
+        module.fail_json(msg="npm could not install %s@%s (exit %d): %s"
+                         % (package, p["version"], rc, (err or out).strip()[-3000:]), **result)
+    package_dir = os.path.join(staging, "lib", "node_modules", package)
+    found = installed_version(staging, package)
+    if found != p["version"]:
+        module.fail_json(msg="npm installed %s %s, not %s" % (package, found, p["version"]), **result)
+    made = []
+    for pattern in p["executables"]:
+        for path in sorted(glob.glob(os.path.join(package_dir, pattern))):
+            if os.path.isfile(path) and not os.path.islink(path):
+                os.chmod(path, 0o755)
+                made.append(os.path.relpath(path, package_dir))
+    # mkdtemp made the prefix 0700, and a umask npm or an install script set may have narrowed more.
+    normalise_tree_modes(staging)
+    return made
 
 
 def main():
@@ -247,54 +262,25 @@ def main():
         except RegistryError as e:
             module.fail_json(msg=to_native(e), **result)
 
-    parent = os.path.dirname(dest.rstrip("/"))
-    makedirs_mode(parent, 0o755)
-    result["removed_staging"] = remove_stale(parent, p["stale_after"])
-    staging = tempfile.mkdtemp(prefix=".%s.partial-" % os.path.basename(dest.rstrip("/")), dir=parent)
-    cache = p["cache"] or staging + ".npm-cache"
-    # The token goes to npm in a file only it and root can read (removed below, and by remove_stale() when a
-    # killed run left it): never on the command line, nor in the environment of install scripts.
-    userconfig_dir = staging + ".npmrc" if p["auth_token"] and not p["tarball"] else None
-    try:
-        userconfig = write_userconfig(userconfig_dir, p) if userconfig_dir else None
-        rc, out, err = module.run_command(npm_argv(p, staging, cache, userconfig), environ_update=npm_env(p))
-        if rc != 0:
-            module.fail_json(msg="npm could not install %s@%s (exit %d): %s"
-                             % (package, p["version"], rc, (err or out).strip()[-3000:]), **result)
-        package_dir = os.path.join(staging, "lib", "node_modules", package)
-        found = installed_version(staging, package)
-        if found != p["version"]:
-            module.fail_json(msg="npm installed %s %s, not %s" % (package, found, p["version"]), **result)
-        made = []
-        for pattern in p["executables"]:
-            for path in sorted(glob.glob(os.path.join(package_dir, pattern))):
-                if os.path.isfile(path) and not os.path.islink(path):
-                    os.chmod(path, 0o755)
-                    made.append(os.path.relpath(path, package_dir))
-        result["executables"] = made
-        # mkdtemp made the prefix 0700, and a umask npm or an install script set may have narrowed more.
-        normalise_tree_modes(staging)
+    result["removed_staging"] = remove_stale(dest, p["stale_after"])
+    with staging_dir(dest) as staging:
+        cache = p["cache"] or staging + ".npm-cache"
+        # The token goes to npm in a file only it and root can read (removed below, and by remove_stale() when a
+        # killed run left it): never on the command line, nor in the environment of install scripts.
+        userconfig_dir = staging + ".npmrc" if p["auth_token"] and not p["tarball"] else None
         try:
-            os.rename(staging, dest)
-        except OSError:
-            if installed_version(dest, package) != p["version"]:
-                if not os.path.lexists(dest):
-                    raise
-                # Not a release (an install that predates staging, cut short): put this one in its place.
-                old = tempfile.mkdtemp(prefix=".%s.old-" % os.path.basename(dest.rstrip("/")), dir=parent)
-                os.rename(dest, os.path.join(old, "tree"))
-                os.rename(staging, dest)
-                shutil.rmtree(old, ignore_errors=True)
-            # else: a concurrent run completed the same release first; its tree stays.
-    except (IOError, OSError) as e:
-        module.fail_json(msg="installing %s@%s into %s failed: %s" % (package, p["version"], dest, to_native(e)),
-                         **result)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-        if userconfig_dir:
-            shutil.rmtree(userconfig_dir, ignore_errors=True)
-        if not p["cache"]:
-            shutil.rmtree(cache, ignore_errors=True)
+            result["executables"] = npm_install(module, p, staging, cache, userconfig_dir, result)
+            # A concurrent run that completed the same release first keeps its tree; a tree that is not a release
+            # (an install that predates staging, cut short) is replaced.
+            swap_into_place(staging, dest, lambda path: installed_version(path, package) == p["version"])
+        except (IOError, OSError) as e:
+            module.fail_json(msg="installing %s@%s into %s failed: %s" % (package, p["version"], dest, to_native(e)),
+                             **result)
+        finally:
+            if userconfig_dir:
+                shutil.rmtree(userconfig_dir, ignore_errors=True)
+            if not p["cache"]:
+                shutil.rmtree(cache, ignore_errors=True)
     module.exit_json(**result)
 
 

@@ -130,8 +130,8 @@ import pwd
 import re
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.qwenops.qwen_code.plugins.module_utils._npm_registry import (
-    installed_version, read_marker, staging_dirs)
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._npm_registry import installed_version, read_marker
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._staging import staging_dirs
 
 
 def os_release():

@@ -195,7 +195,9 @@ from ansible_collections.qwenops.qwen_code.plugins.module_utils._transport impor
     apply_proxy_options, make_request, transport_argument_spec)
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._npm_registry import (
     MARKER, ArtifactCache, RegistryError, auth_headers, download, fetch_version_document, file_sha512,
-    makedirs_mode, read_marker, registry_argument_spec, registry_problem, sri_to_hex, version_document_url)
+    read_marker, registry_argument_spec, registry_problem, sri_to_hex, version_document_url)
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._staging import (
+    makedirs_mode, staging_dir, swap_into_place)
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._known_artifacts import known_integrity
 
 # tarfile's extraction filters (PEP 706): Python 3.12, 3.11.4 and later, and distributions' backports. Without them,
@@ -353,11 +355,9 @@ def chown_tree(path, owner):
 
 
 def unpack_into(tgz, dest, p, result):
-    """Unpacks the verified tarball into a staging tree beside dest and renames it into place."""
-    parent = os.path.dirname(os.path.abspath(dest))
-    makedirs_mode(parent, 0o755)  # 0755 whatever the umask: every user runs what is unpacked there
-    work = tempfile.mkdtemp(prefix=".%s.partial-" % os.path.basename(dest), dir=parent)
-    try:
+    """Unpacks the verified tarball into a staging tree beside dest and swaps it into place (see _staging): a
+    concurrent run's copy with the same marker is kept, a tree without a valid marker is replaced."""
+    with staging_dir(dest) as work:
         tree = os.path.join(work, "tree")
         os.mkdir(tree)
         safe_extract(tgz, tree)
@@ -368,18 +368,8 @@ def unpack_into(tgz, dest, p, result):
         os.chmod(os.path.join(tree, MARKER), 0o644)
         os.chmod(tree, int(p["mode"], 8) if isinstance(p["mode"], str) else p["mode"])
         chown_tree(tree, p["owner"])
-        if marker_matches(read_marker(dest), p["name"], result["version"], result["integrity"]):
-            return  # a concurrent run put the same package in place meanwhile: keep it, drop this copy
-        if os.path.lexists(dest):
-            # A tree without a valid marker (e.g. left by an older, killed install): replace it.
-            old = tempfile.mkdtemp(prefix=".%s.old-" % os.path.basename(dest), dir=parent)
-            os.rename(dest, os.path.join(old, "tree"))
-            os.rename(tree, dest)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.rename(tree, dest)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+        swap_into_place(tree, dest, lambda path: marker_matches(read_marker(path), p["name"], result["version"],
+                                                                result["integrity"]))
 
 
 def use_cache(cache, p, result):
