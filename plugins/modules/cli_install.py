@@ -74,11 +74,7 @@ extends_documentation_fragment:
   - qwenops.qwen_code.transport
   - qwenops.qwen_code.transport.npm
   - qwenops.qwen_code.attributes
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
+  - qwenops.qwen_code.attributes.no_diff
 notes:
   - npm gets O(auth_token) in a throwaway npmrc (mode C(0600), in a private directory beside O(dest), removed
     afterwards) passed with C(--userconfig), keyed to O(registry)'s host and path, so that npm sends it to that

@@ -52,11 +52,7 @@ options:
     default: "@qwen-code/qwen-code"
 extends_documentation_fragment:
   - qwenops.qwen_code.attributes
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
+  - qwenops.qwen_code.attributes.info_module
 """
 
 EXAMPLES = r"""

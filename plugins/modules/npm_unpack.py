@@ -79,11 +79,7 @@ extends_documentation_fragment:
   - qwenops.qwen_code.transport
   - qwenops.qwen_code.transport.requests
   - qwenops.qwen_code.attributes
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
+  - qwenops.qwen_code.attributes.no_diff
 notes:
   - O(auth_token) is sent in a C(Bearer) C(Authorization) header, to requests on the host of O(registry) only.
   - Proxies are taken from O(https_proxy), O(http_proxy) and O(no_proxy), else from the environment.

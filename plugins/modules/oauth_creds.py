@@ -49,11 +49,7 @@ options:
     default: 60
 extends_documentation_fragment:
   - qwenops.qwen_code.attributes
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
+  - qwenops.qwen_code.attributes.no_diff
 notes:
   - Runs as root, or as O(user) itself.
 """

@@ -54,11 +54,7 @@ seealso:
   - module: qwenops.qwen_code.provider_check
 extends_documentation_fragment:
   - qwenops.qwen_code.attributes
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
+  - qwenops.qwen_code.attributes.info_module
 """
 
 EXAMPLES = r"""

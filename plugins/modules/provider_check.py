@@ -84,11 +84,7 @@ extends_documentation_fragment:
   - qwenops.qwen_code.transport
   - qwenops.qwen_code.transport.requests
   - qwenops.qwen_code.attributes
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
+  - qwenops.qwen_code.attributes.info_module
 """
 
 EXAMPLES = r"""

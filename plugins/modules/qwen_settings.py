@@ -50,11 +50,7 @@ options:
     default: "0600"
 extends_documentation_fragment:
   - qwenops.qwen_code.attributes
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
+  - qwenops.qwen_code.attributes.diff
 """
 
 EXAMPLES = r"""

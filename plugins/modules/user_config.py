@@ -82,11 +82,7 @@ options:
     default: "Managed by Ansible (qwenops.qwen_code): local edits are overwritten.\nRead by the qwen CLI from any working directory."
 extends_documentation_fragment:
   - qwenops.qwen_code.attributes
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
+  - qwenops.qwen_code.attributes.diff
 notes:
   - Runs as root (or as the only user in O(users)). Each user's part runs with that user's identity.
 seealso:
