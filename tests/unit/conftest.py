@@ -33,9 +33,8 @@ def _make_collection_importable():
 
 _make_collection_importable()
 
-# `from conftest import run_module, REPO` keeps working for tests written that way (plain pytest only).
-from ansible_collections.qwenops.qwen_code.tests.unit.helpers import (  # noqa: E402,F401 pylint: disable=unused-import
-    REPO, ConnectProxy, RawServer, run_module, write_tls_files)
+from ansible_collections.qwenops.qwen_code.tests.unit.helpers import (  # noqa: E402
+    ConnectProxy, RawServer, write_tls_files)
 
 
 @pytest.fixture(scope="session")
