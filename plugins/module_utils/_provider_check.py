@@ -81,6 +81,7 @@ MESSAGES = {
     "http_error": "{url} answered HTTP {status} ({detail}).",
 }
 
+
 class CheckResult(dict):
     """What provider_check() found: reason, msg, status, latency_ms, model_found, models_count, url, base_url, proxy
     (and close_matches for model_not_found)."""
