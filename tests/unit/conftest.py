@@ -34,13 +34,28 @@ def _make_collection_importable():
 _make_collection_importable()
 
 from ansible_collections.qwenops.qwen_code.tests.unit.helpers import (  # noqa: E402
-    ConnectProxy, RawServer, write_tls_files)
+    ConnectProxy, RawServer, tls_provider, write_tls_files)
 
 
 @pytest.fixture(scope="session")
 def tls_pair(tmp_path_factory):
     """PEM file paths of private CAs and server certificates (see helpers.write_tls_files)."""
     return write_tls_files(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture
+def tls_server(tls_pair):
+    """Starts https providers (helpers.tls_provider): tls_server() with the private CA's 127.0.0.1 certificate,
+    tls_server("other_cert") with the stand-in public CA's, and so on."""
+    servers = []
+
+    def start(cert="cert"):
+        servers.append(tls_provider(tls_pair, cert))
+        return servers[-1]
+    yield start
+    for server in servers:
+        server.clear()
+        server.stop()
 
 
 @pytest.fixture

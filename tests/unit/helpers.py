@@ -215,6 +215,44 @@ class ConnectProxy:
         self.sock.close()
 
 
+# --- an OpenAI-compatible provider for provider_check ------------------------------------------------------------
+
+PROVIDER_KEY = "sk-unit-CANARY-31f4a"
+PROVIDER_MODELS = {"object": "list",
+                   "data": [{"id": m} for m in ("qwen/qwen3-coder", "qwen/qwen3-coder:free", "qwen/qwen-2.5-72b",
+                                                "gpt-4o")]}
+
+
+def bearer_only(answer, status=200):
+    """A pytest-httpserver handler that answers like a provider: 401 unless the exact bearer key is sent."""
+    from werkzeug import Response
+
+    def handler(request):
+        if request.headers.get("Authorization") != "Bearer " + PROVIDER_KEY:
+            return Response(json.dumps({"error": {"message": "Incorrect API key", "code": "invalid_api_key"}}),
+                            401, content_type="application/json")
+        return Response(json.dumps(answer), status, content_type="application/json")
+    return handler
+
+
+def base(server):
+    """The base URL of a provider served by a pytest-httpserver."""
+    return server.url_for("/v1")
+
+
+def tls_provider(tls_pair, cert="cert"):
+    """A started https provider on 127.0.0.1 with the certificate cert of write_tls_files() (stop it after use)."""
+    import ssl
+    from pytest_httpserver import HTTPServer
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(tls_pair[cert], tls_pair[cert.replace("cert", "key")])
+    server = HTTPServer(host="127.0.0.1", port=0, ssl_context=context)
+    server.start()
+    server.expect_request("/v1/models").respond_with_handler(bearer_only(PROVIDER_MODELS))
+    return server
+
+
 def run_module(name, args, tmp_path, check=False, diff=False, env=None):
     """Runs a module of this collection the way Ansible does (a JSON args file); returns its JSON result with the
     raw output under `_raw`."""
