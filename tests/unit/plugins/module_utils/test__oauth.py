@@ -23,7 +23,8 @@ def test_inspect_is_pure_and_uses_now():
 
 def test_inspect_returns_fingerprints_never_tokens():
     r = inspect_oauth_creds(dict(CREDS, resource_url="portal.qwen.ai"), now=0)
-    assert r["refresh_token_sha256"] == token_fingerprint(CREDS["refresh_token"]) and len(r["refresh_token_sha256"]) == 16
+    assert r["refresh_token_sha256"] == token_fingerprint(CREDS["refresh_token"])
+    assert len(r["refresh_token_sha256"]) == 16
     assert r["resource_url"] == "portal.qwen.ai"
     assert CREDS["access_token"] not in json.dumps(r) and CREDS["refresh_token"] not in json.dumps(r)
 

@@ -266,15 +266,22 @@ def test_unusable_key_is_named_never_shown(httpserver, key, shown):
 
 # --- connections -------------------------------------------------------------------------------------------
 
-def test_dns_failure(monkeypatch):
-    # No DNS query leaves the machine: the resolver itself is replaced for this one name.
-    real = socket.getaddrinfo
+@pytest.fixture
+def unresolvable(monkeypatch):
+    """unresolvable(name): that name does not resolve. No DNS query leaves the machine: the resolver itself is
+    replaced."""
+    names, real = set(), socket.getaddrinfo
 
     def fake(host, *args, **kwargs):
-        if host == "no-such-provider.invalid":
+        if host in names:
             raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
         return real(host, *args, **kwargs)
     monkeypatch.setattr(socket, "getaddrinfo", fake)
+    return names.add
+
+
+def test_dns_failure(unresolvable):
+    unresolvable("no-such-provider.invalid")
     r = check("https://no-such-provider.invalid/v1", KEY)
     assert r["reason"] == "dns" and "Cannot resolve no-such-provider.invalid" in r["msg"]
     assert r["status"] is None and isinstance(r["latency_ms"], int)
@@ -455,14 +462,8 @@ def test_proxy_down(tls_server, monkeypatch):
     assert r["reason"] == "proxy" and "the proxy http://127.0.0.1:%d refused" % port in r["msg"]
 
 
-def test_proxy_name_does_not_resolve(tls_server, monkeypatch):
-    real = socket.getaddrinfo
-
-    def fake(host, *args, **kwargs):
-        if host == "proxy.invalid":
-            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-        return real(host, *args, **kwargs)
-    monkeypatch.setattr(socket, "getaddrinfo", fake)
+def test_proxy_name_does_not_resolve(tls_server, unresolvable, monkeypatch):
+    unresolvable("proxy.invalid")
     monkeypatch.setenv("https_proxy", "http://proxy.invalid:3128")
     r = check(base(tls_server()), KEY)
     assert r["reason"] == "proxy" and "cannot resolve the proxy http://proxy.invalid:3128" in r["msg"]
