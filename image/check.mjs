@@ -1,7 +1,7 @@
 // `docker run IMAGE check [--chat] [--json]`: asks the configured provider from inside the container, with the same
-// reasons and messages as the collection's provider_check (plugins/module_utils/qwen_code.py: MESSAGES is exported
-// into the image at build time; the logic below ports _provider_check and its helpers line by line, including
-// Python's urlsplit, repr, str.split and difflib.get_close_matches). tests/unit/test_check_parity.py runs both against
+// reasons and messages as the collection's provider_check (plugins/module_utils/_provider_check.py: MESSAGES is
+// exported into the image at build time; the logic below ports provider_check's steps and helpers one by one,
+// including Python's urlsplit, repr, str.split and difflib.get_close_matches). tests/unit/test_check_parity.py runs both against
 // one table of stub providers. Prints one line; exit 0 when the provider answers and offers the model.
 //
 // The key never reaches the output: whatever the provider sends is masked right after it is read (and again after

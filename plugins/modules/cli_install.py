@@ -47,12 +47,10 @@ options:
     description: The npm package.
     type: str
     default: "@qwen-code/qwen-code"
-  registry:
-    description: The npm registry or mirror (not used with O(tarball)).
-    type: str
-    default: https://registry.npmjs.org
   tarball:
-    description: Install this package tarball (on the host) offline instead of asking the registry.
+    description:
+      - Install this package tarball (on the host) offline instead of asking the registry; O(registry) and
+        O(auth_token) are then not used.
     type: path
   integrity:
     description: The sha512 SRI string O(tarball) must match; checked before npm runs.
@@ -61,9 +59,6 @@ options:
     description:
       - npm's cache directory. By default a temporary one beside O(dest), removed afterwards, so the downloads do
         not stay on the host.
-    type: path
-  ca_path:
-    description: PEM bundle npm trusts in addition to Node's roots (C(NODE_EXTRA_CA_CERTS)).
     type: path
   executables:
     description: Glob patterns, relative to the installed package, of files to make executable (mode C(0755)).
@@ -74,41 +69,17 @@ options:
     description: Age in seconds after which a staging directory beside O(dest) counts as left behind.
     type: int
     default: 3600
-  auth_token:
-    description:
-      - Token of a registry that needs authentication (not used with O(tarball)). npm gets it in a throwaway npmrc
-        (mode C(0600), in a private directory beside O(dest), removed afterwards) passed with C(--userconfig),
-        keyed to O(registry)'s host and path, so that npm sends it to that registry only. It never appears on
-        npm's command line or in its environment.
-      - With it, npm does not read the running user's own C(~/.npmrc).
-      - O(registry) itself must not contain credentials (C(user:password@)).
-    type: str
-    version_added: "0.2.0"
-  https_proxy:
-    description:
-      - Proxy for https requests, for example C(http://user:password@proxy.example.com:3128), given to npm in its
-        environment (so that its credentials never appear on a command line). Empty or unset, the environment's
-        C(https_proxy) applies.
-    type: str
-    version_added: "0.2.0"
-  http_proxy:
-    description: Proxy for plain http requests (a registry or mirror on C(http://)), like O(https_proxy).
-    type: str
-    version_added: "0.2.0"
-  no_proxy:
-    description:
-      - Comma-separated hosts and domains npm reaches without a proxy. Empty or unset, the environment's
-        C(no_proxy) applies.
-    type: str
-    version_added: "0.2.0"
 extends_documentation_fragment:
+  - qwenops.qwen_code.npm_registry
+  - qwenops.qwen_code.transport
+  - qwenops.qwen_code.transport.npm
   - qwenops.qwen_code.attributes
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
+  - qwenops.qwen_code.attributes.no_diff
 notes:
+  - npm gets O(auth_token) in a throwaway npmrc (mode C(0600), in a private directory beside O(dest), removed
+    afterwards) passed with C(--userconfig), keyed to O(registry)'s host and path, so that npm sends it to that
+    registry only. It never appears on npm's command line or in its environment. With it, npm does not read the
+    running user's own C(~/.npmrc).
   - Proxies come from O(https_proxy), O(http_proxy) and O(no_proxy), else from the task's environment, as npm
     reads them.
   - The module runs with umask C(022) (npm inherits it), creates missing parent directories with mode C(0755), and
@@ -170,23 +141,16 @@ removed_staging:
 import glob
 import os
 import shutil
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
-from ansible_collections.qwenops.qwen_code.plugins.module_utils.files import atomic_write
-from ansible_collections.qwenops.qwen_code.plugins.module_utils.npm import (
-    RegistryError, installed_version, makedirs_mode, nerf_dart, normalise_tree_modes, registry_problem, staging_dirs,
-    verify_file)
-
-
-def remove_stale(parent, stale_after):
-    removed = []
-    for path, age in staging_dirs(parent):
-        if age > stale_after:
-            shutil.rmtree(path, ignore_errors=True)
-            removed.append(path)
-    return removed
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._transport import (
+    proxy_environment, transport_argument_spec)
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._atomic_write import atomic_write
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._npm_registry import (
+    RegistryError, installed_version, nerf_dart, registry_argument_spec, registry_problem, verify_file)
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._staging import (
+    normalise_tree_modes, remove_stale, staging_dir, swap_into_place)
 
 
 def npm_argv(p, staging, cache, userconfig=None):
@@ -206,9 +170,7 @@ def npm_env(p):
     env = dict(PATH=os.path.dirname(p["node"]) + os.pathsep + "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
     if p["ca_path"]:
         env["NODE_EXTRA_CA_CERTS"] = p["ca_path"]
-    for name in ("https_proxy", "http_proxy", "no_proxy"):
-        if p[name]:
-            env[name] = env[name.upper()] = p[name]
+    env.update(proxy_environment(p))
     return env
 
 
@@ -221,29 +183,50 @@ def write_userconfig(directory, p):
     return path
 
 
+def npm_install(module, p, staging, cache, userconfig_dir, result):
+    """Runs npm to install the release into the staging prefix, checks what it installed, makes the executables
+    executable and every file usable by all users. Returns the executables, relative to the package."""
+    package = p["package"]
+    userconfig = write_userconfig(userconfig_dir, p) if userconfig_dir else None
+    rc, out, err = module.run_command(npm_argv(p, staging, cache, userconfig), environ_update=npm_env(p))
+    if rc != 0:
+        module.fail_json(msg="npm could not install %s@%s (exit %d): %s"
+                         % (package, p["version"], rc, (err or out).strip()[-3000:]), **result)
+    package_dir = os.path.join(staging, "lib", "node_modules", package)
+    found = installed_version(staging, package)
+    if found != p["version"]:
+        module.fail_json(msg="npm installed %s %s, not %s" % (package, found, p["version"]), **result)
+    made = []
+    for pattern in p["executables"]:
+        for path in sorted(glob.glob(os.path.join(package_dir, pattern))):
+            if os.path.isfile(path) and not os.path.islink(path):
+                os.chmod(path, 0o755)
+                made.append(os.path.relpath(path, package_dir))
+    # mkdtemp made the prefix 0700, and a umask npm or an install script set may have narrowed more.
+    normalise_tree_modes(staging)
+    return made
+
+
 def main():
     # Hardened hosts run root's commands with umask 027 or 077; npm inherits this one, and the tree is normalised
     # after it anyway: every user runs the CLI.
     os.umask(0o022)
+    argument_spec = dict(
+        version=dict(type="str", required=True),
+        dest=dict(type="path", required=True),
+        node=dict(type="path", required=True),
+        npm_cli=dict(type="path", required=True),
+        package=dict(type="str", default="@qwen-code/qwen-code"),
+        tarball=dict(type="path"),
+        integrity=dict(type="str"),
+        cache=dict(type="path"),
+        executables=dict(type="list", elements="str", default=["vendor/ripgrep/*/rg"]),
+        stale_after=dict(type="int", default=3600),
+    )
+    argument_spec.update(registry_argument_spec())
+    argument_spec.update(transport_argument_spec())
     module = AnsibleModule(
-        argument_spec=dict(
-            version=dict(type="str", required=True),
-            dest=dict(type="path", required=True),
-            node=dict(type="path", required=True),
-            npm_cli=dict(type="path", required=True),
-            package=dict(type="str", default="@qwen-code/qwen-code"),
-            registry=dict(type="str", default="https://registry.npmjs.org"),
-            tarball=dict(type="path"),
-            integrity=dict(type="str"),
-            cache=dict(type="path"),
-            ca_path=dict(type="path"),
-            executables=dict(type="list", elements="str", default=["vendor/ripgrep/*/rg"]),
-            stale_after=dict(type="int", default=3600),
-            auth_token=dict(type="str", no_log=True),
-            https_proxy=dict(type="str", no_log=True),
-            http_proxy=dict(type="str", no_log=True),
-            no_proxy=dict(type="str"),
-        ),
+        argument_spec=argument_spec,
         required_by=dict(integrity="tarball"),
         supports_check_mode=True,
     )
@@ -275,54 +258,25 @@ def main():
         except RegistryError as e:
             module.fail_json(msg=to_native(e), **result)
 
-    parent = os.path.dirname(dest.rstrip("/"))
-    makedirs_mode(parent, 0o755)
-    result["removed_staging"] = remove_stale(parent, p["stale_after"])
-    staging = tempfile.mkdtemp(prefix=".%s.partial-" % os.path.basename(dest.rstrip("/")), dir=parent)
-    cache = p["cache"] or staging + ".npm-cache"
-    # The token goes to npm in a file only it and root can read (removed below, and by remove_stale() when a
-    # killed run left it): never on the command line, nor in the environment of install scripts.
-    userconfig_dir = staging + ".npmrc" if p["auth_token"] and not p["tarball"] else None
-    try:
-        userconfig = write_userconfig(userconfig_dir, p) if userconfig_dir else None
-        rc, out, err = module.run_command(npm_argv(p, staging, cache, userconfig), environ_update=npm_env(p))
-        if rc != 0:
-            module.fail_json(msg="npm could not install %s@%s (exit %d): %s"
-                             % (package, p["version"], rc, (err or out).strip()[-3000:]), **result)
-        package_dir = os.path.join(staging, "lib", "node_modules", package)
-        found = installed_version(staging, package)
-        if found != p["version"]:
-            module.fail_json(msg="npm installed %s %s, not %s" % (package, found, p["version"]), **result)
-        made = []
-        for pattern in p["executables"]:
-            for path in sorted(glob.glob(os.path.join(package_dir, pattern))):
-                if os.path.isfile(path) and not os.path.islink(path):
-                    os.chmod(path, 0o755)
-                    made.append(os.path.relpath(path, package_dir))
-        result["executables"] = made
-        # mkdtemp made the prefix 0700, and a umask npm or an install script set may have narrowed more.
-        normalise_tree_modes(staging)
+    result["removed_staging"] = remove_stale(dest, p["stale_after"])
+    with staging_dir(dest) as staging:
+        cache = p["cache"] or staging + ".npm-cache"
+        # The token goes to npm in a file only it and root can read (removed below, and by remove_stale() when a
+        # killed run left it): never on the command line, nor in the environment of install scripts.
+        userconfig_dir = staging + ".npmrc" if p["auth_token"] and not p["tarball"] else None
         try:
-            os.rename(staging, dest)
-        except OSError:
-            if installed_version(dest, package) != p["version"]:
-                if not os.path.lexists(dest):
-                    raise
-                # Not a release (an install that predates staging, cut short): put this one in its place.
-                old = tempfile.mkdtemp(prefix=".%s.old-" % os.path.basename(dest.rstrip("/")), dir=parent)
-                os.rename(dest, os.path.join(old, "tree"))
-                os.rename(staging, dest)
-                shutil.rmtree(old, ignore_errors=True)
-            # else: a concurrent run completed the same release first; its tree stays.
-    except (IOError, OSError) as e:
-        module.fail_json(msg="installing %s@%s into %s failed: %s" % (package, p["version"], dest, to_native(e)),
-                         **result)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-        if userconfig_dir:
-            shutil.rmtree(userconfig_dir, ignore_errors=True)
-        if not p["cache"]:
-            shutil.rmtree(cache, ignore_errors=True)
+            result["executables"] = npm_install(module, p, staging, cache, userconfig_dir, result)
+            # A concurrent run that completed the same release first keeps its tree; a tree that is not a release
+            # (an install that predates staging, cut short) is replaced.
+            swap_into_place(staging, dest, lambda path: installed_version(path, package) == p["version"])
+        except (IOError, OSError) as e:
+            module.fail_json(msg="installing %s@%s into %s failed: %s" % (package, p["version"], dest, to_native(e)),
+                             **result)
+        finally:
+            if userconfig_dir:
+                shutil.rmtree(userconfig_dir, ignore_errors=True)
+            if not p["cache"]:
+                shutil.rmtree(cache, ignore_errors=True)
     module.exit_json(**result)
 
 

@@ -52,11 +52,7 @@ options:
     default: "@qwen-code/qwen-code"
 extends_documentation_fragment:
   - qwenops.qwen_code.attributes
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
+  - qwenops.qwen_code.attributes.info_module
 """
 
 EXAMPLES = r"""
@@ -130,8 +126,8 @@ import pwd
 import re
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.qwenops.qwen_code.plugins.module_utils.npm import (
-    installed_version, read_marker, staging_dirs)
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._npm_registry import installed_version, read_marker
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._staging import staging_dirs
 
 
 def os_release():

@@ -49,10 +49,6 @@ options:
       - Directory to unpack into (the package's top-level C(package/) directory is stripped).
       - Required unless O(resolve_only=true) or O(cache_dir) is given.
     type: path
-  registry:
-    description: Base URL of the npm registry or mirror.
-    type: str
-    default: https://registry.npmjs.org
   integrity:
     description:
       - Expected Subresource Integrity string (C(sha512-...)). When given, it must equal the registry's value and
@@ -65,43 +61,7 @@ options:
       - Created (mode C(0755)) when missing. Refused when it, its C(index/) or a file used from it is not owned by
         the user running the module (or root), or is writable by group or others.
     type: path
-  auth_token:
-    description:
-      - Token of a registry that needs authentication, sent in a C(Bearer) C(Authorization) header to requests on the host of
-        O(registry) only (never to a tarball URL on another host, nor on to a redirect's target).
-      - O(registry) itself must not contain credentials (C(user:password@)).
-    type: str
-    version_added: "0.1.0"
-  https_proxy:
-    description:
-      - Proxy for https requests, for example C(http://user:password@proxy.example.com:3128). Applied inside the
-        module, so that its credentials never appear on a command line. Empty or unset, the environment's
-        C(https_proxy) applies.
-    type: str
-    version_added: "0.1.0"
-  http_proxy:
-    description:
-      - Proxy for plain http requests (a registry or mirror on C(http://)), like O(https_proxy).
-    type: str
-    version_added: "0.1.0"
-  no_proxy:
-    description:
-      - Comma-separated hosts and domains reached without a proxy. Empty or unset, the environment's C(no_proxy)
-        applies.
-    type: str
-    version_added: "0.1.0"
-  ca_path:
-    description:
-      - PEM bundle to trust B(in addition to) the system trust store (like C(NODE_EXTRA_CA_CERTS)), for
-        registries behind a TLS-intercepting proxy or with a private CA.
-    type: path
-  validate_certs:
-    description: Verify TLS certificates. Only turn this off for testing.
-    type: bool
-    default: true
   timeout:
-    description: Timeout in seconds of each HTTP request.
-    type: int
     default: 60
   resolve_only:
     description: Only resolve O(version) and return the version document's C(dist) data; change nothing.
@@ -115,13 +75,13 @@ options:
     type: raw
     default: "0755"
 extends_documentation_fragment:
+  - qwenops.qwen_code.npm_registry
+  - qwenops.qwen_code.transport
+  - qwenops.qwen_code.transport.requests
   - qwenops.qwen_code.attributes
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
+  - qwenops.qwen_code.attributes.no_diff
 notes:
+  - O(auth_token) is sent in a C(Bearer) C(Authorization) header, to requests on the host of O(registry) only.
   - Proxies are taken from O(https_proxy), O(http_proxy) and O(no_proxy), else from the environment.
   - Files and directories get their modes explicitly (the module runs with umask C(022)), so a restrictive umask
     on the host does not lock other users out of what it unpacks.
@@ -227,10 +187,13 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
-from ansible_collections.qwenops.qwen_code.plugins.module_utils.qwen_code import apply_proxy_options, make_request
-from ansible_collections.qwenops.qwen_code.plugins.module_utils.npm import (
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._transport import (
+    apply_proxy_options, make_request, transport_argument_spec)
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._npm_registry import (
     MARKER, ArtifactCache, RegistryError, auth_headers, download, fetch_version_document, file_sha512,
-    makedirs_mode, read_marker, registry_problem, sri_to_hex, version_document_url)
+    read_marker, registry_argument_spec, registry_problem, sri_to_hex, version_document_url)
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._staging import (
+    makedirs_mode, staging_dir, swap_into_place)
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._known_artifacts import known_integrity
 
 # tarfile's extraction filters (PEP 706): Python 3.12, 3.11.4 and later, and distributions' backports. Without them,
@@ -388,11 +351,9 @@ def chown_tree(path, owner):
 
 
 def unpack_into(tgz, dest, p, result):
-    """Unpacks the verified tarball into a staging tree beside dest and renames it into place."""
-    parent = os.path.dirname(os.path.abspath(dest))
-    makedirs_mode(parent, 0o755)  # 0755 whatever the umask: every user runs what is unpacked there
-    work = tempfile.mkdtemp(prefix=".%s.partial-" % os.path.basename(dest), dir=parent)
-    try:
+    """Unpacks the verified tarball into a staging tree beside dest and swaps it into place (see _staging): a
+    concurrent run's copy with the same marker is kept, a tree without a valid marker is replaced."""
+    with staging_dir(dest) as work:
         tree = os.path.join(work, "tree")
         os.mkdir(tree)
         safe_extract(tgz, tree)
@@ -403,18 +364,8 @@ def unpack_into(tgz, dest, p, result):
         os.chmod(os.path.join(tree, MARKER), 0o644)
         os.chmod(tree, int(p["mode"], 8) if isinstance(p["mode"], str) else p["mode"])
         chown_tree(tree, p["owner"])
-        if marker_matches(read_marker(dest), p["name"], result["version"], result["integrity"]):
-            return  # a concurrent run put the same package in place meanwhile: keep it, drop this copy
-        if os.path.lexists(dest):
-            # A tree without a valid marker (e.g. left by an older, killed install): replace it.
-            old = tempfile.mkdtemp(prefix=".%s.old-" % os.path.basename(dest), dir=parent)
-            os.rename(dest, os.path.join(old, "tree"))
-            os.rename(tree, dest)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.rename(tree, dest)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+        swap_into_place(tree, dest, lambda path: marker_matches(read_marker(path), p["name"], result["version"],
+                                                                result["integrity"]))
 
 
 def use_cache(cache, p, result):
@@ -449,25 +400,20 @@ def main():
     # Hardened hosts run root's commands with umask 027 or 077: what this creates gets its modes explicitly, and
     # nothing is left to a umask that would lock the other users out.
     os.umask(0o022)
+    argument_spec = dict(
+        name=dict(type="str", required=True),
+        version=dict(type="str", required=True),
+        dest=dict(type="path"),
+        integrity=dict(type="str"),
+        cache_dir=dict(type="path"),
+        resolve_only=dict(type="bool", default=False),
+        owner=dict(type="str"),
+        mode=dict(type="raw", default="0755"),
+    )
+    argument_spec.update(registry_argument_spec())
+    argument_spec.update(transport_argument_spec(timeout=60))
     module = AnsibleModule(
-        argument_spec=dict(
-            name=dict(type="str", required=True),
-            version=dict(type="str", required=True),
-            dest=dict(type="path"),
-            registry=dict(type="str", default="https://registry.npmjs.org"),
-            integrity=dict(type="str"),
-            cache_dir=dict(type="path"),
-            ca_path=dict(type="path"),
-            validate_certs=dict(type="bool", default=True),
-            timeout=dict(type="int", default=60),
-            resolve_only=dict(type="bool", default=False),
-            owner=dict(type="str"),
-            mode=dict(type="raw", default="0755"),
-            auth_token=dict(type="str", no_log=True),
-            https_proxy=dict(type="str", no_log=True),
-            http_proxy=dict(type="str", no_log=True),
-            no_proxy=dict(type="str"),
-        ),
+        argument_spec=argument_spec,
         required_if=[("resolve_only", False, ("dest", "cache_dir"), True)],
         supports_check_mode=True,
     )

@@ -49,11 +49,7 @@ options:
     default: 60
 extends_documentation_fragment:
   - qwenops.qwen_code.attributes
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
+  - qwenops.qwen_code.attributes.no_diff
 notes:
   - Runs as root, or as O(user) itself.
 """
@@ -95,82 +91,19 @@ existing_refresh_token_sha256:
   type: str
 """
 
-import errno
 import json
 import os
 import pwd
 import time
-import uuid
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
-from ansible_collections.qwenops.qwen_code.plugins.module_utils.config_files import (
-    HomeFailure, fix_file, private_dir)
-from ansible_collections.qwenops.qwen_code.plugins.module_utils.files import atomic_write
-from ansible_collections.qwenops.qwen_code.plugins.module_utils.qwen_code import inspect_oauth_creds
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._oauth import (
+    LockBusy, acquire_lock, default_path, inspect_oauth_creds, lock_path, read_existing, release_lock)
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._user_files import (
+    FILE_MODE, HomeFailure, fix_file, private_dir)
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._atomic_write import atomic_write
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._user_home import UserHomeError, as_user
-
-LOCK_STALE_SECONDS = 35  # the CLI's own staleness limit (sharedTokenManager.ts)
-FILE_MODE = 0o600
-
-
-class LockBusy(Exception):
-    pass
-
-
-def read_existing(path):
-    try:
-        with open(path, "rb") as f:
-            raw = f.read()
-    except (IOError, OSError) as e:
-        if e.errno == errno.ENOENT:
-            return None, None, None
-        raise
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError):
-        return None, None, raw
-    return data, inspect_oauth_creds(data), raw
-
-
-def acquire_lock(lock, wait):
-    """Create the CLI's lock file exclusively, as the CLI does. Retries only while it exists (EEXIST), removes a
-    stale one (older than the CLI's 35 s), and always gives up at the deadline."""
-    deadline = time.time() + wait
-    token = str(uuid.uuid4())
-    while True:
-        try:
-            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_NOFOLLOW, 0o600)
-        except OSError as e:
-            if e.errno != errno.EEXIST:
-                raise
-        else:
-            with os.fdopen(fd, "w") as f:
-                f.write(token)
-            return token
-        try:
-            age = time.time() - os.lstat(lock).st_mtime
-        except OSError:
-            age = None  # released meanwhile
-        if time.time() > deadline:
-            raise LockBusy("%s is held by a running qwen%s; waited %d s. Try again when it finishes."
-                           % (lock, "" if age is None else " (for %d s)" % age, wait))
-        if age is not None and age > LOCK_STALE_SECONDS:
-            try:
-                os.unlink(lock)  # stale, as the CLI would judge it
-                continue
-            except OSError:
-                pass
-        time.sleep(0.5 if age is not None else 0.05)
-
-
-def release_lock(lock, token):
-    try:
-        with open(lock) as f:
-            if f.read() == token:
-                os.unlink(lock)
-    except (IOError, OSError):
-        pass
 
 
 def deploy(pw, path, content, new, force, lock_wait, check_mode):
@@ -180,7 +113,7 @@ def deploy(pw, path, content, new, force, lock_wait, check_mode):
     changes = []
     if private_dir(directory, pw.pw_uid, pw.pw_gid, check_mode, changes) is None:
         return dict(action="written", changed=True, msg="%s would be written" % path)
-    lock = os.path.join(directory, "oauth_creds.lock")
+    lock = lock_path(path)
     token = None if check_mode else acquire_lock(lock, lock_wait)
     try:
         existing, old, raw = read_existing(path)
@@ -229,7 +162,7 @@ def main():
         pw = pwd.getpwnam(p["user"])
     except KeyError:
         module.fail_json(msg="user %s does not exist" % p["user"])
-    path = p["path"] or os.path.join(pw.pw_dir, ".qwen", "oauth_creds.json")
+    path = p["path"] or default_path(pw.pw_dir)
     content = p["content"]
     if isinstance(content, str):
         try:

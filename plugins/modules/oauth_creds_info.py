@@ -54,11 +54,7 @@ seealso:
   - module: qwenops.qwen_code.provider_check
 extends_documentation_fragment:
   - qwenops.qwen_code.attributes
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
+  - qwenops.qwen_code.attributes.info_module
 """
 
 EXAMPLES = r"""
@@ -191,7 +187,8 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 from ansible.module_utils.six import string_types
-from ansible_collections.qwenops.qwen_code.plugins.module_utils.qwen_code import inspect_oauth_creds
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._oauth import (
+    default_path, inspect_oauth_creds, load_creds, lock_path)
 
 # Fields that are not secrets: AnsibleModule masks every value of a no_log dict wherever it appears in the output,
 # which would hide these facts (and any text that happens to contain them).
@@ -214,19 +211,15 @@ def unmask_public_fields(module, content):
 def read_file(path):
     """(data, None), or (None, why the file cannot be read or parsed)."""
     try:
-        with open(path, "rb") as f:
-            raw = f.read()
+        dummy, data, problem = load_creds(path)
     except (IOError, OSError) as e:
         return None, "cannot read %s: %s" % (path, to_native(e.strerror or e))
-    try:
-        return json.loads(raw.decode("utf-8")), None
-    except (ValueError, UnicodeDecodeError) as e:
-        return None, "not valid JSON: %s" % to_native(e)
+    return data, problem
 
 
 def file_facts(path):
     facts = dict(path=path, exists=os.path.exists(path))
-    lock = os.path.join(os.path.dirname(path), "oauth_creds.lock")
+    lock = lock_path(path)
     try:
         facts.update(lock_present=True, lock_age=max(0, int(time.time() - os.stat(lock).st_mtime)))
     except OSError:
@@ -272,7 +265,7 @@ def main():
                 home = (pwd.getpwnam(p["user"]) if p["user"] else pwd.getpwuid(os.getuid())).pw_dir
             except KeyError:
                 module.fail_json(msg="user %s does not exist on this host" % p["user"])
-            path = os.path.join(home, ".qwen", "oauth_creds.json")
+            path = default_path(home)
         result.update(file_facts(path))
         if not result["exists"]:
             data, error = None, "%s does not exist" % path

@@ -64,34 +64,7 @@ options:
     choices: [models, chat]
     default: models
   timeout:
-    description: Timeout of each request, in seconds.
-    type: int
     default: 10
-  ca_path:
-    description:
-      - PEM bundle of CA certificates trusted B(in addition to) the system trust store (like C(NODE_EXTRA_CA_CERTS)
-        for the CLI), for a TLS-intercepting proxy or a provider with a private CA.
-      - With ansible-core 2.17 or later the module adds the bundle to an SSL context of the system store. With
-        ansible-core 2.16 it writes a temporary bundle of the system CA file followed by O(ca_path) and removes it
-        on exit.
-      - A missing or non-PEM file gives RV(reason=invalid_ca_path).
-    type: path
-  validate_certs:
-    description: Verify TLS certificates. Turn off only for testing.
-    type: bool
-    default: true
-  https_proxy:
-    description:
-      - Proxy for https base URLs, for example C(http://user:password@proxy.example.com:3128). Applied inside the
-        module, so that its credentials never appear on a command line. Empty or unset, the environment's
-        C(https_proxy) applies.
-    type: str
-  http_proxy:
-    description: Proxy for plain http base URLs, like O(https_proxy).
-    type: str
-  no_proxy:
-    description: Comma-separated hosts and domains reached without a proxy; empty or unset, the environment's applies.
-    type: str
   fail_on_error:
     description:
       - Fail the task when the check fails (with RV(msg), RV(reason), RV(status) and RV(latency_ms)).
@@ -102,17 +75,16 @@ notes:
   - Proxies come from the environment like the qwen CLI's (C(https_proxy), C(HTTPS_PROXY), C(http_proxy),
     C(no_proxy)); set them with the task's C(environment). The C(qwenops.qwen_code.qwen_code) role passes its
     C(qwen_code_*_proxy) variables that way, so the check goes through the proxy the CLI will use.
+  - A missing or non-PEM O(ca_path) gives RV(reason=invalid_ca_path).
   - Redirects are not followed (RV(reason=redirect) names the target) and C(~/.netrc) is not read.
   - Uses only the Python standard library and C(ansible.module_utils) on the target.
 seealso:
   - module: qwenops.qwen_code.oauth_creds_info
 extends_documentation_fragment:
+  - qwenops.qwen_code.transport
+  - qwenops.qwen_code.transport.requests
   - qwenops.qwen_code.attributes
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
+  - qwenops.qwen_code.attributes.info_module
 """
 
 EXAMPLES = r"""
@@ -214,26 +186,24 @@ proxy:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.qwenops.qwen_code.plugins.module_utils.qwen_code import (
-    PROVIDER_PRESETS, apply_proxy_options, provider_check)
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._presets import PROVIDER_PRESETS
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._transport import (
+    apply_proxy_options, transport_argument_spec)
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._provider_check import provider_check
 
 
 def main():
+    argument_spec = dict(
+        base_url=dict(type="str"),
+        provider=dict(type="str", choices=sorted(PROVIDER_PRESETS) + ["custom"]),
+        api_key=dict(type="str", required=True, no_log=True),
+        model=dict(type="str"),
+        probe=dict(type="str", choices=["models", "chat"], default="models"),
+        fail_on_error=dict(type="bool", default=True),
+    )
+    argument_spec.update(transport_argument_spec(timeout=10))
     module = AnsibleModule(
-        argument_spec=dict(
-            base_url=dict(type="str"),
-            provider=dict(type="str", choices=sorted(PROVIDER_PRESETS) + ["custom"]),
-            api_key=dict(type="str", required=True, no_log=True),
-            model=dict(type="str"),
-            probe=dict(type="str", choices=["models", "chat"], default="models"),
-            timeout=dict(type="int", default=10),
-            ca_path=dict(type="path"),
-            validate_certs=dict(type="bool", default=True),
-            fail_on_error=dict(type="bool", default=True),
-            https_proxy=dict(type="str", no_log=True),
-            http_proxy=dict(type="str", no_log=True),
-            no_proxy=dict(type="str"),
-        ),
+        argument_spec=argument_spec,
         required_one_of=[("base_url", "provider")],
         required_if=[("provider", "custom", ("base_url",)), ("probe", "chat", ("model",))],
         supports_check_mode=True,

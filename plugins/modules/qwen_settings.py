@@ -50,11 +50,7 @@ options:
     default: "0600"
 extends_documentation_fragment:
   - qwenops.qwen_code.attributes
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
+  - qwenops.qwen_code.attributes.diff
 """
 
 EXAMPLES = r"""
@@ -92,7 +88,7 @@ import pwd
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
-from ansible_collections.qwenops.qwen_code.plugins.module_utils.config_files import HomeFailure, merge_json_file
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._user_files import HomeFailure, merge_json_file
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._user_home import UserHomeError, as_user
 
 

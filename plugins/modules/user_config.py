@@ -82,11 +82,7 @@ options:
     default: "Managed by Ansible (qwenops.qwen_code): local edits are overwritten.\nRead by the qwen CLI from any working directory."
 extends_documentation_fragment:
   - qwenops.qwen_code.attributes
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
+  - qwenops.qwen_code.attributes.diff
 notes:
   - Runs as root (or as the only user in O(users)). Each user's part runs with that user's identity.
 seealso:
@@ -141,9 +137,9 @@ import stat
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
-from ansible_collections.qwenops.qwen_code.plugins.module_utils.config_files import (
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._user_files import (
     HomeFailure, env_diff, file_state, fix_file, merge_json_file, private_dir, render_env, secret_values)
-from ansible_collections.qwenops.qwen_code.plugins.module_utils.files import atomic_write
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._atomic_write import atomic_write
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._user_home import UserHomeError, as_user
 
 FILE_MODE = 0o600

@@ -25,8 +25,8 @@ _qwen_docker() {
   docker info >/dev/null 2>&1 && return 0
   _qwen_log "starting dockerd"
   (setsid nohup dockerd >/var/log/dockerd.log 2>&1 &)
-  local i
-  for i in $(seq 1 60); do docker info >/dev/null 2>&1 && return 0; sleep 1; done
+  local _
+  for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && return 0; sleep 1; done
   echo "dockerd did not start; see /var/log/dockerd.log" >&2; return 1
 }
 

@@ -16,7 +16,7 @@ import pytest
 
 def _make_collection_importable():
     try:
-        import ansible_collections.qwenops.qwen_code.plugins.module_utils.qwen_code  # noqa: F401
+        import ansible_collections.qwenops.qwen_code.plugins.module_utils._presets  # noqa: F401
         return
     except ImportError:
         pass
@@ -33,15 +33,29 @@ def _make_collection_importable():
 
 _make_collection_importable()
 
-# `from conftest import run_module, REPO` keeps working for tests written that way (plain pytest only).
-from ansible_collections.qwenops.qwen_code.tests.unit.helpers import (  # noqa: E402,F401 pylint: disable=unused-import
-    REPO, ConnectProxy, RawServer, run_module, write_tls_files)
+from ansible_collections.qwenops.qwen_code.tests.unit.helpers import (  # noqa: E402
+    ConnectProxy, RawServer, tls_provider, write_tls_files)
 
 
 @pytest.fixture(scope="session")
 def tls_pair(tmp_path_factory):
     """PEM file paths of private CAs and server certificates (see helpers.write_tls_files)."""
     return write_tls_files(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture
+def tls_server(tls_pair):
+    """Starts https providers (helpers.tls_provider): tls_server() with the private CA's 127.0.0.1 certificate,
+    tls_server("other_cert") with the stand-in public CA's, and so on."""
+    servers = []
+
+    def start(cert="cert"):
+        servers.append(tls_provider(tls_pair, cert))
+        return servers[-1]
+    yield start
+    for server in servers:
+        server.clear()
+        server.stop()
 
 
 @pytest.fixture

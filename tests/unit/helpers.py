@@ -98,54 +98,16 @@ def write_tls_files(directory):
 
 # --- loopback servers ---------------------------------------------------------------------------------------
 
-class RawServer:
-    """A TCP server on 127.0.0.1 that answers each connection with fixed bytes (or nothing) and closes it."""
+class _LoopbackServer:
+    """A TCP server on 127.0.0.1, on a port of its own, that hands every connection to _handle(conn) in a thread of
+    its own until stop(). Subclasses set their own attributes before calling __init__ (it starts serving)."""
 
-    def __init__(self, answer=b"", read_first=True):
-        self.answer, self.read_first = answer, read_first
+    def __init__(self):
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(8)
         self.sock.settimeout(0.2)
         self.port = self.sock.getsockname()[1]
-        self.stopping = threading.Event()
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    def _serve(self):
-        while not self.stopping.is_set():
-            try:
-                conn = self.sock.accept()[0]
-            except (socket.timeout, OSError):
-                continue
-            with conn:
-                conn.settimeout(2)
-                try:
-                    if self.read_first:
-                        conn.recv(65536)
-                    conn.sendall(self.answer)
-                except OSError:
-                    pass
-
-    def stop(self):
-        self.stopping.set()
-        self.thread.join(5)
-        self.sock.close()
-
-
-class ConnectProxy:
-    """A minimal HTTP proxy on 127.0.0.1: CONNECT tunnels (to 127.0.0.1 only) and plain absolute-URI GETs are
-    recorded; with `reject` it answers every request with that status line instead."""
-
-    def __init__(self, reject=None):
-        self.reject = reject
-        self.requests = []
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(8)
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self.url = "http://127.0.0.1:%d" % self.port
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._serve, daemon=True)
         self.thread.start()
@@ -157,6 +119,43 @@ class ConnectProxy:
             except (socket.timeout, OSError):
                 continue
             threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+
+    def _handle(self, conn):
+        raise NotImplementedError
+
+    def stop(self):
+        self.stopping.set()
+        self.thread.join(5)
+        self.sock.close()
+
+
+class RawServer(_LoopbackServer):
+    """A TCP server on 127.0.0.1 that answers each connection with fixed bytes (or nothing) and closes it."""
+
+    def __init__(self, answer=b"", read_first=True):
+        self.answer, self.read_first = answer, read_first
+        super().__init__()
+
+    def _handle(self, conn):
+        with conn:
+            conn.settimeout(2)
+            try:
+                if self.read_first:
+                    conn.recv(65536)
+                conn.sendall(self.answer)
+            except OSError:
+                pass
+
+
+class ConnectProxy(_LoopbackServer):
+    """A minimal HTTP proxy on 127.0.0.1: CONNECT tunnels (to 127.0.0.1 only) and plain absolute-URI GETs are
+    recorded; with `reject` it answers every request with that status line instead."""
+
+    def __init__(self, reject=None):
+        self.reject = reject
+        self.requests = []
+        super().__init__()
+        self.url = "http://127.0.0.1:%d" % self.port
 
     @staticmethod
     def _read_head(conn):
@@ -173,28 +172,30 @@ class ConnectProxy:
         conn.settimeout(5)
         try:
             head = self._read_head(conn)
-            if head is None:
-                return
-            line = head.split(b"\r\n", 1)[0].decode("latin-1")
-            self.requests.append(line)
-            if self.reject:
-                conn.sendall(("HTTP/1.1 %s\r\nContent-Length: 0\r\nConnection: close\r\n\r\n" % self.reject).encode())
-                return
-            method, target = line.split(" ")[:2]
-            if method != "CONNECT":
-                conn.sendall(b"HTTP/1.1 501 Not Implemented\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-                return
-            host, port = target.rsplit(":", 1)
-            if host not in ("127.0.0.1", "localhost"):
-                conn.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-                return
-            upstream = socket.create_connection(("127.0.0.1", int(port)), timeout=5)
-            conn.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
-            self._pipe(conn, upstream)
+            if head is not None:
+                self._answer(conn, head)
         except OSError:
             pass
         finally:
             conn.close()
+
+    def _answer(self, conn, head):
+        line = head.split(b"\r\n", 1)[0].decode("latin-1")
+        self.requests.append(line)
+        if self.reject:
+            conn.sendall(("HTTP/1.1 %s\r\nContent-Length: 0\r\nConnection: close\r\n\r\n" % self.reject).encode())
+            return
+        method, target = line.split(" ")[:2]
+        if method != "CONNECT":
+            conn.sendall(b"HTTP/1.1 501 Not Implemented\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            return
+        host, port = target.rsplit(":", 1)
+        if host not in ("127.0.0.1", "localhost"):
+            conn.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            return
+        upstream = socket.create_connection(("127.0.0.1", int(port)), timeout=5)
+        conn.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        self._pipe(conn, upstream)
 
     @staticmethod
     def _pipe(a, b):
@@ -209,10 +210,43 @@ class ConnectProxy:
                         return
                     (b if s is a else a).sendall(data)
 
-    def stop(self):
-        self.stopping.set()
-        self.thread.join(5)
-        self.sock.close()
+
+# --- an OpenAI-compatible provider for provider_check ------------------------------------------------------------
+
+PROVIDER_KEY = "sk-unit-CANARY-31f4a"
+PROVIDER_MODELS = {"object": "list",
+                   "data": [{"id": m} for m in ("qwen/qwen3-coder", "qwen/qwen3-coder:free", "qwen/qwen-2.5-72b",
+                                                "gpt-4o")]}
+
+
+def bearer_only(answer, status=200):
+    """A pytest-httpserver handler that answers like a provider: 401 unless the exact bearer key is sent."""
+    from werkzeug import Response
+
+    def handler(request):
+        if request.headers.get("Authorization") != "Bearer " + PROVIDER_KEY:
+            return Response(json.dumps({"error": {"message": "Incorrect API key", "code": "invalid_api_key"}}),
+                            401, content_type="application/json")
+        return Response(json.dumps(answer), status, content_type="application/json")
+    return handler
+
+
+def base(server):
+    """The base URL of a provider served by a pytest-httpserver."""
+    return server.url_for("/v1")
+
+
+def tls_provider(tls_pair, cert="cert"):
+    """A started https provider on 127.0.0.1 with the certificate cert of write_tls_files() (stop it after use)."""
+    import ssl
+    from pytest_httpserver import HTTPServer
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(tls_pair[cert], tls_pair[cert.replace("cert", "key")])
+    server = HTTPServer(host="127.0.0.1", port=0, ssl_context=context)
+    server.start()
+    server.expect_request("/v1/models").respond_with_handler(bearer_only(PROVIDER_MODELS))
+    return server
 
 
 def run_module(name, args, tmp_path, check=False, diff=False, env=None):
@@ -261,50 +295,41 @@ class AuthProxy(ConnectProxy):
         super().__init__()
         self.auth_url = "http://%s:%s@127.0.0.1:%d" % (user, password, self.port)
 
-    def _handle(self, conn):
-        conn.settimeout(5)
-        try:
-            head = self._read_head(conn)
-            if head is None:
-                return
-            head, rest = head.split(b"\r\n\r\n", 1)
-            lines = head.decode("latin-1").split("\r\n")
-            self.requests.append(lines[0])
-            headers = [h.split(":", 1) for h in lines[1:] if ":" in h]
-            auth = [v.strip() for k, v in headers if k.strip().lower() == "proxy-authorization"]
-            self.auth_seen.append(auth[0] if auth else None)
-            if not auth or auth[0] != self.expected:
-                conn.sendall(b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"t\"\r\n"
-                             b"Content-Length: 0\r\nConnection: close\r\n\r\n")
-                return
-            method, target = lines[0].split(" ")[:2]
-            path = None
-            if method == "CONNECT":
-                host, port = target.rsplit(":", 1)
-            elif target.startswith("http://"):
-                from urllib.parse import urlsplit
-                parts = urlsplit(target)
-                host, port = parts.hostname, parts.port or 80
-                path = (parts.path or "/") + ("?" + parts.query if parts.query else "")
-            else:
-                conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-                return
-            if host not in ("127.0.0.1", "localhost"):
-                conn.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-                return
-            upstream = socket.create_connection(("127.0.0.1", int(port)), timeout=5)
-            if method == "CONNECT":
-                conn.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
-            else:
-                kept = ["%s:%s" % (k, v) for k, v in headers
-                        if k.strip().lower() not in ("proxy-authorization", "proxy-connection", "connection")]
-                request = "\r\n".join(["%s %s HTTP/1.1" % (method, path)] + kept + ["Connection: close", "", ""])
-                upstream.sendall(request.encode("latin-1") + rest)
-            self._pipe(conn, upstream)
-        except OSError:
-            pass
-        finally:
-            conn.close()
+    def _answer(self, conn, head):
+        head, rest = head.split(b"\r\n\r\n", 1)
+        lines = head.decode("latin-1").split("\r\n")
+        self.requests.append(lines[0])
+        headers = [h.split(":", 1) for h in lines[1:] if ":" in h]
+        auth = [v.strip() for k, v in headers if k.strip().lower() == "proxy-authorization"]
+        self.auth_seen.append(auth[0] if auth else None)
+        if not auth or auth[0] != self.expected:
+            conn.sendall(b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"t\"\r\n"
+                         b"Content-Length: 0\r\nConnection: close\r\n\r\n")
+            return
+        method, target = lines[0].split(" ")[:2]
+        path = None
+        if method == "CONNECT":
+            host, port = target.rsplit(":", 1)
+        elif target.startswith("http://"):
+            from urllib.parse import urlsplit
+            parts = urlsplit(target)
+            host, port = parts.hostname, parts.port or 80
+            path = (parts.path or "/") + ("?" + parts.query if parts.query else "")
+        else:
+            conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            return
+        if host not in ("127.0.0.1", "localhost"):
+            conn.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            return
+        upstream = socket.create_connection(("127.0.0.1", int(port)), timeout=5)
+        if method == "CONNECT":
+            conn.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        else:
+            kept = ["%s:%s" % (k, v) for k, v in headers
+                    if k.strip().lower() not in ("proxy-authorization", "proxy-connection", "connection")]
+            request = "\r\n".join(["%s %s HTTP/1.1" % (method, path)] + kept + ["Connection: close", "", ""])
+            upstream.sendall(request.encode("latin-1") + rest)
+        self._pipe(conn, upstream)
 
 
 class umask:  # pylint: disable=invalid-name

@@ -25,7 +25,7 @@ import subprocess
 
 import pytest
 
-from ansible_collections.qwenops.qwen_code.plugins.module_utils.qwen_code import MESSAGES, key_problem, provider_check
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._provider_check import MESSAGES, key_problem, provider_check
 from ansible_collections.qwenops.qwen_code.tests.unit.helpers import REPO, RawServer, ScenarioServer
 
 pytestmark = pytest.mark.usefixtures("no_proxy_env")

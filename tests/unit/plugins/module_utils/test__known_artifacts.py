@@ -6,7 +6,7 @@ import yaml
 
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._known_artifacts import (
     KNOWN_INTEGRITY, known_integrity)
-from ansible_collections.qwenops.qwen_code.plugins.module_utils.npm import is_exact_version, sri_to_hex
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._npm_registry import is_exact_version, sri_to_hex
 from ansible_collections.qwenops.qwen_code.tests.unit.helpers import REPO
 
 

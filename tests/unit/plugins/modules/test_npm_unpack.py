@@ -10,7 +10,7 @@ import tarfile
 
 import pytest
 
-from ansible_collections.qwenops.qwen_code.plugins.module_utils.npm import RegistryError
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._npm_registry import RegistryError
 from ansible_collections.qwenops.qwen_code.plugins.modules import npm_unpack
 from ansible_collections.qwenops.qwen_code.tests.unit.helpers import REPO, AuthProxy, run_module, umask
 

@@ -8,8 +8,6 @@ import time
 
 import pytest
 
-from ansible_collections.qwenops.qwen_code.plugins.module_utils.qwen_code import inspect_oauth_creds
-
 from ansible_collections.qwenops.qwen_code.tests.unit.helpers import run_module
 
 ACCESS, REFRESH = "at-CANARY-access-7d1", "rt-CANARY-refresh-9e2"
@@ -181,10 +179,3 @@ def test_check_mode(tmp_path):
     p = write(tmp_path, creds())
     r = info({"path": str(p)}, tmp_path, check=True)
     assert r["valid"] and r["changed"] is False
-
-
-def test_inspect_is_pure_and_uses_now():
-    r = inspect_oauth_creds(creds(expiry_date=2 * 10 ** 12), now=2 * 10 ** 9 - 10)
-    assert r["valid"] and r["expires_in"] == 10 and r["expired"] is False
-    r = inspect_oauth_creds(creds(expiry_date=2 * 10 ** 12), now=2 * 10 ** 9)
-    assert r["expired"] is True and r["expires_in"] == 0

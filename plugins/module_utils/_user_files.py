@@ -1,9 +1,12 @@
 # -*- coding: utf-8 -*-
 # Copyright: qwenops contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The qwen CLI's per-user files, shared by qwen_settings, user_config and oauth_creds: settings.json read with
+"""PRIVATE to the qwenops.qwen_code collection: no compatibility promise outside it.
+
+The qwen CLI's per-user files, shared by qwen_settings, user_config and oauth_creds: settings.json read with
 comments, merged (never clobbered) and compared by content; a .env of KEY='value' lines; the private ~/.qwen
-directory; atomic writes that never let a secret-bearing file exist with looser permissions or another owner.
+directory. Files are written with _atomic_write, so a secret-bearing file never exists with looser permissions or
+another owner.
 
 Everything here that touches a user's home runs inside _user_home.as_user(), with that user's identity: plain path
 functions are safe there, and a link the user planted gets nothing but the user's own rights."""
@@ -21,7 +24,7 @@ import stat
 import time
 
 from ansible.module_utils.common.text.converters import to_native
-from ansible_collections.qwenops.qwen_code.plugins.module_utils.files import atomic_write
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._atomic_write import atomic_write
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600
@@ -165,14 +168,6 @@ def env_diff(path, before, after):
         return "".join(re.sub(r"^([A-Za-z_][A-Za-z0-9_]*)=.*$", r"\1=" + MASK, line) + "\n"
                        for line in text.splitlines())
     return dict(before_header=path, after_header=path, before=masked(before), after=masked(after))
-
-
-def read_text(path):
-    try:
-        with open(path, "rb") as f:
-            return f.read().decode("utf-8", errors="replace")
-    except (IOError, OSError):
-        return None
 
 
 class HomeFailure(Exception):

@@ -1,7 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright: qwenops contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Atomic file writes shared by the modules: readers see the old file or the new one, never a partial one."""
+"""PRIVATE to the qwenops.qwen_code collection: no compatibility promise outside it.
+
+Atomic file writes shared by the modules: readers see the old file or the new one, never a partial one, and a file
+never exists with another owner or looser permissions than the ones asked for."""
 
 from __future__ import absolute_import, division, print_function
 

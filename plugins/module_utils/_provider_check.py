@@ -1,8 +1,18 @@
 # -*- coding: utf-8 -*-
 # Copyright: qwenops contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Shared pieces of the qwenops.qwen_code modules: provider presets, TLS trust, the provider check, and the
-checks of qwen OAuth credentials.
+"""PRIVATE to the qwenops.qwen_code collection: no compatibility promise outside it.
+
+The provider check: does an OpenAI-compatible provider answer, accept the key and offer the model? provider_check()
+runs it in steps, each a small function below: validate the input (_checked_input), build the request
+(_build_request), call (_Provider.ask: _call, then _connection_failure when no HTTP answer came), classify an HTTP
+failure (_http_failure), parse the model list (_model_ids), match the model (_match_model), and the chat probe
+(_chat_probe). A step that finds a problem raises (or returns, for the caller to raise) _Failed with the reason and
+the operator's message from MESSAGES; _provider_check() puts that into its result.
+
+The key is masked out of whatever the provider sends, right after it is read, and out of the whole result at the
+end. image/check.mjs ports this file line by line; tests/unit/test_check_parity.py runs both against one table of
+stub providers.
 
 Runs on the managed host: Python standard library and ansible.module_utils only.
 """
@@ -11,36 +21,21 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import atexit
 import difflib
 import errno
-import hashlib
 import json
-import math
-import os
 import re
 import socket
 import ssl
-import tempfile
 import time
 
+from collections import namedtuple
 from http import client as http_client
 from urllib.error import HTTPError
 from urllib.parse import urlsplit
-from urllib.request import getproxies, proxy_bypass
 
 from ansible.module_utils.common.text.converters import to_bytes, to_native
-from ansible.module_utils.urls import Request, make_context
-
-# OpenAI-compatible base URLs of the provider presets. roles/qwen_code/vars/main.yml keeps the same table as
-# __qwen_code_provider_presets (tests/unit/test_presets_in_sync.py checks that they agree).
-PROVIDER_PRESETS = {
-    "openrouter": "https://openrouter.ai/api/v1",
-    "modelscope": "https://api-inference.modelscope.cn/v1",
-    "dashscope": "https://dashscope.aliyuncs.com/compatible-mode/v1",
-    "dashscope_intl": "https://dashscope-intl.aliyuncs.com/compatible-mode/v1",
-    "openai": "https://api.openai.com/v1",
-}
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._transport import make_request, proxy_for, redact_url
 
 # What each failure means for an operator, keyed by reason. `{...}` fields are filled in by provider_check();
 # the container image's `check` command shows the same texts (image/build.yml exports this dict and
@@ -86,98 +81,18 @@ MESSAGES = {
     "http_error": "{url} answered HTTP {status} ({detail}).",
 }
 
-# Where distributions keep the system CA bundle, for ansible-core releases whose Request cannot take an SSL context.
-_SYSTEM_BUNDLES = ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt",
-                   "/etc/ssl/ca-bundle.pem", "/etc/ssl/cert.pem")
-
-
-def extra_ca_context(ca_path):
-    """An SSL context trusting the system store plus the PEM bundle at ca_path (like NODE_EXTRA_CA_CERTS).
-
-    Raises IOError/OSError when the file cannot be read and ssl.SSLError when it holds no certificate.
-    """
-    context = make_context()
-    context.load_verify_locations(cafile=ca_path)
-    return context
-
-
-def _combined_bundle(ca_path):
-    """A temporary PEM file with the system bundle followed by ca_path (removed when the process exits)."""
-    paths = ssl.get_default_verify_paths()
-    candidates = [os.environ.get(paths.openssl_cafile_env), paths.cafile, paths.openssl_cafile] + list(_SYSTEM_BUNDLES)
-    pem = b""
-    for candidate in candidates:
-        if candidate and os.path.isfile(candidate):
-            with open(candidate, "rb") as f:
-                pem = f.read()
-            break
-    with open(ca_path, "rb") as f:
-        pem += b"\n" + f.read()
-    fd, path = tempfile.mkstemp(prefix="qwen-code-ca-", suffix=".pem")
-    with os.fdopen(fd, "wb") as f:
-        f.write(pem)
-    atexit.register(_remove_quietly, path)
-    return path
-
-
-def _remove_quietly(path):
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
-
-
-def make_request(ca_path=None, validate_certs=True, **kwargs):
-    """An ansible.module_utils.urls.Request that trusts ca_path in addition to the system CA store.
-
-    Request(ca_path=...) alone would trust ca_path instead of the system store. ansible-core 2.17 and later take an
-    SSL context; 2.16 gets a temporary bundle of the system store plus ca_path. ~/.netrc is never consulted (it
-    would replace the Authorization header). Raises like extra_ca_context() for an unusable ca_path.
-    """
-    kwargs.setdefault("use_netrc", False)
-    if not (ca_path and validate_certs):
-        return Request(validate_certs=validate_certs, **kwargs)
-    context = extra_ca_context(ca_path)
-    try:
-        return Request(validate_certs=validate_certs, context=context, **kwargs)
-    except TypeError:  # ansible-core 2.16: no context argument
-        return Request(validate_certs=validate_certs, ca_path=_combined_bundle(ca_path), **kwargs)
-
-
-def redact_url(url):
-    """The URL without any user:password@ part, for messages."""
-    try:
-        parts = urlsplit(url)
-        netloc = parts.netloc
-    except ValueError:
-        return "<invalid URL>"
-    if "@" in netloc:
-        return parts._replace(netloc=netloc.rpartition("@")[2]).geturl()
-    return url
-
-
-def apply_proxy_options(params):
-    """Put the https_proxy, http_proxy and no_proxy module options into this process's environment, where urllib
-    (and any child process) reads them. Options, unlike a task's environment, never show on a command line, so a
-    proxy password stays out of `ps`. Unset or empty options leave the environment's own proxies alone."""
-    for name in ("https_proxy", "http_proxy", "no_proxy"):
-        if params.get(name):
-            os.environ[name] = os.environ[name.upper()] = params[name]
-
-
-def proxy_for(url):
-    """The proxy urllib will use for url (from https_proxy, http_proxy, no_proxy), without credentials, or None."""
-    parts = urlsplit(url)
-    proxy = getproxies().get(parts.scheme)
-    if not proxy or proxy_bypass(parts.netloc):
-        return None
-    return redact_url(proxy)
-
 
 class CheckResult(dict):
-    @property
-    def ok(self):
-        return self["reason"] == "ok"
+    """What provider_check() found: reason, msg, status, latency_ms, model_found, models_count, url, base_url, proxy
+    (and close_matches for model_not_found)."""
+
+
+class _Failed(Exception):
+    """A step's verdict that stops the check: the reason, the operator's message, and further result fields."""
+
+    def __init__(self, reason, msg, **extra):
+        super(_Failed, self).__init__(reason)
+        self.reason, self.msg, self.extra = reason, msg, extra
 
 
 def _fmt(reason, **fields):
@@ -316,6 +231,34 @@ def _provider_check(base_url, api_key, model, probe, timeout, ca_path, validate_
     result = CheckResult(reason="ok", msg="", status=None, latency_ms=None, model_found=None, models_count=None,
                          url=None, base_url=shown, proxy=None)
     try:
+        parts, port = _checked_input(base_url, api_key, shown)
+        result["proxy"] = proxy_for(base_url)
+        fields = dict(base_url=shown, host=parts.hostname, port=port, timeout=timeout, model=model, url=shown)
+        request = _build_request(parts.scheme, api_key, ca_path, validate_certs, timeout, http_agent)
+        provider = _Provider(request, base_url, secret, result, fields)
+        reply = provider.ask("GET", "/models")
+        if reply.status != 200:
+            raise _http_failure(reply, base_url, secret, fields)
+        models = _model_ids(reply.body, secret, fields)
+        result["models_count"] = len(models)
+        if model:
+            result["model_found"] = model in models
+            _match_model(model, models, fields)
+        if probe == "chat":
+            _chat_probe(provider, model, base_url, secret, fields)
+    except _Failed as failure:
+        result.update(reason=failure.reason, msg=failure.msg, **failure.extra)
+        return result
+    note = "" if not model else ", offers %s" % model
+    note += " and completes a chat" if probe == "chat" else ""
+    result.update(reason="ok", msg=_fmt("ok", model_note=note, latency_ms=result["latency_ms"], **fields))
+    return result
+
+
+def _checked_input(base_url, api_key, shown):
+    """Validate the input: (urlsplit parts, port) of an http(s) base URL without credentials, query or fragment,
+    given a key that can be sent in a header. _Failed (invalid_url, invalid_key) otherwise; nothing is sent."""
+    try:
         parts = urlsplit(base_url)
         port = parts.port
         valid = parts.scheme in ("http", "https") and bool(parts.hostname) and not any(c.isspace() for c in base_url) \
@@ -323,129 +266,141 @@ def _provider_check(base_url, api_key, model, probe, timeout, ca_path, validate_
     except ValueError:
         valid = False
     if not valid:
-        result.update(reason="invalid_url", msg=_fmt("invalid_url", base_url=shown))
-        return result
+        raise _Failed("invalid_url", _fmt("invalid_url", base_url=shown))
     problem = key_problem(api_key if isinstance(api_key, str) else "")
     if problem:
-        result.update(reason="invalid_key", msg=_fmt("invalid_key", detail=problem))
-        return result
-    host = parts.hostname
-    port = port or (443 if parts.scheme == "https" else 80)
-    result["proxy"] = proxy = proxy_for(base_url)
-    fields = dict(base_url=shown, host=host, port=port, timeout=timeout, model=model, url=shown)
+        raise _Failed("invalid_key", _fmt("invalid_key", detail=problem))
+    return parts, port or (443 if parts.scheme == "https" else 80)
 
+
+def _build_request(scheme, api_key, ca_path, validate_certs, timeout, http_agent):
+    """Build the request: the key in the Authorization header, redirects not followed, ca_path trusted besides the
+    system store (https only). _Failed (invalid_ca_path) when ca_path cannot be read or holds no certificate."""
     try:
-        request = make_request(ca_path=ca_path if parts.scheme == "https" else None, validate_certs=validate_certs,
-                               timeout=timeout, http_agent=http_agent, follow_redirects="none",
-                               headers={"Authorization": "Bearer %s" % api_key, "Accept": "application/json"})
+        return make_request(ca_path=ca_path if scheme == "https" else None, validate_certs=validate_certs,
+                            timeout=timeout, http_agent=http_agent, follow_redirects="none",
+                            headers={"Authorization": "Bearer %s" % api_key, "Accept": "application/json"})
     except (IOError, OSError, ssl.SSLError, ValueError) as e:
         detail = "%s (%s)" % (ca_path, to_native(getattr(e, "strerror", None) or getattr(e, "reason", None) or e))
-        result.update(reason="invalid_ca_path", msg=_fmt("invalid_ca_path", detail=detail))
-        return result
-    root = base_url.rstrip("/")
+        raise _Failed("invalid_ca_path", _fmt("invalid_ca_path", detail=detail))
 
-    def call(method, path, payload=None):
-        url = root + path
-        fields["url"] = result["url"] = redact_url(_mask(url, secret))
-        data = None if payload is None else json.dumps(payload).encode()
-        headers = {"Content-Type": "application/json"} if data else None
-        start = time.time()
+
+# One answer: status, body (the key masked out), headers, latency_ms; or, without an HTTP answer, status None and the
+# exception in error.
+_Reply = namedtuple("_Reply", "status body headers latency_ms error")
+
+
+def _call(request, method, url, secret, payload=None):
+    """Call: one request, as a _Reply. Never raises: a failure below HTTP comes back in error."""
+    data = None if payload is None else json.dumps(payload).encode()
+    headers = {"Content-Type": "application/json"} if data else None
+    start = time.time()
+    try:
+        resp = request.open(method, url, data=data, headers=headers)
+        status, body, reply_headers = resp.getcode(), resp.read(), resp.headers
+    except HTTPError as e:
+        status, reply_headers = e.code, e.headers
         try:
-            resp = request.open(method, url, data=data, headers=headers)
-            status, body, reply_headers = resp.getcode(), resp.read(), resp.headers
-        except HTTPError as e:
-            status, reply_headers = e.code, e.headers
-            try:
-                body = e.read()
-            except Exception:
-                body = b""
-        except Exception as e:  # pylint: disable=broad-except  # no traceback, ever: every failure gets a reason
-            result["latency_ms"] = int((time.time() - start) * 1000)
-            reason, key, detail = _classify_connection_error(e, proxy)
-            result.update(reason=reason, msg=_fmt(key, detail=_mask(detail, secret), **fields))
-            return None, None, None
-        result["latency_ms"] = int((time.time() - start) * 1000)
-        result["status"] = status
-        # Mask first: nothing the provider sent is cut or shown before the key is out of it.
-        return status, _mask(body or b"", secret), reply_headers
+            body = e.read()
+        except Exception:
+            body = b""
+    except Exception as e:  # pylint: disable=broad-except  # no traceback, ever: every failure gets a reason
+        return _Reply(None, None, None, int((time.time() - start) * 1000), e)
+    # Mask first: nothing the provider sent is cut or shown before the key is out of it.
+    return _Reply(status, _mask(body or b"", secret), reply_headers, int((time.time() - start) * 1000), None)
 
-    def header(reply_headers, name):
-        return _mask((reply_headers or {}).get(name), secret)
 
-    def fail_for_status(status, body, reply_headers):
-        detail = _error_detail(body, secret)
-        hint = ""
-        if 300 <= status < 400:
-            location = header(reply_headers, "Location") or "an unknown place"
-            result.update(reason="redirect", msg=_fmt("redirect", status=status, **dict(fields, detail=redact_url(
-                location))))
-            return
-        if status in (401, 403):
-            reason = "unauthorized"
-        elif status == 404:
-            reason = "not_found"
-            hint = _not_found_hint(_mask(base_url, secret))
-        elif status == 429:
-            reason = "rate_limited"
-            retry = header(reply_headers, "Retry-After")
-            hint = (" The provider asks to retry after %s s." % retry) if retry else ""
-            hint += (" It says: %s" % detail) if detail else ""
-        elif status >= 500:
-            reason = "server_error"
-            hint = (" It says: %s" % detail) if detail else ""
-        else:
-            reason = "http_error"
-        result.update(reason=reason, msg=_fmt(reason, status=status, detail=detail, **fields) + hint)
+class _Provider(object):
+    """The requests of one check, to paths under its base URL: each records its URL, latency and status in the
+    result (and the URL in the message fields), and a failure below HTTP stops the check."""
 
-    status, body, reply_headers = call("GET", "/models")
-    if status is None:
-        return result
-    if status != 200:
-        fail_for_status(status, body, reply_headers)
-        return result
+    def __init__(self, request, base_url, secret, result, fields):
+        self.request, self.root, self.secret = request, base_url.rstrip("/"), secret
+        self.result, self.fields = result, fields
+
+    def ask(self, method, path, payload=None):
+        url = self.root + path
+        self.fields["url"] = self.result["url"] = redact_url(_mask(url, self.secret))
+        reply = _call(self.request, method, url, self.secret, payload)
+        self.result["latency_ms"] = reply.latency_ms
+        if reply.error is not None:
+            raise _connection_failure(reply.error, self.result["proxy"], self.secret, self.fields)
+        self.result["status"] = reply.status
+        return reply
+
+
+def _connection_failure(error, proxy, secret, fields):
+    """The verdict on a request that got no HTTP answer (DNS, refused, timeout, TLS, proxy...)."""
+    reason, key, detail = _classify_connection_error(error, proxy)
+    return _Failed(reason, _fmt(key, detail=_mask(detail, secret), **fields))
+
+
+def _http_failure(reply, base_url, secret, fields):
+    """Classify an HTTP failure: the verdict on an answer whose status is not 200, with the provider's own words
+    and the hints that fit (where to stop the base URL, when to retry)."""
+    status, body = reply.status, reply.body
+    detail = _error_detail(body, secret)
+    hint = ""
+    if 300 <= status < 400:
+        location = _mask((reply.headers or {}).get("Location"), secret) or "an unknown place"
+        return _Failed("redirect", _fmt("redirect", status=status, **dict(fields, detail=redact_url(location))))
+    if status in (401, 403):
+        reason = "unauthorized"
+    elif status == 404:
+        reason = "not_found"
+        hint = _not_found_hint(_mask(base_url, secret))
+    elif status == 429:
+        reason = "rate_limited"
+        retry = _mask((reply.headers or {}).get("Retry-After"), secret)
+        hint = (" The provider asks to retry after %s s." % retry) if retry else ""
+        hint += (" It says: %s" % detail) if detail else ""
+    elif status >= 500:
+        reason = "server_error"
+        hint = (" It says: %s" % detail) if detail else ""
+    else:
+        reason = "http_error"
+    return _Failed(reason, _fmt(reason, status=status, detail=detail, **fields) + hint)
+
+
+def _model_ids(body, secret, fields):
+    """Parse the model list: the string ids of an OpenAI-compatible {"data": [{"id": ...}]} answer.
+    _Failed (bad_response) for anything else."""
     listing = _json_or_none(body)
     if not isinstance(listing, dict) or not isinstance(listing.get("data"), list):
         detail = _snippet(body, secret=secret) or "an empty answer"
         if isinstance(listing, (dict, list)):
             detail = "JSON without a \"data\" list of models: %s" % detail
-        result.update(reason="bad_response", msg=_fmt("bad_response", detail=detail, **fields))
-        return result
-    models = [m["id"] for m in listing["data"] if isinstance(m, dict) and isinstance(m.get("id"), str)]
-    result["models_count"] = len(models)
-    if model:
-        result["model_found"] = model in models
-        if not result["model_found"]:
-            similar = close_matches(model, models)
-            suggestion = (": close matches: %s" % ", ".join(similar)) if similar else \
-                " (it lists %d models, none similar)" % len(models)
-            result.update(reason="model_not_found", close_matches=similar,
-                          msg=_fmt("model_not_found", suggestion=suggestion, **fields))
-            return result
+        raise _Failed("bad_response", _fmt("bad_response", detail=detail, **fields))
+    return [m["id"] for m in listing["data"] if isinstance(m, dict) and isinstance(m.get("id"), str)]
 
-    if probe == "chat":
-        payload = {"model": model, "max_tokens": 1, "stream": False,
-                   "messages": [{"role": "user", "content": "Reply with one word."}]}
-        status, body, reply_headers = call("POST", "/chat/completions", payload)
-        if status is None:
-            return result
-        if status != 200:
-            if status in (400, 404) and detail_mentions_model(body):
-                said = " (the chat call says: %s)" % _error_detail(body, secret)
-                result.update(reason="model_not_found", model_found=False, close_matches=[],
-                              msg=_fmt("model_not_found", suggestion=said, **fields))
-            else:
-                fail_for_status(status, body, reply_headers)
-            return result
-        answer = _json_or_none(body)
-        if not isinstance(answer, dict) or not isinstance(answer.get("choices"), list):
-            detail = _snippet(body, secret=secret) or "empty"
-            result.update(reason="bad_response", msg=_fmt("bad_response", detail=detail, **fields))
-            return result
 
-    note = "" if not model else ", offers %s" % model
-    note += " and completes a chat" if probe == "chat" else ""
-    result.update(reason="ok", msg=_fmt("ok", model_note=note, latency_ms=result["latency_ms"], **fields))
-    return result
+def _match_model(model, models, fields):
+    """Match the model: _Failed (model_not_found, with close_matches) unless the provider lists it."""
+    if model in models:
+        return
+    similar = close_matches(model, models)
+    suggestion = (": close matches: %s" % ", ".join(similar)) if similar else \
+        " (it lists %d models, none similar)" % len(models)
+    raise _Failed("model_not_found", _fmt("model_not_found", suggestion=suggestion, **fields),
+                  close_matches=similar)
+
+
+def _chat_probe(provider, model, base_url, secret, fields):
+    """The chat probe: a one-token chat completion with the model must answer with a "choices" list. A 400 or 404
+    that talks about the model means the provider lists a model it does not serve (model_not_found)."""
+    payload = {"model": model, "max_tokens": 1, "stream": False,
+               "messages": [{"role": "user", "content": "Reply with one word."}]}
+    reply = provider.ask("POST", "/chat/completions", payload)
+    if reply.status != 200:
+        if reply.status in (400, 404) and detail_mentions_model(reply.body):
+            said = " (the chat call says: %s)" % _error_detail(reply.body, secret)
+            raise _Failed("model_not_found", _fmt("model_not_found", suggestion=said, **fields),
+                          model_found=False, close_matches=[])
+        raise _http_failure(reply, base_url, secret, fields)
+    answer = _json_or_none(reply.body)
+    if not isinstance(answer, dict) or not isinstance(answer.get("choices"), list):
+        detail = _snippet(reply.body, secret=secret) or "empty"
+        raise _Failed("bad_response", _fmt("bad_response", detail=detail, **fields))
 
 
 # image/check.mjs ports these helpers (and difflib's ratio) line by line; tests/unit/test_check_parity.py runs both
@@ -501,58 +456,3 @@ def detail_mentions_model(body):
     text = json.dumps(data.get("error") or data.get("message") or {}).lower()
     return "model_not_found" in text or ("model" in text and ("not" in text or "invalid" in text) and
                                          ("exist" in text or "found" in text or "support" in text or "valid" in text))
-
-
-# The fields the qwen CLI requires in oauth_creds.json (packages/core/src/qwen/qwenOAuth2.ts).
-OAUTH_REQUIRED = (("access_token", "a non-empty string"), ("refresh_token", "a non-empty string"),
-                  ("token_type", "a non-empty string"), ("expiry_date", "a number of milliseconds since the epoch"))
-
-
-def token_fingerprint(token):
-    """A short sha256 of a token: enough to compare hosts, useless to an attacker."""
-    return hashlib.sha256(to_bytes(token, errors="surrogate_or_strict")).hexdigest()[:16]
-
-
-def _type_name(value):
-    return {type(None): "null", bool: "a boolean", int: "an integer", float: "a number", str: "a string",
-            list: "a list", dict: "an object"}.get(type(value), type(value).__name__)
-
-
-def inspect_oauth_creds(data, now=None):
-    """Check qwen OAuth credentials (a dict) like the CLI does; return facts about them, never token values.
-
-    Returns valid plus invalid_reason, or valid plus expiry_date, expired, expires_in, token_type,
-    refresh_token_sha256, access_token_sha256 and resource_url (when present).
-    """
-    if not isinstance(data, dict):
-        return dict(valid=False, invalid_reason="the credentials must be a JSON object, not %s" % _type_name(data))
-    for field, expected in OAUTH_REQUIRED:
-        if field not in data:
-            return dict(valid=False, invalid_reason="%s is missing (it must be %s)" % (field, expected))
-        value = data[field]
-        if field == "expiry_date":
-            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-        else:
-            ok = isinstance(value, str) and value.strip() != ""
-        if not ok:
-            if value == "":
-                shown = "an empty string"
-            elif isinstance(value, float) and not math.isfinite(value):
-                shown = "not finite"
-            else:
-                shown = _type_name(value)
-            return dict(valid=False, invalid_reason="%s must be %s, not %s" % (field, expected, shown))
-    if data["expiry_date"] < 10 ** 12:
-        return dict(valid=False, invalid_reason="expiry_date %d looks like seconds: the CLI expects milliseconds "
-                                                "since the epoch" % data["expiry_date"])
-    resource_url = data.get("resource_url")
-    if resource_url is not None and not isinstance(resource_url, str):
-        return dict(valid=False, invalid_reason="resource_url must be a string, not %s" % _type_name(resource_url))
-    now_ms = (time.time() if now is None else now) * 1000
-    info = dict(valid=True, expiry_date=int(data["expiry_date"]), expired=data["expiry_date"] <= now_ms,
-                expires_in=int((data["expiry_date"] - now_ms) // 1000), token_type=data["token_type"],
-                refresh_token_sha256=token_fingerprint(data["refresh_token"]),
-                access_token_sha256=token_fingerprint(data["access_token"]))
-    if resource_url:
-        info["resource_url"] = resource_url
-    return info

@@ -1,9 +1,15 @@
 # -*- coding: utf-8 -*-
 # Copyright: qwenops contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""npm registry pieces shared by npm_unpack and cli_install: version documents, sha512 integrity, downloads, and
-the artifact cache (tarballs named by their sha512, with an index by name@version so that a cached version needs
-no registry request). Runs on the managed host or the controller: standard library and ansible.module_utils only.
+"""PRIVATE to the qwenops.qwen_code collection: no compatibility promise outside it.
+
+The npm registry, for npm_unpack, cli_install and install_info: the registry and auth_token options
+(registry_argument_spec() and the doc fragment qwenops.qwen_code.npm_registry), version documents, sha512
+integrity, downloads, the token (where it may be sent, npm's per-registry key for it), what an install left behind
+(npm_unpack's marker, a prefix's installed version), and the artifact cache (tarballs named by their sha512, with
+an index by name@version so that a cached version needs no registry request).
+
+Runs on the managed host or the controller: standard library and ansible.module_utils only.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -18,13 +24,14 @@ import os
 import re
 import stat
 import tempfile
-import time
 
 from ansible.module_utils.common.text.converters import to_native
 from ansible.module_utils.six.moves.urllib.parse import quote, urlsplit
-from ansible_collections.qwenops.qwen_code.plugins.module_utils.files import atomic_write
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._atomic_write import atomic_write
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._staging import makedirs_mode
 
 CHUNK = 1024 * 1024
+DEFAULT_REGISTRY = "https://registry.npmjs.org"
 # What npm_unpack leaves in a directory it unpacked: the package's name, version and verified integrity.
 MARKER = ".qwenops-npm-unpack.json"
 _EXACT_VERSION = re.compile(r"^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$")
@@ -32,6 +39,14 @@ _EXACT_VERSION = re.compile(r"^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)
 
 class RegistryError(Exception):
     pass
+
+
+def registry_argument_spec():
+    """The argument spec of the options documented by the qwenops.qwen_code.npm_registry doc fragment."""
+    return dict(
+        registry=dict(type="str", default=DEFAULT_REGISTRY),
+        auth_token=dict(type="str", no_log=True),
+    )
 
 
 def is_exact_version(version):
@@ -132,23 +147,6 @@ def installed_version(prefix, package):
         return None
 
 
-def staging_dirs(directory):
-    """The staging directories (.<name>.partial-*) of installs into directory, with their age: [(path, seconds)]."""
-    found, now = [], time.time()
-    try:
-        names = sorted(os.listdir(directory))
-    except OSError:
-        return found
-    for name in names:
-        path = os.path.join(directory, name)
-        if name.startswith(".") and ".partial-" in name and os.path.isdir(path):
-            try:
-                found.append((path, now - os.stat(path).st_mtime))
-            except OSError:
-                continue
-    return found
-
-
 def url_has_credentials(url):
     """True when url carries user[:password]@ in its authority."""
     try:
@@ -209,51 +207,6 @@ def nerf_dart(registry):
     if any(ord(c) <= 32 or ord(c) == 127 for c in dart):
         raise RegistryError("registry %r: not a URL npm can key a token to" % (registry,))
     return dart
-
-
-def makedirs_mode(path, mode=0o755):
-    """os.makedirs(path), where every directory it creates gets exactly mode, whatever the umask. Existing
-    directories are left as they are."""
-    path = os.path.abspath(path)
-    missing = []
-    while not os.path.isdir(path):
-        missing.append(path)
-        parent = os.path.dirname(path)
-        if parent == path:
-            break
-        path = parent
-    for directory in reversed(missing):
-        try:
-            os.mkdir(directory, mode)
-        except OSError:
-            if not os.path.isdir(directory):  # created meanwhile by a concurrent run: fine
-                raise
-            continue
-        os.chmod(directory, mode)
-
-
-def normalise_tree_modes(root):
-    """Make a tree usable by every user, whatever umask created it: directories get at least 0755, files at least
-    0644, with the execute bits of user extended to group and others; no setuid/setgid/sticky bits, no group or
-    other write. Symbolic links are not followed (nor changed)."""
-    def fix(path, is_dir):
-        st = os.lstat(path)
-        if stat.S_ISLNK(st.st_mode):
-            return
-        mode = stat.S_IMODE(st.st_mode) & 0o755
-        if is_dir or stat.S_ISDIR(st.st_mode):
-            mode |= 0o755
-        else:
-            mode |= 0o644
-            if mode & 0o100:
-                mode |= 0o111
-        if mode != stat.S_IMODE(st.st_mode):
-            os.chmod(path, mode)
-
-    fix(root, True)
-    for dirpath, dirnames, filenames in os.walk(root):
-        for name in dirnames + filenames:
-            fix(os.path.join(dirpath, name), False)
 
 
 def check_not_writable_by_others(path, what="artifact cache"):
