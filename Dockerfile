@@ -12,7 +12,8 @@ ARG NPM_REGISTRY=https://registry.npmjs.org
 # hadolint ignore=DL3008
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ansible-core python3 ca-certificates \
- && rm -rf /var/lib/apt/lists/*
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --create-home --uid 1000 --user-group --shell /bin/sh qwen
 COPY . /usr/share/ansible/collections/ansible_collections/qwenops/qwen_code/
 RUN QWEN_CODE_VERSION="${QWEN_CODE_VERSION}" NPM_REGISTRY="${NPM_REGISTRY}" \
     /usr/share/ansible/collections/ansible_collections/qwenops/qwen_code/image/build.sh

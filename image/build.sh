@@ -1,6 +1,7 @@
 #!/bin/sh
-# Runs in the image's build stage: installs Node and qwen with the collection's own role (tasks_from: install),
-# writes the image user's settings, and exports the presets and check messages the entrypoint uses.
+# Runs in the image's build stage: installs Node and qwen with the collection's own role (tasks_from: image), which
+# also writes the system settings and the image user's ~/.qwen and exports the presets and check messages the
+# entrypoint uses.
 set -eu
 collection=$(cd "$(dirname "$0")/.." && pwd)
 # Extra CAs from certs/ (a TLS-intercepting proxy, a private mirror): trusted for the downloads now and by qwen

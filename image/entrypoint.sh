@@ -66,7 +66,8 @@ esac
 
 missing=""
 [ -n "${OPENAI_API_KEY:-}" ] || missing="$missing OPENAI_API_KEY (or OPENAI_API_KEY_FILE),"
-[ -n "${OPENAI_BASE_URL:-}" ] || missing="$missing OPENAI_BASE_URL (or QWEN_PROVIDER=openrouter|modelscope|dashscope|dashscope_intl|openai),"
+presets=$(cut -d= -f1 /etc/qwen-code/providers | paste -sd'|' -)
+[ -n "${OPENAI_BASE_URL:-}" ] || missing="$missing OPENAI_BASE_URL (or QWEN_PROVIDER=$presets),"
 [ -n "${OPENAI_MODEL:-}" ] || missing="$missing OPENAI_MODEL,"
 if [ -n "$missing" ]; then
   echo "$me: no provider configured: set${missing%,} (e.g. docker run -e OPENAI_API_KEY -e OPENAI_BASE_URL -e OPENAI_MODEL ...)" >&2

@@ -4,8 +4,9 @@
 """PRIVATE to the qwenops.qwen_code collection: no compatibility promise outside it.
 
 The provider presets: the OpenAI-compatible base URL of each provider name the collection accepts. This dict is
-their single source (provider_check's choices; the role's table, which tests/unit/test_presets_in_sync.py compares
-with it). A plain dict, so that anything in the collection can read it.
+their single source: provider_check uses it, the role and the image read it through the
+qwenops.qwen_code.provider_presets lookup, and tests/unit/test_presets_in_sync.py checks the places that can only
+repeat it (argument_specs, the module's documentation, the README).
 """
 
 from __future__ import absolute_import, division, print_function
