@@ -46,4 +46,3 @@ def test_readme_table_lists_every_preset():
     section = read("README.md").split("### Provider presets", 1)[1].split("###", 1)[0]
     rows = dict(re.findall(r"^\| `(\w+)` \| `([^`]+)` \|$", section, re.M))
     assert rows == dict(PROVIDER_PRESETS, custom="qwen_code_base_url")
-
