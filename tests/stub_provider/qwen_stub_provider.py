@@ -100,16 +100,21 @@ def make_handler(stub):
         def _path(self):
             return self.path.split("?", 1)[0].rstrip("/")
 
+        def _refusal(self, entry, path, paths, auth_ok):
+            """The 404 of a path not in paths or the 401 of a wrong key, noted in entry; None for neither."""
+            if path not in paths:
+                entry["status"] = 404
+                return functools.partial(self._error, 404, "not_found", "Unknown path %s" % path)
+            if not auth_ok:
+                entry["status"] = 401
+                return functools.partial(self._error, 401, "invalid_api_key", "Incorrect API key provided.")
+            return None
+
         def do_GET(self):
             path, auth_ok = self._path(), self._auth_ok()
             entry = {"method": "GET", "path": path, "auth_ok": auth_ok, "model": None, "stream": False}
-            if path not in ("/v1/models", "/models"):
-                entry["status"] = 404
-                respond = functools.partial(self._error, 404, "not_found", "Unknown path %s" % path)
-            elif not auth_ok:
-                entry["status"] = 401
-                respond = functools.partial(self._error, 401, "invalid_api_key", "Incorrect API key provided.")
-            else:
+            respond = self._refusal(entry, path, ("/v1/models", "/models"), auth_ok)
+            if respond is None:
                 entry["status"] = 200
                 ids = [stub.model or "stub-model", "qwenops/other-model", "qwenops/stub-coder-mini"]
                 respond = functools.partial(self._send_json, 200, {"object": "list", "data": [
@@ -128,28 +133,24 @@ def make_handler(stub):
             model = body.get("model") if isinstance(body, dict) else None
             stream = bool(body.get("stream")) if isinstance(body, dict) else False
             entry = {"method": "POST", "path": path, "auth_ok": auth_ok, "model": model, "stream": stream}
-            if path not in ("/v1/chat/completions", "/chat/completions"):
-                entry["status"] = 404
-                respond = functools.partial(self._error, 404, "not_found", "Unknown path %s" % path)
-            elif not auth_ok:
-                entry["status"] = 401
-                respond = functools.partial(self._error, 401, "invalid_api_key", "Incorrect API key provided.")
-            elif body is None or not isinstance(body, dict):
-                entry["status"] = 400
-                respond = functools.partial(self._error, 400, "invalid_json", "The request body is not JSON.")
-            elif stub.model and model != stub.model:
-                entry["status"] = 404
-                respond = functools.partial(self._error, 404, "model_not_found",
-                                            "The model `%s` does not exist." % model)
-            else:
-                entry["status"] = 200
-                reply, call = self._answer(body, entry)
-                if stream:
-                    respond = functools.partial(self._stream, model, body, reply, call)
-                else:
-                    respond = functools.partial(self._complete, model, reply, call)
+            respond = (self._refusal(entry, path, ("/v1/chat/completions", "/chat/completions"), auth_ok)
+                       or self._chat(entry, body, model, stream))
             stub.log(entry)  # before answering, so whoever holds the answer finds the line
             respond()
+
+        def _chat(self, entry, body, model, stream):
+            """The answer to a chat request on a known path with the right key, noted in entry."""
+            if not isinstance(body, dict):
+                entry["status"] = 400
+                return functools.partial(self._error, 400, "invalid_json", "The request body is not JSON.")
+            if stub.model and model != stub.model:
+                entry["status"] = 404
+                return functools.partial(self._error, 404, "model_not_found", "The model `%s` does not exist." % model)
+            entry["status"] = 200
+            reply, call = self._answer(body, entry)
+            if stream:
+                return functools.partial(self._stream, model, body, reply, call)
+            return functools.partial(self._complete, model, reply, call)
 
         def _answer(self, body, entry):
             """The reply text and the tool call (or None) for a valid chat request; notes the choice in entry."""
