@@ -2,20 +2,19 @@
 configured only at run time, answering through the stub provider on the host's loopback."""
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
 
 import pytest
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from harness import REPO, ensure_base_image, image_context
+
 STUB = os.path.join(REPO, "tests", "stub_provider", "qwen_stub_provider.py")
 LOGS = os.path.join(REPO, "tests", "output", "logs", "image")
 TAG = "qwen-code-headless:test"
 CANARY = os.environ["QWEN_TEST_CANARY_KEY"]
 MODEL = "qwenops/stub-coder"
-HOST_CA = "/etc/ssl/certs/ca-certificates.crt"
 
 
 def run(cmd, log=None, **kw):
@@ -31,19 +30,10 @@ def run(cmd, log=None, **kw):
 def image(tmp_path_factory):
     """docker build of a clean copy of the checkout, with the host's CA bundle in certs/ (this workplace
     intercepts TLS: the same need a corporate network has)."""
-    subprocess.run([os.path.join(REPO, "tests", "tools", "ensure-base-image"), "trixie", "debian:trixie-slim"],
-                   check=True)
-    ctx = tmp_path_factory.mktemp("context")
-    files = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPO,
-                           capture_output=True, check=True).stdout.split(b"\0")
-    for name in filter(None, (f.decode() for f in files)):
-        if os.path.isfile(os.path.join(REPO, name)):
-            os.makedirs(os.path.dirname(os.path.join(ctx, name)), exist_ok=True)
-            shutil.copy2(os.path.join(REPO, name), os.path.join(ctx, name))
-    if os.path.exists(HOST_CA):
-        shutil.copy(HOST_CA, os.path.join(ctx, "certs", "host-ca.pem"))
+    ensure_base_image("trixie", "debian:trixie-slim")
+    ctx = image_context(tmp_path_factory.mktemp("context"))
     start = time.time()
-    build = run(["docker", "build", "-t", TAG, str(ctx)], log="build.log")
+    build = run(["docker", "build", "-t", TAG, ctx], log="build.log")
     assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-3000:]
     print("image built in %.0f s" % (time.time() - start))
     return TAG

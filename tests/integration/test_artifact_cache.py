@@ -9,10 +9,9 @@ import sys
 
 import pytest
 
-from conftest import CANARY, GOOD_VARS, REPO, Container, start_stub
-
-sys.path.insert(0, os.path.join(REPO, "tests", "tools"))
-import counting_proxy  # noqa: E402
+import counting_proxy
+from conftest import CANARY, GOOD_VARS, start_stub
+from harness import TEST_IMAGE, Container
 
 PACKAGE_DIR = "/opt/qwen-code/cli/0.24.4/lib/node_modules/@qwen-code/qwen-code"
 TOOL_COMMAND = "echo qwenops-tool-$((6*7)); sleep 0.3"  # qwen may drop output that arrives as the shell exits
@@ -41,7 +40,7 @@ def fleet(runner, proxy, tmp_path_factory):
     """Two air-gapped hosts (--network none) provisioned through the controller's artifact cache."""
     url, counters = proxy
     cache = tmp_path_factory.mktemp("artifacts") / "cache"
-    hosts = [Container("qwenops-test/debian:bookworm", "airgap%d" % i, "--network", "none") for i in (1, 2)]
+    hosts = [Container(TEST_IMAGE, "airgap%d" % i, "--network", "none") for i in (1, 2)]
     try:
         for h in hosts:
             h.sh("useradd -m -s /bin/bash alice && mkdir -p -m 1777 /srv/work")
@@ -105,7 +104,7 @@ def test_rerun_needs_no_network_on_controller_or_hosts(runner, fleet, proxy):
 
 
 def test_a_new_host_is_served_from_the_cache_while_the_controller_is_offline(runner, fleet):
-    late = Container("qwenops-test/debian:bookworm", "airgap-late", "--network", "none")
+    late = Container(TEST_IMAGE, "airgap-late", "--network", "none")
     try:
         late.sh("useradd -m -s /bin/bash alice")
         run = runner.play(late, fleet["vars"], "cache-late-host-offline", wrap=OFFLINE)
@@ -116,7 +115,7 @@ def test_a_new_host_is_served_from_the_cache_while_the_controller_is_offline(run
 
 
 def test_without_the_cache_an_air_gapped_host_fails_clearly(runner):
-    host = Container("qwenops-test/debian:bookworm", "airgap-nocache", "--network", "none")
+    host = Container(TEST_IMAGE, "airgap-nocache", "--network", "none")
     try:
         host.sh("useradd -m -s /bin/bash alice")
         run = runner.play(host, GOOD_VARS, "nocache-airgapped")
