@@ -1,13 +1,12 @@
 """Fixtures that drive real ansible-playbook runs against throwaway Debian containers (tests/tools/harness.py)."""
 import os
-import shlex
 import shutil
-import subprocess
 
 import pytest
 
 import harness
-from harness import REPO, TEST_IMAGE, Container, docker
+from harness import REPO, TEST_IMAGE, Container
+from stub_harness import start_in_container
 
 LOGS = os.path.join(REPO, "tests", "output", "logs", "integration")
 CANARY = os.environ["QWEN_TEST_CANARY_KEY"]
@@ -45,27 +44,13 @@ def runner(tmp_path_factory):
     return Runner(tmp_path_factory)
 
 
-def start_stub(container, key, model, port=STUB_PORT, tool_call=None, log="/var/log/qwen-stub.jsonl"):
-    stub = os.path.join(REPO, "tests", "stub_provider", "qwen_stub_provider.py")
-    docker("cp", stub, "%s:/usr/local/bin/qwen_stub_provider.py" % container.name)
-    # The expected key reaches the stub through a root-only file written via stdin, not through argv.
-    subprocess.run(["docker", "exec", "-i", container.name, "sh", "-c",
-                    "umask 077; cat > /root/stub-key-%d" % port], input=key, text=True, check=True)
-    container.sh("setsid nohup python3 /usr/local/bin/qwen_stub_provider.py --host 127.0.0.1 --port %d "
-                 "--expect-key-file /root/stub-key-%d --expect-model %s --reply QWENOPS-STUB-ANSWER "
-                 "--log %s %s >%s.out 2>&1 </dev/null &"
-                 % (port, port, model, log, "--tool-call %s" % shlex.quote(tool_call) if tool_call else "", log))
-    container.sh("for i in $(seq 50); do python3 -c 'import socket; socket.create_connection((\"127.0.0.1\", %d))' "
-                 "2>/dev/null && exit 0; sleep 0.2; done; exit 1" % port)
-
-
 @pytest.fixture(scope="session")
 def installed_host(runner):
     """A Debian 12 container with a working install made by a good run (at -vvv, with --diff, ps sampled)."""
     c = Container(TEST_IMAGE, "good")
     try:
         c.sh("useradd -m -s /bin/bash alice && useradd -m -s /bin/bash bob && useradd -M -d /home/nohome nohome")
-        start_stub(c, CANARY, GOOD_VARS["qwen_code_model"])
+        start_in_container(c, CANARY, GOOD_VARS["qwen_code_model"], port=STUB_PORT)
         good = dict(GOOD_VARS, qwen_code_verify_provider=True, qwen_code_verify_probe="chat",
                     qwen_code_smoke_test=True)
         c.good_vars = good

@@ -1,7 +1,6 @@
 """qwen_code_artifact_cache: hosts without any network get Node, npm and qwen from one download on the controller,
 qwen answers (its shell tool included, without the optional native packages), and a run with nothing to change
 needs no network on the controller or the hosts. Registry traffic goes through a counting proxy on 127.0.0.1."""
-import json
 import os
 import re
 import subprocess
@@ -10,8 +9,9 @@ import sys
 import pytest
 
 import counting_proxy
-from conftest import CANARY, GOOD_VARS, start_stub
+from conftest import CANARY, GOOD_VARS, STUB_PORT
 from harness import TEST_IMAGE, Container
+from stub_harness import requests_in, start_in_container
 
 PACKAGE_DIR = "/opt/qwen-code/cli/0.24.4/lib/node_modules/@qwen-code/qwen-code"
 TOOL_COMMAND = "echo qwenops-tool-$((6*7)); sleep 0.3"  # qwen may drop output that arrives as the shell exits
@@ -44,7 +44,7 @@ def fleet(runner, proxy, tmp_path_factory):
     try:
         for h in hosts:
             h.sh("useradd -m -s /bin/bash alice && mkdir -p -m 1777 /srv/work")
-            start_stub(h, CANARY, GOOD_VARS["qwen_code_model"], tool_call=TOOL_COMMAND)
+            start_in_container(h, CANARY, GOOD_VARS["qwen_code_model"], port=STUB_PORT, tool_call=TOOL_COMMAND)
         variables = dict(GOOD_VARS, qwen_code_artifact_cache=str(cache), qwen_code_trusted_folders=["/srv/work"])
         counters.reset()
         first = runner.play(hosts, variables, "cache-first-run", env={"https_proxy": url, "HTTPS_PROXY": url})
@@ -87,7 +87,7 @@ def test_qwen_answers_and_runs_its_shell_tool_without_the_optional_native_packag
         answer = ask_qwen(h)
         assert answer.returncode == 0, answer.stdout + answer.stderr
         assert "QWENOPS-STUB-ANSWER" in answer.stdout and "Output: qwenops-tool-42" in answer.stdout, answer.stdout
-        log = [json.loads(line) for line in h.sh("cat /var/log/qwen-stub.jsonl").stdout.splitlines()]
+        log = requests_in(h)
         assert any(e.get("tool_call") for e in log) and any("qwenops-tool-42" in e.get("tool_result", "") for e in log)
         assert all(e["auth_ok"] for e in log)
         rg = h.sh("stat -c %%a %s/vendor/ripgrep/x64-linux/rg" % PACKAGE_DIR).stdout.strip()

@@ -7,12 +7,13 @@ import pytest
 
 from conftest import GOOD_VARS
 from harness import TEST_IMAGE, Container, docker
+from stub_harness import requests_in
 
 OFFLINE = ["unshare", "--net"]
 
 
 def stub_requests(host):
-    return len(host.sh("cat /var/log/qwen-stub.jsonl").stdout.splitlines())
+    return len(requests_in(host))
 
 
 def test_rerun_with_no_network_anywhere_changes_nothing(runner, installed_host):
