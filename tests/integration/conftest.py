@@ -1,16 +1,13 @@
-"""Fixtures that drive real ansible-playbook runs against throwaway Debian containers."""
+"""Fixtures that drive real ansible-playbook runs against throwaway Debian containers (tests/tools/harness.py)."""
 import os
-import shlex
 import shutil
-import subprocess
-import threading
-import time
-import uuid
 
 import pytest
-import yaml
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import harness
+from harness import REPO, TEST_IMAGE, Container
+from stub_harness import start_in_container
+
 LOGS = os.path.join(REPO, "tests", "output", "logs", "integration")
 CANARY = os.environ["QWEN_TEST_CANARY_KEY"]
 STUB_PORT = 18090
@@ -23,43 +20,6 @@ GOOD_VARS = {
     "qwen_code_ca_bundle": "/etc/ssl/certs/ca-certificates.crt",
     "qwen_code_verify_provider": False,
 }
-# What a run may change on a host: the state compared before and after a failing run.
-SNAPSHOT = ("find /opt /etc/qwen-code /usr/local/bin /home -xdev -printf '%p %m %u %g %s\\n' 2>/dev/null | sort; "
-            "find /opt/qwen-code/cli /etc/qwen-code /usr/local/bin /home -xdev -type f -print0 2>/dev/null "
-            "| sort -z | xargs -0 -r sha256sum")
-
-
-def docker(*args, check=True):
-    return subprocess.run(["docker"] + list(args), check=check, capture_output=True, text=True)
-
-
-class Container:
-    def __init__(self, image, tag, *run_args):
-        self.name = "qwen-it-%s-%s" % (tag, uuid.uuid4().hex[:8])
-        docker("run", "-d", "--name", self.name, *run_args, image)
-
-    def sh(self, cmd, check=True):
-        return docker("exec", self.name, "sh", "-c", cmd, check=check)
-
-    def snapshot(self):
-        return self.sh(SNAPSHOT).stdout
-
-    def remove(self):
-        docker("rm", "-f", self.name, check=False)
-
-
-class PsSampler(threading.Thread):
-    """Samples every process's command line, in the container and on the controller, during a run."""
-
-    def __init__(self, container):
-        super().__init__(daemon=True)
-        self.container, self.samples, self.stop = container, [], threading.Event()
-
-    def run(self):
-        while not self.stop.is_set():
-            self.samples.append(subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=False).stdout)
-            self.samples.append(self.container.sh("ps -eo args", check=False).stdout)
-            time.sleep(0.2)
 
 
 class Runner:
@@ -68,28 +28,12 @@ class Runner:
         os.makedirs(LOGS, exist_ok=True)
 
     def play(self, container, variables, name, extra_args=(), sample_ps=False, env=None, wrap=()):
-        """Runs the provision playbook against one container (or a list of them); wrap is a command prefix, such
-        as ["unshare", "-n"] for a controller without any network."""
+        """Runs the provision playbook at -vvv against one container (or a list of them), its output logged as
+        tests/output/logs/integration/<name>.log; wrap is a command prefix, such as ["unshare", "-n"] for a
+        controller without any network."""
         containers = container if isinstance(container, list) else [container]
-        inventory = self.dir / ("%s-inventory.yml" % name)
-        inventory.write_text(yaml.safe_dump({"all": {"hosts": {c.name: {
-            "ansible_connection": "community.docker.docker"} for c in containers}}}))
-        varsfile = self.dir / ("%s-vars.yml" % name)
-        varsfile.write_text(yaml.safe_dump(variables))
-        os.chmod(varsfile, 0o600)
-        # Secrets go in a vars file (-e @file), never on the command line.
-        cmd = list(wrap) + ["ansible-playbook", "-i", str(inventory), "qwenops.qwen_code.provision",
-                            "-e", "@%s" % varsfile, "-vvv"] + list(extra_args)
-        sampler = PsSampler(containers[0]) if sample_ps else None
-        if sampler:
-            sampler.start()
-        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, check=False,
-                              env=dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0", **(env or {})))
-        if sampler:
-            sampler.stop.set()
-            sampler.join()
-            proc.ps_samples = sampler.samples
-        proc.output = proc.stdout + proc.stderr
+        proc = harness.play(containers, variables, self.dir, name, extra_args=["-vvv"] + list(extra_args), env=env,
+                            wrap=wrap, sample_ps=sample_ps)
         with open(os.path.join(LOGS, "%s.log" % name), "w") as f:
             f.write(proc.output)
         return proc
@@ -100,27 +44,13 @@ def runner(tmp_path_factory):
     return Runner(tmp_path_factory)
 
 
-def start_stub(container, key, model, port=STUB_PORT, tool_call=None, log="/var/log/qwen-stub.jsonl"):
-    stub = os.path.join(REPO, "tests", "stub_provider", "qwen_stub_provider.py")
-    docker("cp", stub, "%s:/usr/local/bin/qwen_stub_provider.py" % container.name)
-    # The expected key reaches the stub through a root-only file written via stdin, not through argv.
-    subprocess.run(["docker", "exec", "-i", container.name, "sh", "-c",
-                    "umask 077; cat > /root/stub-key-%d" % port], input=key, text=True, check=True)
-    container.sh("setsid nohup python3 /usr/local/bin/qwen_stub_provider.py --host 127.0.0.1 --port %d "
-                 "--expect-key-file /root/stub-key-%d --expect-model %s --reply QWENOPS-STUB-ANSWER "
-                 "--log %s %s >%s.out 2>&1 </dev/null &"
-                 % (port, port, model, log, "--tool-call %s" % shlex.quote(tool_call) if tool_call else "", log))
-    container.sh("for i in $(seq 50); do python3 -c 'import socket; socket.create_connection((\"127.0.0.1\", %d))' "
-                 "2>/dev/null && exit 0; sleep 0.2; done; exit 1" % port)
-
-
 @pytest.fixture(scope="session")
 def installed_host(runner):
     """A Debian 12 container with a working install made by a good run (at -vvv, with --diff, ps sampled)."""
-    c = Container("qwenops-test/debian:bookworm", "good")
+    c = Container(TEST_IMAGE, "good")
     try:
         c.sh("useradd -m -s /bin/bash alice && useradd -m -s /bin/bash bob && useradd -M -d /home/nohome nohome")
-        start_stub(c, CANARY, GOOD_VARS["qwen_code_model"])
+        start_in_container(c, CANARY, GOOD_VARS["qwen_code_model"], port=STUB_PORT)
         good = dict(GOOD_VARS, qwen_code_verify_provider=True, qwen_code_verify_probe="chat",
                     qwen_code_smoke_test=True)
         c.good_vars = good
@@ -134,7 +64,7 @@ def installed_host(runner):
 @pytest.fixture(scope="session")
 def other_os_host():
     """A container that reports itself as Ubuntu 24.04 (same userland, different /etc/os-release)."""
-    c = Container("qwenops-test/debian:bookworm", "otheros")
+    c = Container(TEST_IMAGE, "otheros")
     try:
         c.sh("useradd -m alice; rm -f /etc/debian_version; printf '%s\\n' 'NAME=\"Ubuntu\"' 'ID=ubuntu' "
              "'VERSION_ID=\"24.04\"' 'VERSION_CODENAME=noble' 'PRETTY_NAME=\"Ubuntu 24.04 LTS\"' > /etc/os-release; "
@@ -148,4 +78,4 @@ def pytest_sessionstart(session):
     if shutil.which("docker") is None:
         raise pytest.UsageError("docker is required (run through tests/all)")
     # The platform image (built locally when no registry answers), so this suite runs on its own too.
-    subprocess.run([os.path.join(REPO, "tests", "tools", "ensure-test-image"), "bookworm"], check=True)
+    harness.ensure_test_image("bookworm")

@@ -1,7 +1,6 @@
 """qwen_code_artifact_cache: hosts without any network get Node, npm and qwen from one download on the controller,
 qwen answers (its shell tool included, without the optional native packages), and a run with nothing to change
 needs no network on the controller or the hosts. Registry traffic goes through a counting proxy on 127.0.0.1."""
-import json
 import os
 import re
 import subprocess
@@ -9,10 +8,10 @@ import sys
 
 import pytest
 
-from conftest import CANARY, GOOD_VARS, REPO, Container, start_stub
-
-sys.path.insert(0, os.path.join(REPO, "tests", "tools"))
-import counting_proxy  # noqa: E402
+import counting_proxy
+from conftest import CANARY, GOOD_VARS, STUB_PORT
+from harness import TEST_IMAGE, Container
+from stub_harness import requests_in, start_in_container
 
 PACKAGE_DIR = "/opt/qwen-code/cli/0.24.4/lib/node_modules/@qwen-code/qwen-code"
 TOOL_COMMAND = "echo qwenops-tool-$((6*7)); sleep 0.3"  # qwen may drop output that arrives as the shell exits
@@ -41,11 +40,11 @@ def fleet(runner, proxy, tmp_path_factory):
     """Two air-gapped hosts (--network none) provisioned through the controller's artifact cache."""
     url, counters = proxy
     cache = tmp_path_factory.mktemp("artifacts") / "cache"
-    hosts = [Container("qwenops-test/debian:bookworm", "airgap%d" % i, "--network", "none") for i in (1, 2)]
+    hosts = [Container(TEST_IMAGE, "airgap%d" % i, "--network", "none") for i in (1, 2)]
     try:
         for h in hosts:
             h.sh("useradd -m -s /bin/bash alice && mkdir -p -m 1777 /srv/work")
-            start_stub(h, CANARY, GOOD_VARS["qwen_code_model"], tool_call=TOOL_COMMAND)
+            start_in_container(h, CANARY, GOOD_VARS["qwen_code_model"], port=STUB_PORT, tool_call=TOOL_COMMAND)
         variables = dict(GOOD_VARS, qwen_code_artifact_cache=str(cache), qwen_code_trusted_folders=["/srv/work"])
         counters.reset()
         first = runner.play(hosts, variables, "cache-first-run", env={"https_proxy": url, "HTTPS_PROXY": url})
@@ -88,7 +87,7 @@ def test_qwen_answers_and_runs_its_shell_tool_without_the_optional_native_packag
         answer = ask_qwen(h)
         assert answer.returncode == 0, answer.stdout + answer.stderr
         assert "QWENOPS-STUB-ANSWER" in answer.stdout and "Output: qwenops-tool-42" in answer.stdout, answer.stdout
-        log = [json.loads(line) for line in h.sh("cat /var/log/qwen-stub.jsonl").stdout.splitlines()]
+        log = requests_in(h)
         assert any(e.get("tool_call") for e in log) and any("qwenops-tool-42" in e.get("tool_result", "") for e in log)
         assert all(e["auth_ok"] for e in log)
         rg = h.sh("stat -c %%a %s/vendor/ripgrep/x64-linux/rg" % PACKAGE_DIR).stdout.strip()
@@ -105,7 +104,7 @@ def test_rerun_needs_no_network_on_controller_or_hosts(runner, fleet, proxy):
 
 
 def test_a_new_host_is_served_from_the_cache_while_the_controller_is_offline(runner, fleet):
-    late = Container("qwenops-test/debian:bookworm", "airgap-late", "--network", "none")
+    late = Container(TEST_IMAGE, "airgap-late", "--network", "none")
     try:
         late.sh("useradd -m -s /bin/bash alice")
         run = runner.play(late, fleet["vars"], "cache-late-host-offline", wrap=OFFLINE)
@@ -116,7 +115,7 @@ def test_a_new_host_is_served_from_the_cache_while_the_controller_is_offline(run
 
 
 def test_without_the_cache_an_air_gapped_host_fails_clearly(runner):
-    host = Container("qwenops-test/debian:bookworm", "airgap-nocache", "--network", "none")
+    host = Container(TEST_IMAGE, "airgap-nocache", "--network", "none")
     try:
         host.sh("useradd -m -s /bin/bash alice")
         run = runner.play(host, GOOD_VARS, "nocache-airgapped")

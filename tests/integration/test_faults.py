@@ -8,16 +8,16 @@ import threading
 import time
 
 import pytest
-import yaml
 
-from conftest import GOOD_VARS, Container
+from conftest import GOOD_VARS
+from harness import TEST_IMAGE, Container, write_inventory, write_vars
 
 LAUNCHER_CHECK = "runuser -l alice -c 'qwen --version'"
 
 
 @pytest.fixture(scope="module")
 def host(runner):
-    c = Container("qwenops-test/debian:bookworm", "faults")
+    c = Container(TEST_IMAGE, "faults")
     try:
         c.sh("useradd -m -s /bin/bash alice")
         first = runner.play(c, GOOD_VARS, "faults-first-run")
@@ -47,11 +47,8 @@ def test_registry_unreachable_during_upgrade_keeps_the_old_version(runner, host)
 
 
 def test_run_killed_mid_install_then_next_run_converges(runner, host, tmp_path):
-    varsfile = tmp_path / "vars.yml"
-    varsfile.write_text(yaml.safe_dump(dict(GOOD_VARS, qwen_code_version="0.23.4")))
-    inventory = tmp_path / "inv.yml"
-    inventory.write_text(yaml.safe_dump({"all": {"hosts": {host.name: {
-        "ansible_connection": "community.docker.docker"}}}}))
+    varsfile = write_vars(tmp_path / "vars.yml", dict(GOOD_VARS, qwen_code_version="0.23.4"))
+    inventory = write_inventory(tmp_path / "inv.yml", [host])
     proc = subprocess.Popen(["ansible-playbook", "-i", str(inventory), "qwenops.qwen_code.provision",
                              "-e", "@%s" % varsfile], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)

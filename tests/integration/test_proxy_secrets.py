@@ -5,7 +5,8 @@ nowhere in the -vvv --diff output."""
 import json
 import os
 
-from conftest import CANARY, GOOD_VARS, REPO, Container, docker
+from conftest import CANARY, GOOD_VARS
+from harness import TEST_IMAGE, TOOLS, Container
 
 PASSWORD = "pw-%s-proxy" % CANARY  # the canary grep of every log covers it too
 PORT = 18128
@@ -17,11 +18,11 @@ def proxy_stats(host):
 
 
 def test_proxy_password_never_shows(runner):
-    host = Container("qwenops-test/debian:bookworm", "proxy")
+    host = Container(TEST_IMAGE, "proxy")
     try:
         host.sh("useradd -m -s /bin/bash alice")
-        docker("cp", os.path.join(REPO, "tests", "tools", "counting_proxy.py"), "%s:/usr/local/bin/" % host.name)
-        host.sh("umask 077; printf 'qwenops:%%s' '%s' > /root/proxy-auth" % PASSWORD)
+        host.copy_in(os.path.join(TOOLS, "counting_proxy.py"), "/usr/local/bin/")
+        host.write_secret("/root/proxy-auth", "qwenops:" + PASSWORD)
         host.sh("setsid nohup python3 /usr/local/bin/counting_proxy.py --port %d --auth-file /root/proxy-auth "
                 ">/var/log/proxy.log 2>&1 </dev/null &" % PORT)
         host.sh("for i in $(seq 50); do python3 -c 'import socket; socket.create_connection((\"127.0.0.1\", %d))' "

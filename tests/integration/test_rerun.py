@@ -5,13 +5,15 @@ import re
 
 import pytest
 
-from conftest import GOOD_VARS, Container, docker
+from conftest import GOOD_VARS
+from harness import TEST_IMAGE, Container, docker
+from stub_harness import requests_in
 
 OFFLINE = ["unshare", "--net"]
 
 
 def stub_requests(host):
-    return len(host.sh("cat /var/log/qwen-stub.jsonl").stdout.splitlines())
+    return len(requests_in(host))
 
 
 def test_rerun_with_no_network_anywhere_changes_nothing(runner, installed_host):
@@ -39,7 +41,7 @@ def test_verify_always_checks_on_every_run(runner, installed_host):
 
 @pytest.mark.parametrize("cached", [False, True], ids=["registry", "artifact-cache"])
 def test_check_mode_on_a_fresh_host_reports_and_changes_nothing(runner, tmp_path, cached):
-    host = Container("qwenops-test/debian:bookworm", "check")
+    host = Container(TEST_IMAGE, "check")
     try:
         host.sh("useradd -m -s /bin/bash alice")
         before = host.snapshot()

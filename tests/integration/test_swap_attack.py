@@ -7,7 +7,8 @@ import json
 import os
 import time
 
-from conftest import CANARY, GOOD_VARS, REPO, docker
+from conftest import CANARY, GOOD_VARS
+from harness import TOOLS, docker
 
 RUNS = 20
 ROOT_CREDS = {"access_token": "root-at", "refresh_token": "root-rt", "token_type": "Bearer",
@@ -24,8 +25,7 @@ def test_provisioning_under_a_symlink_race_never_touches_roots_files(runner, ins
     host.sh("mkdir -p -m 0700 /root/.qwen && cat > /root/.qwen/oauth_creds.json <<'EOF'\n%s\nEOF\n"
             "chmod 0600 /root/.qwen/oauth_creds.json" % json.dumps(ROOT_CREDS))
     before = host.sh(STATE).stdout
-    docker("cp", os.path.join(REPO, "tests", "tools", "swap_attack.py"), "%s:/usr/local/bin/swap_attack.py"
-           % host.name)
+    host.copy_in(os.path.join(TOOLS, "swap_attack.py"), "/usr/local/bin/swap_attack.py")
     variables = dict(GOOD_VARS, qwen_code_users=["alice", "mallory"], qwen_code_verify="never",
                      qwen_code_oauth_creds={"mallory": MALLORY_CREDS})
     docker("exec", "-d", "-u", "mallory", host.name, "python3", "/usr/local/bin/swap_attack.py", "/home/mallory",

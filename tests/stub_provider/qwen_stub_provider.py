@@ -18,16 +18,25 @@ qwen 0.24.4 headless runs shell commands with child_process and takes the result
 output of a command that prints and exits at once is often lost ("Output: (empty)"); a tool-call COMMAND that must
 show its output should keep running a moment after printing, e.g. 'echo qwenops-tool-$((6*7)); sleep 0.3'.
 
+With --background it is the one way every test starts it (Ansible task, docker exec, subprocess, shell): it binds
+the port, forks a detached server (own session, stdio on --output), waits until the port accepts connections, writes
+--port-file and --pidfile and exits 0; or exits 1 with the tail of the server's output. A stub still running from an
+earlier start with the same --pidfile is stopped first. tests/tools/stub_harness.py drives it from Python.
+
     python3 qwen_stub_provider.py --port 18080 --expect-key-file key --expect-model m --log /var/log/stub.jsonl
     python3 qwen_stub_provider.py ... --tool-call 'echo qwenops-tool-$((6*7)); sleep 0.3'
+    python3 qwen_stub_provider.py --background --port 0 --port-file port --pidfile pid ...
 """
 import argparse
 import functools
 import hmac
 import json
 import os
+import signal
+import socket
 import ssl
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -100,16 +109,21 @@ def make_handler(stub):
         def _path(self):
             return self.path.split("?", 1)[0].rstrip("/")
 
+        def _refusal(self, entry, path, paths, auth_ok):
+            """The 404 of a path not in paths or the 401 of a wrong key, noted in entry; None for neither."""
+            if path not in paths:
+                entry["status"] = 404
+                return functools.partial(self._error, 404, "not_found", "Unknown path %s" % path)
+            if not auth_ok:
+                entry["status"] = 401
+                return functools.partial(self._error, 401, "invalid_api_key", "Incorrect API key provided.")
+            return None
+
         def do_GET(self):
             path, auth_ok = self._path(), self._auth_ok()
             entry = {"method": "GET", "path": path, "auth_ok": auth_ok, "model": None, "stream": False}
-            if path not in ("/v1/models", "/models"):
-                entry["status"] = 404
-                respond = functools.partial(self._error, 404, "not_found", "Unknown path %s" % path)
-            elif not auth_ok:
-                entry["status"] = 401
-                respond = functools.partial(self._error, 401, "invalid_api_key", "Incorrect API key provided.")
-            else:
+            respond = self._refusal(entry, path, ("/v1/models", "/models"), auth_ok)
+            if respond is None:
                 entry["status"] = 200
                 ids = [stub.model or "stub-model", "qwenops/other-model", "qwenops/stub-coder-mini"]
                 respond = functools.partial(self._send_json, 200, {"object": "list", "data": [
@@ -128,28 +142,24 @@ def make_handler(stub):
             model = body.get("model") if isinstance(body, dict) else None
             stream = bool(body.get("stream")) if isinstance(body, dict) else False
             entry = {"method": "POST", "path": path, "auth_ok": auth_ok, "model": model, "stream": stream}
-            if path not in ("/v1/chat/completions", "/chat/completions"):
-                entry["status"] = 404
-                respond = functools.partial(self._error, 404, "not_found", "Unknown path %s" % path)
-            elif not auth_ok:
-                entry["status"] = 401
-                respond = functools.partial(self._error, 401, "invalid_api_key", "Incorrect API key provided.")
-            elif body is None or not isinstance(body, dict):
-                entry["status"] = 400
-                respond = functools.partial(self._error, 400, "invalid_json", "The request body is not JSON.")
-            elif stub.model and model != stub.model:
-                entry["status"] = 404
-                respond = functools.partial(self._error, 404, "model_not_found",
-                                            "The model `%s` does not exist." % model)
-            else:
-                entry["status"] = 200
-                reply, call = self._answer(body, entry)
-                if stream:
-                    respond = functools.partial(self._stream, model, body, reply, call)
-                else:
-                    respond = functools.partial(self._complete, model, reply, call)
+            respond = (self._refusal(entry, path, ("/v1/chat/completions", "/chat/completions"), auth_ok)
+                       or self._chat(entry, body, model, stream))
             stub.log(entry)  # before answering, so whoever holds the answer finds the line
             respond()
+
+        def _chat(self, entry, body, model, stream):
+            """The answer to a chat request on a known path with the right key, noted in entry."""
+            if not isinstance(body, dict):
+                entry["status"] = 400
+                return functools.partial(self._error, 400, "invalid_json", "The request body is not JSON.")
+            if stub.model and model != stub.model:
+                entry["status"] = 404
+                return functools.partial(self._error, 404, "model_not_found", "The model `%s` does not exist." % model)
+            entry["status"] = 200
+            reply, call = self._answer(body, entry)
+            if stream:
+                return functools.partial(self._stream, model, body, reply, call)
+            return functools.partial(self._complete, model, reply, call)
 
         def _answer(self, body, entry):
             """The reply text and the tool call (or None) for a valid chat request; notes the choice in entry."""
@@ -225,6 +235,138 @@ def make_handler(stub):
     return Handler
 
 
+STARTUP_TIMEOUT = 20  # seconds --background waits for the server to accept connections
+OUTPUT_TAIL = 20  # lines of the server's output shown when it does not start
+
+
+def make_server(args):
+    """The listening server, key read and TLS set up: whatever fails here fails before anything is detached."""
+    key = None
+    if args.expect_key_file:
+        with open(args.expect_key_file) as f:
+            key = f.read().strip()
+    stub = Stub(key, args.expect_model, args.reply, args.log, args.tool_call)
+    server = ThreadingHTTPServer((args.host, args.port), make_handler(stub))
+    server.daemon_threads = True
+    if args.tls_cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        server.socket = ctx.wrap_socket(server.socket, server_side=True)
+    return server
+
+
+def write_file(path, text):
+    """Written whole or not at all, for whoever polls for the file."""
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.rename(tmp, path)
+
+
+def process_gone(pid):
+    """Whether pid has exited. A zombie counts as gone: a container's init (`sleep infinity`) never reaps it."""
+    try:
+        os.kill(pid, 0)
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+
+
+def stop_previous(pidfile):
+    """Stops the stub an earlier --background start recorded in pidfile, if that process is still a stub."""
+    try:
+        with open(pidfile) as f:
+            pid = int(f.read().strip())
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            if os.path.basename(__file__).encode() not in f.read():
+                return  # gone, or the pid now belongs to another program
+        os.kill(pid, signal.SIGTERM)
+    except (OSError, ValueError):
+        return
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while not process_gone(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def accepts_connections(host, port):
+    host = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
+    try:
+        socket.create_connection((host, port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+def wait_until_serving(pid, ready, host, port):
+    """True once the detached server (pid) has said it is ready on the pipe and the port accepts a connection."""
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    with os.fdopen(ready, "rb") as pipe:
+        said_ready = pipe.read(1) == b"1"  # EOF (b"") if the child died first
+    while said_ready and time.monotonic() < deadline:
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False
+        if accepts_connections(host, port):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def background(args):
+    """Starts the server detached from the caller; returns the exit status of the start."""
+    if args.pidfile:
+        stop_previous(args.pidfile)
+    server = make_server(args)
+    port = server.server_address[1]
+    if args.output:
+        output, scratch = open(args.output, "ab"), None
+    else:
+        fd, scratch = tempfile.mkstemp(prefix="qwen-stub-", suffix=".out")
+        output = os.fdopen(fd, "ab")
+    ready, ready_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the server: its own session, nothing of the caller's stdio (docker exec and Ansible wait for it)
+        status = 1
+        try:
+            os.close(ready)
+            os.setsid()
+            os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+            os.dup2(output.fileno(), 1)
+            os.dup2(output.fileno(), 2)
+            os.write(ready_w, b"1")
+            os.close(ready_w)
+            server.serve_forever()
+            status = 0
+        except BaseException:  # noqa: B036 - the child must never return into the caller's code
+            import traceback
+            traceback.print_exc()
+        finally:
+            os._exit(status)
+    os.close(ready_w)
+    server.server_close()  # the child holds the listening socket now
+    output.close()
+    if not wait_until_serving(pid, ready, args.host, port):
+        if not process_gone(pid):
+            os.kill(pid, signal.SIGKILL)
+        with open(args.output or scratch, errors="replace") as f:
+            tail = f.read().splitlines()[-OUTPUT_TAIL:]
+        if scratch:
+            os.unlink(scratch)
+        sys.stderr.write("qwen stub provider did not start on %s:%d; its output ends:\n%s\n"
+                         % (args.host, port, "\n".join(tail) or "(nothing)"))
+        return 1
+    if scratch:
+        os.unlink(scratch)  # the server keeps writing to it, unnamed
+    if args.pidfile:
+        write_file(args.pidfile, "%d\n" % pid)
+    if args.port_file:
+        write_file(args.port_file, "%d\n" % port)
+    print("qwen stub provider: pid %d, %s://%s:%d" % (pid, "https" if args.tls_cert else "http", args.host, port))
+    return 0
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
@@ -239,27 +381,18 @@ def main(argv=None):
     parser.add_argument("--tls-cert")
     parser.add_argument("--tls-key")
     parser.add_argument("--pidfile")
+    parser.add_argument("--background", action="store_true",
+                        help="detach, return once the port accepts connections (exit 1 with the output's tail if not)")
+    parser.add_argument("--output", help="with --background: the server's stdout and stderr (appended)")
     args = parser.parse_args(argv)
+    if args.background:
+        return background(args)
 
-    key = None
-    if args.expect_key_file:
-        with open(args.expect_key_file) as f:
-            key = f.read().strip()
-    stub = Stub(key, args.expect_model, args.reply, args.log, args.tool_call)
-    server = ThreadingHTTPServer((args.host, args.port), make_handler(stub))
-    server.daemon_threads = True
-    if args.tls_cert:
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(args.tls_cert, args.tls_key)
-        server.socket = ctx.wrap_socket(server.socket, server_side=True)
+    server = make_server(args)
     if args.pidfile:
-        with open(args.pidfile, "w") as f:
-            f.write("%d\n" % os.getpid())
+        write_file(args.pidfile, "%d\n" % os.getpid())
     if args.port_file:
-        tmp = args.port_file + ".tmp"
-        with open(tmp, "w") as f:
-            f.write("%d\n" % server.server_address[1])
-        os.rename(tmp, args.port_file)
+        write_file(args.port_file, "%d\n" % server.server_address[1])
     try:
         server.serve_forever()
     except KeyboardInterrupt:

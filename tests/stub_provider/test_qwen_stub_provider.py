@@ -1,6 +1,6 @@
-"""The stub provider checks key and model like a provider, and never logs the key."""
+"""The stub provider checks key and model like a provider, and never logs the key; --background detaches it."""
 import json
-import os
+import pathlib
 import subprocess
 import sys
 import time
@@ -9,26 +9,26 @@ import urllib.request
 
 import pytest
 
-STUB = os.path.join(os.path.dirname(os.path.abspath(__file__)), "qwen_stub_provider.py")
+from qwen_stub_provider import process_gone
+from stub_harness import STUB, LocalStub
+
 KEY = "sk-stub-CANARY-44"
 # A private opener without proxies: other tests in the session may install a global one (ansible's open_url does).
 OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
+def started(tmp_path_factory, name, **options):
+    """A stub expecting KEY (with a trailing newline in its file, as editors leave it) and model m1: its URL and
+    its log."""
+    stub_ = LocalStub(tmp_path_factory.mktemp(name), key=KEY + "\n", model="m1", reply="hello there", **options)
+    return stub_, (stub_.url, pathlib.Path(stub_.log))
+
+
 @pytest.fixture(scope="module")
 def stub(tmp_path_factory):
-    d = tmp_path_factory.mktemp("stub")
-    (d / "key").write_text(KEY + "\n")
-    proc = subprocess.Popen([sys.executable, STUB, "--port", "0", "--port-file", str(d / "port"),
-                             "--expect-key-file", str(d / "key"), "--expect-model", "m1", "--reply", "hello there",
-                             "--log", str(d / "log.jsonl")])
-    for _attempt in range(100):
-        if (d / "port").exists():
-            break
-        time.sleep(0.05)
-    yield "http://127.0.0.1:%s/v1" % (d / "port").read_text().strip(), d / "log.jsonl"
-    proc.terminate()
-    proc.wait()
+    stub_, handle = started(tmp_path_factory, "stub")
+    yield handle
+    stub_.stop()
 
 
 def call(url, payload=None, key=KEY):
@@ -82,18 +82,9 @@ OTHER_TOOL = {"type": "function", "function": {"name": "read_file", "parameters"
 
 @pytest.fixture(scope="module")
 def tool_stub(tmp_path_factory):
-    d = tmp_path_factory.mktemp("toolstub")
-    (d / "key").write_text(KEY + "\n")
-    proc = subprocess.Popen([sys.executable, STUB, "--port", "0", "--port-file", str(d / "port"),
-                             "--expect-key-file", str(d / "key"), "--expect-model", "m1", "--reply", "hello there",
-                             "--tool-call", TOOL_COMMAND, "--log", str(d / "log.jsonl")])
-    for _attempt in range(100):
-        if (d / "port").exists():
-            break
-        time.sleep(0.05)
-    yield "http://127.0.0.1:%s/v1" % (d / "port").read_text().strip(), d / "log.jsonl"
-    proc.terminate()
-    proc.wait()
+    stub_, handle = started(tmp_path_factory, "toolstub", tool_call=TOOL_COMMAND)
+    yield handle
+    stub_.stop()
 
 
 def log_lines(log):
@@ -193,3 +184,46 @@ def test_default_mode_logs_tools_but_never_calls_them(stub):
     status, body, entry = chat(stub, payload)
     assert status == 200 and json.loads(body)["choices"][0]["message"]["content"] == "hello there"
     assert entry["tools_offered"] == ["run_shell_command"] and "tool_call" not in entry
+
+
+def test_background_returns_detached_once_serving(tmp_path):
+    """The start returns although its caller reads its stdout to the end (as docker exec and Ansible do): the server
+    holds none of the caller's stdio. It answers at once, and the key is on no command line."""
+    (tmp_path / "key").write_text(KEY)
+    start = subprocess.run([sys.executable, STUB, "--background", "--port", "0", "--port-file", str(tmp_path / "port"),
+                            "--pidfile", str(tmp_path / "pid"), "--expect-key-file", str(tmp_path / "key")],
+                           capture_output=True, text=True, timeout=30, check=True)
+    pid = int((tmp_path / "pid").read_text())
+    try:
+        url = "http://127.0.0.1:%s/v1" % (tmp_path / "port").read_text().strip()
+        assert call(url + "/models")[0] == 200
+        assert "pid %d" % pid in start.stdout
+        assert KEY.encode() not in pathlib.Path("/proc/%d/cmdline" % pid).read_bytes()
+    finally:
+        subprocess.run(["kill", str(pid)], check=False)
+
+
+def test_background_start_replaces_the_stub_of_the_same_pidfile(tmp_path):
+    first = LocalStub(tmp_path, key=KEY)
+    second = LocalStub(tmp_path, key=KEY)
+    try:
+        for _attempt in range(100):
+            if process_gone(first.pid):
+                break
+            time.sleep(0.05)
+        assert process_gone(first.pid) and second.pid != first.pid
+        assert call(second.url + "/models")[0] == 200
+    finally:
+        second.stop()
+
+
+def test_background_start_that_cannot_listen_fails(tmp_path):
+    (tmp_path / "taken").mkdir()
+    taken = LocalStub(tmp_path / "taken")
+    try:
+        start = subprocess.run([sys.executable, STUB, "--background", "--port", str(taken.port), "--pidfile",
+                                str(tmp_path / "pid")], capture_output=True, text=True, timeout=30, check=False)
+        assert start.returncode != 0 and "Address already in use" in start.stderr
+        assert not (tmp_path / "pid").exists()
+    finally:
+        taken.stop()

@@ -1,7 +1,7 @@
 # Sourced by tests/demo, tests/all and .ci/run: makes a fresh Debian machine ready to run the collection's
 # tests, and costs ~nothing when it already is. Installs (as root, when missing): docker.io + a running dockerd,
-# debootstrap, python3-venv; a pinned virtualenv in .venv; a collection path (under ~/.cache) that
-# resolves qwenops.qwen_code to this checkout.
+# debootstrap, python3-venv; a pinned virtualenv in .venv, on whose import path tests/tools and tests/stub_provider
+# are; a collection path (under ~/.cache) that resolves qwenops.qwen_code to this checkout.
 # shellcheck shell=bash
 QWEN_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 export QWEN_REPO
@@ -39,6 +39,11 @@ _qwen_venv() {
     "$QWEN_REPO/.venv/bin/pip" install -q --disable-pip-version-check -r "$QWEN_REPO/tests/requirements.txt"
     echo "$want" >"$stamp"
   fi
+  # The test tools (tests/tools: harness.py, stub_harness.py, molecule_verify.py, counting_proxy.py) and the stub
+  # provider import by name from every suite, the benchmarks and the Molecule verifiers.
+  local site
+  site=$("$QWEN_REPO/.venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])') || return 1
+  printf '%s\n' "$QWEN_REPO/tests/tools" "$QWEN_REPO/tests/stub_provider" >"$site/qwenops-tests.pth"
   # shellcheck disable=SC1091
   . "$QWEN_REPO/.venv/bin/activate"
 }

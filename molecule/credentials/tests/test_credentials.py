@@ -1,11 +1,10 @@
 """Deployed OAuth credentials: private files, the CLI's rotated tokens kept, and qwen using the access token."""
 import hashlib
 import json
-import os
 
 import pytest
 
-CANARY = os.environ["QWEN_TEST_CANARY_KEY"]
+from molecule_verify import CANARY, stub_requests
 
 
 def fp(token):
@@ -39,7 +38,7 @@ def test_settings_select_qwen_oauth(host, user):
 
 
 def test_qwen_authenticated_with_the_deployed_access_token(host):
-    log = [json.loads(line) for line in host.file("/var/log/qwen-stub.jsonl").content_string.splitlines()]
+    log = stub_requests(host)
     chats = [r for r in log if r["path"] == "/v1/chat/completions"]
     # The stub only accepts `Authorization: Bearer <alice's deployed access_token>`, over TLS.
     assert chats and all(r["auth_ok"] and r["status"] == 200 for r in chats), log

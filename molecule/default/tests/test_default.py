@@ -1,19 +1,15 @@
 """What a user and an auditor can check on a provisioned host (Debian 12 and 13, users alice and bob)."""
 import hashlib
 import json
-import os
 import re
 
 import pytest
 
+from molecule_verify import CANARY, as_user, stub_requests
+
 USERS = ["alice", "bob"]
 MODEL = "qwenops/stub-coder"
-CANARY = os.environ["QWEN_TEST_CANARY_KEY"]
 CANARY_SHA = hashlib.sha256(CANARY.encode()).hexdigest()
-
-
-def sh_as(user, cmd):
-    return "runuser -l %s -c %s" % (user, "'" + cmd.replace("'", "'\\''") + "'")
 
 
 def env_file(host, user):
@@ -78,7 +74,7 @@ def test_launcher_runs_the_pinned_release_on_the_private_node(host):
     assert "/opt/qwen-code/node/22." in launcher.content_string
     assert "/opt/qwen-code/cli/0.24.4/" in launcher.content_string
     assert "NODE_EXTRA_CA_CERTS" in launcher.content_string
-    out = host.check_output(sh_as("alice", "qwen --version"))
+    out = host.check_output(as_user("alice", "qwen --version"))
     assert out.strip().endswith("0.24.4")
 
 
@@ -102,14 +98,13 @@ def test_no_partial_install_left(host):
 
 @pytest.mark.parametrize("user", USERS)
 def test_qwen_answers_from_any_directory(host, user):
-    before = len(host.file("/var/log/qwen-stub.jsonl").content_string.splitlines())
-    cmd = host.run(sh_as(user, 'cd /var/tmp && echo test | qwen -p "summarize"'))
+    before = len(stub_requests(host))
+    cmd = host.run(as_user(user, 'cd /var/tmp && echo test | qwen -p "summarize"'))
     assert cmd.rc == 0, cmd.stderr
     assert "QWENOPS-STUB-ANSWER" in cmd.stdout
     assert CANARY not in cmd.stdout + cmd.stderr
     assert "Ripgrep not available" not in cmd.stdout + cmd.stderr
-    requests = [json.loads(line) for line in
-                host.file("/var/log/qwen-stub.jsonl").content_string.splitlines()[before:]]
+    requests = stub_requests(host)[before:]
     chats = [r for r in requests if r["path"].endswith("/chat/completions")]
     assert chats, requests
     # The stub checked `Authorization: Bearer <configured key>` and the model on every call.
@@ -117,5 +112,5 @@ def test_qwen_answers_from_any_directory(host, user):
 
 
 def test_stub_saw_the_provider_check(host):
-    requests = [json.loads(line) for line in host.file("/var/log/qwen-stub.jsonl").content_string.splitlines()]
+    requests = stub_requests(host)
     assert any(r["path"].endswith("/models") and r["auth_ok"] for r in requests)

@@ -2,6 +2,8 @@
 import json
 import os
 
+from molecule_verify import as_user, stub_requests
+
 PACKAGE_DIR = "/opt/qwen-code/cli/0.24.4/lib/node_modules/@qwen-code/qwen-code"
 CACHE = os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "artifacts")
 
@@ -19,7 +21,7 @@ def test_controller_cache_holds_each_tarball_once():
 
 
 def test_release_answers_and_copied_tarballs_are_gone(host):
-    assert host.check_output("runuser -l alice -c 'qwen --version'").strip() == "0.24.4"
+    assert host.check_output(as_user("alice", "qwen --version")).strip() == "0.24.4"
     assert not host.file("/opt/qwen-code/.artifacts").exists
 
 
@@ -31,7 +33,7 @@ def test_no_optional_native_package_was_installed(host):
 
 
 def test_shell_tool_ran_through_the_stub(host):
-    log = [json.loads(line) for line in host.file("/var/log/qwen-stub.jsonl").content_string.splitlines()]
+    log = stub_requests(host)
     assert any(e.get("tool_call") for e in log)
     assert any("qwenops-tool-42" in e.get("tool_result", "") for e in log)
     assert all(e["auth_ok"] for e in log)

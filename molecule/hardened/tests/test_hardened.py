@@ -1,6 +1,8 @@
 """A host whose sudo runs root's commands with umask 0077: what the role made is usable by every user."""
 import pytest
 
+from molecule_verify import as_user
+
 USERS = ["alice", "bob"]
 
 
@@ -31,6 +33,6 @@ def test_every_file_of_the_install_is_readable_by_all(host):
 @pytest.mark.parametrize("user", USERS)
 def test_qwen_answers_as_each_user(host, user):
     # Testinfra connects as deploy, like Ansible: root through sudo.
-    cmd = host.run("sudo -n runuser -l %s -c 'cd /tmp && echo test | qwen -p summarize'" % user)
+    cmd = host.run("sudo -n " + as_user(user, "cd /tmp && echo test | qwen -p summarize"))
     assert cmd.rc == 0, cmd.stderr
     assert "QWENOPS-STUB-ANSWER" in cmd.stdout

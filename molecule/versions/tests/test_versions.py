@@ -1,16 +1,18 @@
 """Each release answers, with the settings schema it expects (so it never rewrites settings.json)."""
 import json
 
+from molecule_verify import as_user
+
 
 def test_release_answers_with_its_own_settings_schema(host):
     variables = host.ansible.get_variables()
     expected = variables.get("qwen_code_version") or variables["qwen_test_expected_version"]
-    assert host.check_output("runuser -l alice -c 'qwen --version'").strip() == expected
+    assert host.check_output(as_user("alice", "qwen --version")).strip() == expected
     settings = json.loads(host.file("/home/alice/.qwen/settings.json").content_string)
     assert settings["$version"] == variables["qwen_test_settings_version"]
     # The system file too, or the CLI (run as root) would migrate and rewrite it.
     system = json.loads(host.file("/etc/qwen-code/settings.json").content_string)
     assert system["$version"] == variables["qwen_test_settings_version"]
-    answer = host.run("runuser -l alice -c 'cd /srv && echo test | qwen -p summarize'")
+    answer = host.run(as_user("alice", "cd /srv && echo test | qwen -p summarize"))
     assert answer.rc == 0, answer.stderr
     assert "QWENOPS-STUB-ANSWER" in answer.stdout
