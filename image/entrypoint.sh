@@ -1,8 +1,10 @@
 #!/bin/sh
 # qwen-code-headless entrypoint. Configuration comes only from the run-time environment:
-#   OPENAI_API_KEY or OPENAI_API_KEY_FILE (a mounted secret), OPENAI_MODEL, and OPENAI_BASE_URL or
-#   QWEN_PROVIDER=<preset>; QWEN_TRUSTED_FOLDERS (colon-separated) for folders whose .env and .qwen/settings.json
-#   qwen may honour. `check` asks the provider; anything else is passed to qwen.
+#   one protocol's key (or <KEY>_FILE, a mounted secret), model and base URL (or QWEN_PROVIDER=<preset>):
+#   OPENAI_*, ANTHROPIC_*, GEMINI_* (+ GOOGLE_GEMINI_BASE_URL), GOOGLE_* (Vertex AI express: GOOGLE_API_KEY,
+#   GOOGLE_MODEL, GOOGLE_VERTEX_BASE_URL); QWEN_AUTH_TYPE chooses among several, and openai-responses needs it.
+#   QWEN_TRUSTED_FOLDERS (colon-separated): folders whose .env and .qwen/settings.json qwen may honour.
+#   `check` asks the provider; anything else is passed to qwen.
 set -eu
 me=qwen-code-headless
 
@@ -35,21 +37,46 @@ if [ -z "${QWEN_CODE_TRUSTED_FOLDERS_PATH:-}" ]; then
   export QWEN_CODE_TRUSTED_FOLDERS_PATH
 fi
 
-if [ -n "${OPENAI_API_KEY_FILE:-}" ]; then
-  if [ ! -r "$OPENAI_API_KEY_FILE" ]; then
-    echo "$me: OPENAI_API_KEY_FILE=$OPENAI_API_KEY_FILE is not a readable file" >&2; exit 2
+# Keys from files (Docker and Kubernetes secrets): <KEY VARIABLE>_FILE, for every protocol.
+for var in OPENAI_API_KEY ANTHROPIC_API_KEY GEMINI_API_KEY GOOGLE_API_KEY; do
+  eval "file=\${${var}_FILE:-}"
+  if [ -n "$file" ]; then
+    if [ ! -r "$file" ]; then echo "$me: ${var}_FILE=$file is not a readable file" >&2; exit 2; fi
+    value=$(tr -d '\r\n' <"$file")
+    export "$var=$value"
   fi
-  OPENAI_API_KEY=$(tr -d '\r\n' <"$OPENAI_API_KEY_FILE")
-  export OPENAI_API_KEY
-fi
+done
 
-if [ -n "${QWEN_PROVIDER:-}" ] && [ -z "${OPENAI_BASE_URL:-}" ]; then
-  OPENAI_BASE_URL=$(awk -F= -v p="$QWEN_PROVIDER" '$1 == p { print substr($0, length(p) + 2) }' /etc/qwen-code/providers)
-  if [ -z "$OPENAI_BASE_URL" ]; then
-    echo "$me: unknown QWEN_PROVIDER '$QWEN_PROVIDER'; use one of: $(cut -d= -f1 /etc/qwen-code/providers | tr '\n' ' ')(or set OPENAI_BASE_URL)" >&2
+# The protocol: QWEN_AUTH_TYPE, else the one whose key is set (as the CLI infers it). The image's own settings select
+# none, so that they never beat these variables.
+auth=${QWEN_AUTH_TYPE:-}
+if [ -z "$auth" ]; then
+  if [ -n "${OPENAI_API_KEY:-}" ]; then auth=openai
+  elif [ -n "${ANTHROPIC_API_KEY:-}" ]; then auth=anthropic
+  elif [ -n "${GEMINI_API_KEY:-}" ]; then auth=gemini
+  elif [ -n "${GOOGLE_API_KEY:-}" ]; then auth=vertex-ai
+  fi
+fi
+base_optional=""
+case "$auth" in
+  openai|openai-responses) key=OPENAI_API_KEY base=OPENAI_BASE_URL model=OPENAI_MODEL ;;
+  anthropic) key=ANTHROPIC_API_KEY base=ANTHROPIC_BASE_URL model=ANTHROPIC_MODEL ;;
+  gemini) key=GEMINI_API_KEY base=GOOGLE_GEMINI_BASE_URL model=GEMINI_MODEL base_optional=1 ;;
+  vertex-ai) key=GOOGLE_API_KEY base=GOOGLE_VERTEX_BASE_URL model=GOOGLE_MODEL base_optional=1 ;;
+  "") key="" ;;
+  *) echo "$me: QWEN_AUTH_TYPE '$auth' is not one of openai, openai-responses, anthropic, gemini, vertex-ai" >&2
+     exit 2 ;;
+esac
+
+# QWEN_PROVIDER=<preset>: that vendor's base URL for this protocol (/etc/qwen-code/providers: name, protocol, URL).
+if [ -n "${QWEN_PROVIDER:-}" ] && [ -n "$auth" ] && eval "[ -z \"\${$base:-}\" ]"; then
+  url=$(awk -v p="$QWEN_PROVIDER" -v t="$auth" '$1 == p && $2 == t { print $3 }' /etc/qwen-code/providers)
+  if [ -z "$url" ]; then
+    offers=$(awk -v t="$auth" '$2 == t { print $1 }' /etc/qwen-code/providers | paste -sd' ' -)
+    echo "$me: QWEN_PROVIDER '$QWEN_PROVIDER' has no $auth endpoint; presets with one: $offers (or set $base)" >&2
     exit 2
   fi
-  export OPENAI_BASE_URL
+  export "$base=$url"
 fi
 
 # The image's HOME may not be writable when the container runs as another uid (docker run --user): use a
@@ -61,18 +88,27 @@ if [ ! -w "${HOME:-/nonexistent}" ]; then
 fi
 
 case "${1:-}" in
-  -v|--version|-h|--help) exec qwen "$@" ;;
+  -v|--version|-h|--help) # The protocol, explicitly: openai-responses is never inferred, and a set of variables of another protocol must not
+# win by the CLI's own order of inference.
+exec qwen --auth-type "$auth" "$@" ;;
 esac
 
-missing=""
-[ -n "${OPENAI_API_KEY:-}" ] || missing="$missing OPENAI_API_KEY (or OPENAI_API_KEY_FILE),"
-presets=$(cut -d= -f1 /etc/qwen-code/providers | paste -sd'|' -)
-[ -n "${OPENAI_BASE_URL:-}" ] || missing="$missing OPENAI_BASE_URL (or QWEN_PROVIDER=$presets),"
-[ -n "${OPENAI_MODEL:-}" ] || missing="$missing OPENAI_MODEL,"
-if [ -n "$missing" ]; then
-  echo "$me: no provider configured: set${missing%,} (e.g. docker run -e OPENAI_API_KEY -e OPENAI_BASE_URL -e OPENAI_MODEL ...)" >&2
+if [ -z "$auth" ]; then
+  echo "$me: no provider configured: set one protocol's variables, e.g. OPENAI_API_KEY (or OPENAI_API_KEY_FILE) +" \
+    "OPENAI_BASE_URL (or QWEN_PROVIDER=<preset>) + OPENAI_MODEL; ANTHROPIC_API_KEY + ANTHROPIC_BASE_URL +" \
+    "ANTHROPIC_MODEL; GEMINI_API_KEY + GEMINI_MODEL; GOOGLE_API_KEY + GOOGLE_MODEL (Vertex AI express mode);" \
+    "QWEN_AUTH_TYPE=openai-responses with the OPENAI_* variables (e.g. docker run -e OPENAI_API_KEY ...)" >&2
   exit 2
 fi
+missing=""
+eval "[ -n \"\${$key:-}\" ]" || missing="$missing $key (or ${key}_FILE),"
+[ -n "$base_optional" ] || eval "[ -n \"\${$base:-}\" ]" || missing="$missing $base (or QWEN_PROVIDER=<preset>),"
+eval "[ -n \"\${$model:-}\" ]" || missing="$missing $model,"
+if [ -n "$missing" ]; then
+  echo "$me: the $auth provider is incomplete: set${missing%,}" >&2
+  exit 2
+fi
+export QWEN_AUTH_TYPE="$auth"
 
 if [ "${1:-}" = check ]; then
   shift
@@ -83,4 +119,6 @@ if [ "${1:-}" = check ]; then
   if [ -n "${HTTPS_PROXY:-}${https_proxy:-}${HTTP_PROXY:-}${http_proxy:-}" ]; then export NODE_USE_ENV_PROXY=1; fi
   exec "$node" /opt/qwen-code/image/check.mjs "$@"
 fi
-exec qwen "$@"
+# The protocol, explicitly: openai-responses is never inferred, and a set of variables of another protocol must not
+# win by the CLI's own order of inference.
+exec qwen --auth-type "$auth" "$@"

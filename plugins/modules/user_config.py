@@ -52,6 +52,18 @@ options:
     description: Settings merged recursively into each user's C(~/.qwen/settings.json).
     type: dict
     required: true
+  per_user_env:
+    description:
+      - User name to the variables of that user's C(.env), replacing O(env) for that user (each user's own keys).
+      - Holds keys, so it is never logged.
+    type: dict
+    default: {}
+  per_user_settings:
+    description:
+      - User name to settings merged over O(settings) for that user (each user's auth type, model and
+        modelProviders). Secret-looking values are masked wherever they would show.
+    type: dict
+    default: {}
   trusted_folders:
     description:
       - Folder trust rules merged into each user's C(~/.qwen/trustedFolders.json), as path to level
@@ -138,7 +150,7 @@ import stat
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._user_files import (
-    HomeFailure, env_diff, file_state, fix_file, merge_json_file, private_dir, render_env, secret_values)
+    HomeFailure, env_diff, file_state, fix_file, merge, merge_json_file, private_dir, render_env, secret_values)
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._atomic_write import atomic_write
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._user_home import UserHomeError, as_user
 
@@ -225,6 +237,8 @@ def main():
             users=dict(type="list", elements="str", required=True),
             env=dict(type="dict", default={}, no_log=True),
             settings=dict(type="dict", required=True),
+            per_user_env=dict(type="dict", default={}, no_log=True),
+            per_user_settings=dict(type="dict", default={}),
             trusted_folders=dict(type="dict", default={}),
             system_settings=dict(type="dict", default={}),
             system_settings_path=dict(type="path", default="/etc/qwen-code/settings.json"),
@@ -237,10 +251,19 @@ def main():
     # The settings may carry a secret (an apiKey given through qwen_code_settings): Ansible masks these values in
     # everything the module returns, its invocation included.
     module.no_log_values.update(secret_values(p["settings"]))
-    try:
-        env_text = render_env(p["env"], p["header"])
-    except ValueError as e:
-        module.fail_json(msg="env: %s" % to_native(e))
+    module.no_log_values.update(secret_values(p["per_user_settings"]))
+    texts = {}
+    for name in [None] + sorted(p["per_user_env"]):
+        env = p["env"] if name is None else p["per_user_env"][name]
+        try:
+            if not isinstance(env, dict):
+                raise ValueError("it must be a dict of variables")
+            texts[name] = render_env(env, p["header"])
+        except ValueError as e:
+            module.fail_json(msg="env%s: %s" % ("" if name is None else " of %s" % name, to_native(e)))
+    for name, own in p["per_user_settings"].items():
+        if not isinstance(own, dict):
+            module.fail_json(msg="per_user_settings: the settings of %s must be a dict" % name)
     for folder, level in p["trusted_folders"].items():
         if not folder.startswith("/") or any(ord(c) < 0x20 or ord(c) == 0x7f for c in folder):
             module.fail_json(msg="trusted_folders: %r is not an absolute path" % folder)
@@ -265,7 +288,8 @@ def main():
             continue
         try:
             # A new process per user, with that user's identity: nothing a user planted in a home can redirect it.
-            done = as_user(pw, configure_user, pw, env_text, p["settings"], p["trusted_folders"],
+            settings = merge(p["settings"], p["per_user_settings"].get(name) or {})
+            done = as_user(pw, configure_user, pw, texts.get(name, texts[None]), settings, p["trusted_folders"],
                            module.check_mode, module._diff)
         except (UserHomeError, HomeFailure) as e:
             failed.append("%s (%s)" % (name, to_native(e)))

@@ -75,7 +75,8 @@ def test_system_settings_keep_telemetry_and_self_update_off_and_folder_trust_on(
     assert system["$version"] == 4
     user = json.loads(run(["docker", "run", "--rm", "--entrypoint", "cat", image,
                            "/home/qwen/.qwen/settings.json"]).stdout)
-    assert user["$version"] == 4 and "model" not in user
+    # No auth type is baked in: it would beat the CLI's inference from ANTHROPIC_* or GEMINI_*.
+    assert user == {"$version": 4}
 
 
 def test_another_uid_keeps_usage_statistics_off(image, stub):
@@ -131,11 +132,41 @@ def test_a_hostile_workspace_cannot_redirect_the_key(image, stub, tmp_path):
         other.stop()
 
 
+def test_answers_with_anthropic_variables_alone(image, stub):
+    """ANTHROPIC_* and nothing else: the entrypoint picks the protocol, qwen speaks Anthropic's Messages API to the
+    stub (Bearer, since the host is not anthropic.com)."""
+    before = len(stub.requests())
+    env = dict(os.environ, ANTHROPIC_API_KEY=CANARY, ANTHROPIC_BASE_URL=stub.url.rsplit("/v1", 1)[0],
+               ANTHROPIC_MODEL=MODEL)
+    proc = run(["docker", "run", "--rm", "-i", "--network", "host", "-e", "ANTHROPIC_API_KEY", "-e",
+                "ANTHROPIC_BASE_URL", "-e", "ANTHROPIC_MODEL", image, "-p", "summarize"], log="anthropic.log",
+               input="test\n", env=env)
+    assert proc.returncode == 0 and "QWENOPS-IMAGE-ANSWER" in proc.stdout, proc.stdout + proc.stderr
+    assert CANARY not in proc.stdout + proc.stderr
+    calls = [r for r in stub.requests()[before:] if r["path"].endswith("/v1/messages")]
+    assert calls and all(r["auth_ok"] and r["protocol"] == "anthropic" for r in calls), calls
+
+
+def test_answers_with_gemini_variables_alone(image, stub):
+    before = len(stub.requests())
+    env = dict(os.environ, GEMINI_API_KEY=CANARY, GOOGLE_GEMINI_BASE_URL=stub.url.rsplit("/v1", 1)[0],
+               GEMINI_MODEL=MODEL)
+    proc = run(["docker", "run", "--rm", "-i", "--network", "host", "-e", "GEMINI_API_KEY", "-e",
+                "GOOGLE_GEMINI_BASE_URL", "-e", "GEMINI_MODEL", image, "-p", "summarize"], log="gemini.log",
+               input="test\n", env=env)
+    assert proc.returncode == 0 and "QWENOPS-IMAGE-ANSWER" in proc.stdout, proc.stdout + proc.stderr
+    assert CANARY not in proc.stdout + proc.stderr
+    calls = [r for r in stub.requests()[before:] if ":streamGenerateContent" in r["path"]]
+    assert calls and all(r["auth_ok"] and r["protocol"] == "gemini" for r in calls), calls
+
+
 def test_no_provider_is_one_clear_line(image):
     proc = run(["docker", "run", "--rm", image, "-p", "hello"], log="noconfig.log")
     assert proc.returncode != 0
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "OPENAI_API_KEY" in lines[0] and "OPENAI_MODEL" in lines[0], proc.stderr
+    for name in ("ANTHROPIC_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY", "QWEN_AUTH_TYPE"):
+        assert name in lines[0], proc.stderr
 
 
 def test_answers_through_the_stub(image, stub):
@@ -156,10 +187,16 @@ def test_key_from_a_mounted_secret_and_preset_lookup(image, stub):
                 "-e", "OPENAI_API_KEY_FILE=/run/secrets/qwen_key", "-e", "OPENAI_BASE_URL=" + stub.url,
                 "-e", "OPENAI_MODEL=" + MODEL, image, "-p", "hello"], log="secretfile.log")
     assert proc.returncode == 0 and "QWENOPS-IMAGE-ANSWER" in proc.stdout, proc.stderr
-    # QWEN_PROVIDER resolves a preset (checked without network: the check fails on the key, not on the URL).
-    proc = run(["docker", "run", "--rm", "--entrypoint", "sh", "-e", "QWEN_PROVIDER=openrouter", image, "-c",
-                "grep ^openrouter= /etc/qwen-code/providers"])
-    assert proc.stdout.strip() == "openrouter=https://openrouter.ai/api/v1"
+    # QWEN_PROVIDER resolves a preset per protocol (checked without network, from the exported table)...
+    proc = run(["docker", "run", "--rm", "--entrypoint", "sh", image, "-c",
+                "grep '^openrouter ' /etc/qwen-code/providers"])
+    assert proc.stdout.split("\n")[:3] == ["openrouter anthropic https://openrouter.ai/api",
+                                           "openrouter openai https://openrouter.ai/api/v1",
+                                           "openrouter openai-responses https://openrouter.ai/api/v1"], proc.stdout
+    # ... and a preset without that protocol is refused with those that have one.
+    proc = run(["docker", "run", "--rm", "-e", "ANTHROPIC_API_KEY=k", "-e", "ANTHROPIC_MODEL=m",
+                "-e", "QWEN_PROVIDER=openai", image, "-p", "hello"])
+    assert proc.returncode == 2 and "has no anthropic endpoint" in proc.stderr and "openrouter" in proc.stderr
 
 
 def test_check_command(image, stub):

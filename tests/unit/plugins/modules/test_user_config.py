@@ -239,3 +239,16 @@ def test_a_user_without_a_home_fails_alone(users, tmp_path):
     r = configure(users, tmp_path)
     assert r["failed"] and r["failed_users"] == [users[0].pw_name] and "does not exist" in r["msg"]
     assert r["users"] == {users[1].pw_name: ["directory", "env", "settings"]}
+
+
+def test_per_user_env_and_settings(users, tmp_path):
+    env = {users[1].pw_name: {"QWENOPS_KEY_X": KEY + "-bob"}}
+    settings = {users[1].pw_name: {"model": {"name": "other"}, "modelProviders": {"anthropic": [{"id": "c"}]}}}
+    r = configure(users, tmp_path, per_user_env=env, per_user_settings=settings)
+    assert r["changed"] and KEY not in r["_raw"]
+    first, second = (os.path.join(u.pw_dir, ".qwen") for u in users)
+    assert "OPENAI_API_KEY='%s'" % KEY in open(first + "/.env").read()
+    assert open(second + "/.env").read().endswith("QWENOPS_KEY_X='%s-bob'\n" % KEY)
+    assert json.load(open(first + "/settings.json")) == SETTINGS
+    theirs = json.load(open(second + "/settings.json"))
+    assert theirs["model"] == {"name": "other"} and theirs["modelProviders"] == {"anthropic": [{"id": "c"}]}

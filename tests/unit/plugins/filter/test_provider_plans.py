@@ -1,0 +1,131 @@
+"""provider_plans: the users' providers, keys and settings as the role writes them; every bad input named."""
+import json
+
+import pytest
+
+from ansible_collections.qwenops.qwen_code.plugins.filter.provider_plans import key_variable, provider_plans, user_names
+
+KEY = "sk-plans-CANARY"
+RELEASE = {"version": "0.24.4", "auth_types": ["openai", "openai-responses", "anthropic", "gemini", "vertex-ai"],
+           "wire_api": True}
+SINGLE = {"auth_type": "openai", "provider": "openrouter", "base_url": "", "api_key": KEY, "model": "qwen/qwen3-coder"}
+
+
+def plans(users, release=RELEASE, **defaults):
+    values = dict(SINGLE, providers=[], allow_insecure_base_url=False)
+    values.update(defaults)
+    return provider_plans(users, values, release)
+
+
+def test_single_provider_for_every_user():
+    out = plans(["alice", "bob"])
+    assert out["problems"] == [] and out["names"] == ["alice", "bob"]
+    alice = dict(env=out["env"]["alice"], settings=out["settings"]["alice"])
+    assert alice["env"] == {"OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": "https://openrouter.ai/api/v1",
+                            "OPENAI_MODEL": "qwen/qwen3-coder", "QWENOPS_KEY_OPENROUTER": KEY}
+    assert alice["settings"] == {
+        "security": {"auth": {"selectedType": "openai"}}, "model": {"name": "qwen/qwen3-coder"},
+        "modelProviders": {"openai": [{"id": "qwen/qwen3-coder", "name": "qwen/qwen3-coder (openrouter)",
+                                       "baseUrl": "https://openrouter.ai/api/v1", "envKey": "QWENOPS_KEY_OPENROUTER"}]}}
+    assert KEY not in json.dumps(alice["settings"])
+    assert len(out["checks"]) == 1 and out["checks"][0]["users"] == ["alice", "bob"]
+    assert "QWENOPS_KEY_OPENROUTER" in out["checks"][0]["key_name"] and KEY not in out["checks"][0]["key_name"]
+
+
+def test_per_user_key_overrides_only_that_user():
+    out = plans(["alice", {"name": "bob", "api_key": "sk-bob"}])
+    assert out["env"]["alice"]["QWENOPS_KEY_OPENROUTER"] == KEY
+    assert out["env"]["bob"]["QWENOPS_KEY_OPENROUTER"] == "sk-bob"
+    assert len(out["checks"]) == 2
+
+
+def test_several_providers_one_per_protocol_group():
+    providers = [
+        {"name": "or", "provider": "openrouter", "api_key": "k1", "models": ["m1", "m2"]},
+        {"name": "claude", "auth_type": "anthropic", "provider": "anthropic", "api_key": "k2", "models": ["c1"]},
+        {"name": "gem", "auth_type": "gemini", "provider": "gemini", "api_key": "k3", "models": ["g1"]},
+        {"name": "resp", "auth_type": "openai-responses", "provider": "openai", "api_key": "k4", "models": ["r1"]},
+    ]
+    out = plans([{"name": "carol", "providers": providers}])
+    assert out["problems"] == []
+    carol = dict(env=out["env"]["carol"], settings=out["settings"]["carol"])
+    groups = carol["settings"]["modelProviders"]
+    assert [e["id"] for e in groups["openai"]] == ["m1", "m2", "r1"]
+    assert groups["openai"][2]["wireApi"] == "responses" and "wireApi" not in groups["openai"][0]
+    assert groups["anthropic"] == [{"id": "c1", "name": "c1 (claude)", "baseUrl": "https://api.anthropic.com",
+                                    "envKey": "QWENOPS_KEY_CLAUDE"}]
+    assert groups["gemini"][0]["baseUrl"] == "https://generativelanguage.googleapis.com"
+    assert carol["settings"]["security"]["auth"]["selectedType"] == "openai"
+    assert carol["settings"]["model"] == {"name": "m1"}
+    assert {k: carol["env"][k] for k in ("QWENOPS_KEY_OR", "QWENOPS_KEY_CLAUDE", "QWENOPS_KEY_GEM")} == \
+        {"QWENOPS_KEY_OR": "k1", "QWENOPS_KEY_CLAUDE": "k2", "QWENOPS_KEY_GEM": "k3"}
+    assert len(out["checks"]) == 4
+
+
+def test_top_level_providers_for_users_without_their_own():
+    providers = [{"name": "anth", "auth_type": "anthropic", "provider": "custom", "base_url": "http://127.0.0.1:9",
+                  "api_key": "k", "models": ["c"]}]
+    out = plans(["alice", {"name": "bob", "providers": [dict(providers[0], api_key="kb")]}], providers=providers)
+    assert out["problems"] == []
+    assert out["env"]["alice"]["ANTHROPIC_API_KEY"] == "k"
+    assert out["env"]["alice"]["ANTHROPIC_BASE_URL"] == "http://127.0.0.1:9"
+    assert out["env"]["bob"]["QWENOPS_KEY_ANTH"] == "kb"
+
+
+def test_qwen_oauth_users_get_no_provider():
+    out = plans(["alice"], auth_type="qwen-oauth", api_key="", model="")
+    assert out["problems"] == [] and out["env"]["alice"] == {}
+    assert out["settings"]["alice"] == {"security": {"auth": {"selectedType": "qwen-oauth"}}}
+    assert out["checks"] == []
+
+
+@pytest.mark.parametrize("users,defaults,expected", [
+    (["alice"], {"api_key": ""}, "qwen_code_api_key is empty"),
+    (["alice"], {"api_key": KEY + "\n"}, "stray newline"),
+    (["alice"], {"model": "qwen coder"}, "qwen_code_model must be"),
+    (["alice"], {"provider": "custom"}, "qwen_code_provider is 'custom' but qwen_code_base_url is empty"),
+    (["alice"], {"auth_type": "gemini"}, "qwen_code_provider openrouter has no gemini endpoint"),
+    (["alice"], {"auth_type": "anthropic", "provider": "custom", "base_url": "https://llm.example.com/v1"},
+     "ends in /v1"),
+    ([{"name": "bob", "api_key": ""}], {}, "qwen_code_users[bob].api_key is empty"),
+    ([{"name": "bob", "apikey": "x"}], {}, "qwen_code_users[bob] has unknown keys apikey"),
+    ([{"nom": "bob"}], {}, "qwen_code_users[0] must be an account name"),
+    (["alice", "alice"], {}, "qwen_code_users names alice twice"),
+    ([], {}, "qwen_code_users must be a non-empty list"),
+    ([{"name": "c", "providers": [{"name": "a", "api_key": "k", "models": []}]}], {},
+     "qwen_code_users[c].providers[a].models must be a non-empty list"),
+    ([{"name": "c", "providers": [{"name": "a", "provider": "openai", "models": ["m"]}]}], {},
+     "qwen_code_users[c].providers[a].api_key is empty"),
+    ([{"name": "c", "providers": [{"name": "a", "provider": "openai", "api_key": "k", "models": ["m"]},
+                                  {"name": "a", "provider": "openai", "api_key": "k", "models": ["n"]}]}], {},
+     "has two providers named a"),
+    ([{"name": "c", "providers": [{"name": "a", "provider": "openai", "api_key": "k", "models": ["m"]},
+                                  {"name": "b", "auth_type": "openai-responses", "provider": "openai", "api_key": "k",
+                                   "models": ["m"]}]}], {}, "model m is in both a and b"),
+    ([{"name": "c", "providers": [{"name": "a", "auth_type": "bogus", "api_key": "k", "models": ["m"]}]}], {},
+     "is not a protocol the qwen CLI speaks"),
+])
+def test_bad_input_is_named_and_never_shows_a_key(users, defaults, expected):
+    out = plans(users, **defaults)
+    assert any(expected in p for p in out["problems"]), out["problems"]
+    assert not any(KEY in p for p in out["problems"])
+
+
+def test_a_protocol_the_release_lacks_is_refused():
+    old = {"version": "0.23.4", "auth_types": ["openai", "anthropic", "gemini", "vertex-ai"], "wire_api": False}
+    out = plans(["alice"], release=old, auth_type="openai-responses", provider="openai")
+    assert any("is not supported by qwen 0.23.4" in p for p in out["problems"])
+
+
+def test_names_and_key_variables():
+    assert user_names(["a", {"name": "b", "api_key": KEY}, 3]) == ["a", "b", None]
+    assert key_variable("my-provider.x") == "QWENOPS_KEY_MY_PROVIDER_X"
+
+
+def test_proxies_and_qwen_code_settings_reach_every_user():
+    out = plans(["alice"], proxy_env={"HTTPS_PROXY": "http://p:3128"}, settings={"model": {"name": "mine"}, "ui": {}})
+    alice = dict(env=out["env"]["alice"], settings=out["settings"]["alice"])
+    assert alice["env"]["HTTPS_PROXY"] == "http://p:3128"
+    assert alice["settings"]["model"] == {"name": "mine"} and alice["settings"]["ui"] == {}
+    assert out["users"]["alice"] == {"auth_type": "openai", "providers": [
+        {"name": "openrouter", "auth_type": "openai", "models": ["qwen/qwen3-coder"]}]}
