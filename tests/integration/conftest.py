@@ -50,9 +50,14 @@ def installed_host(runner):
     c = Container(TEST_IMAGE, "good")
     try:
         c.sh("useradd -m -s /bin/bash alice && useradd -m -s /bin/bash bob && useradd -M -d /home/nohome nohome")
-        start_in_container(c, CANARY, GOOD_VARS["qwen_code_model"], port=STUB_PORT)
-        good = dict(GOOD_VARS, qwen_code_verify_provider=True, qwen_code_verify_probe="chat",
-                    qwen_code_smoke_test=True)
+        # alice has the top-level key; bob a key of his own, on another protocol (the canary is in both, so the
+        # checks below that it never shows cover a per-user key too).
+        start_in_container(c, "%s\n%s-bob" % (CANARY, CANARY), GOOD_VARS["qwen_code_model"], port=STUB_PORT)
+        bob = {"name": "bob", "providers": [{
+            "name": "stub-anthropic", "auth_type": "anthropic", "base_url": "http://127.0.0.1:%d" % STUB_PORT,
+            "api_key": CANARY + "-bob", "models": [GOOD_VARS["qwen_code_model"]]}]}
+        good = dict(GOOD_VARS, qwen_code_users=["alice", bob], qwen_code_verify_provider=True,
+                    qwen_code_verify_probe="chat", qwen_code_smoke_test=True)
         c.good_vars = good
         c.first_run = runner.play(c, good, "good-first-run", extra_args=["--diff"], sample_ps=True)
         assert c.first_run.returncode == 0, c.first_run.output[-3000:]

@@ -9,6 +9,14 @@ CREDS = {"access_token": "at-" + CANARY, "refresh_token": "rt-" + CANARY, "token
          "expiry_date": 4102444800000, "resource_url": "localhost:18443"}
 
 
+def provider(**over):
+    """A provider entry on the stub (qwen_code_providers or a user's providers)."""
+    p = dict(name="p1", auth_type="openai", base_url="http://127.0.0.1:18090/v1", api_key=CANARY,
+             models=["qwenops/stub-coder"])
+    p.update(over)
+    return {k: v for k, v in p.items() if v is not MISSING}
+
+
 def creds(**over):
     c = dict(CREDS, **over)
     return {k: v for k, v in c.items() if v is not MISSING}
@@ -65,6 +73,22 @@ CASES = {
     "token_with_a_newline": ({"qwen_code_npm_auth_token": "npm_token\n"}, "qwen_code_npm_auth_token"),
     "trusted_folder_relative": ({"qwen_code_trusted_folders": ["src/project"]}, "qwen_code_trusted_folders"),
     "user_without_a_home": ({"qwen_code_users": ["alice", "nohome"]}, "without a home directory"),
+    # Several providers, a key per user.
+    "unknown_auth_type_of_a_provider": ({"qwen_code_providers": [provider(auth_type="bedrock")]},
+                                        "qwen_code_providers"),
+    "provider_without_a_key": ({"qwen_code_users": [{"name": "alice", "providers": [provider(api_key=MISSING)]}]},
+                               "qwen_code_users[alice].providers[p1].api_key is empty"),
+    "two_providers_one_name": ({"qwen_code_providers": [provider(), provider(models=["other"])]},
+                               "qwen_code_providers has two providers named p1"),
+    "anthropic_base_url_with_v1": ({"qwen_code_providers": [provider(auth_type="anthropic",
+                                                                     base_url="http://127.0.0.1:18090/v1")]},
+                                   "ends in /v1"),
+    "empty_model_list": ({"qwen_code_users": [{"name": "alice", "providers": [provider(models=[])]}]},
+                         "qwen_code_users[alice].providers[p1].models must be a non-empty list"),
+    "protocol_the_release_lacks": ({"qwen_code_version": "0.23.4", "qwen_code_auth_type": "openai-responses"},
+                                   "is not supported by qwen 0.23.4"),
+    "user_key_with_a_newline": ({"qwen_code_users": [{"name": "alice", "api_key": CANARY + "\n"}]},
+                                "qwen_code_users[alice].api_key contains whitespace"),
 }
 
 
