@@ -34,7 +34,8 @@ def parse_log(text):
 
 
 class LocalStub:
-    """A stub on this machine's loopback; its files (key, log, port, pid, output) in directory."""
+    """A stub on this machine's loopback; its files (key, log, port, pid, output) in directory. key is the key file's
+    text: several keys go one a line."""
 
     def __init__(self, directory, key=None, model=None, reply=REPLY, tool_call=None):
         self.dir = str(directory)
@@ -54,7 +55,8 @@ class LocalStub:
             self.port = int(f.read())
         with open(pid_file) as f:
             self.pid = int(f.read())
-        self.url = "http://127.0.0.1:%d/v1" % self.port
+        self.base = "http://127.0.0.1:%d" % self.port  # what anthropic, gemini and vertex-ai clients are given
+        self.url = self.base + "/v1"
 
     def requests(self):
         """Every request logged so far ([] before the first)."""
@@ -76,8 +78,8 @@ class LocalStub:
 
 
 def start_in_container(container, key, model, port, tool_call=None, log=LOG, reply=REPLY):
-    """A stub on the container's loopback (a harness.Container), expecting key and model; logs to log (its stdout
-    and stderr to log + ".out")."""
+    """A stub on the container's loopback (a harness.Container), expecting key (several keys: one a line) and model;
+    logs to log (its stdout and stderr to log + ".out")."""
     container.copy_in(STUB, IN_CONTAINER)
     key_file = "/root/stub-key-%d" % port
     container.write_secret(key_file, key)
