@@ -4,6 +4,10 @@
 // including Python's urlsplit, repr, str.split and difflib.get_close_matches). tests/unit/test_check_parity.py runs both against
 // one table of stub providers. Prints one line; exit 0 when the provider answers and offers the model.
 //
+// The protocol (auth type) is QWEN_AUTH_TYPE, or else the one the qwen CLI infers from the first key variable set
+// (OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY, GOOGLE_API_KEY); key, base URL and model come from that auth
+// type's variables (AUTH_ENV below, as AUTH_TYPES in plugins/module_utils/_auth_types.py).
+//
 // The key never reaches the output: whatever the provider sends is masked right after it is read (and again after
 // JSON decoding), before anything is cut to a snippet; the final line is masked once more.
 import { readFileSync } from "node:fs";
@@ -21,9 +25,6 @@ const args = process.argv.slice(2);
 const probe = args.includes("--chat") ? "chat" : "models";
 const asJson = args.includes("--json");
 const timeoutS = Number(process.env.QWEN_CHECK_TIMEOUT) > 0 ? Number(process.env.QWEN_CHECK_TIMEOUT) : 10;
-const key = process.env.OPENAI_API_KEY || "";
-const model = process.env.OPENAI_MODEL || "";
-const baseUrl = process.env.OPENAI_BASE_URL || "";
 
 // --- Python's text semantics ---------------------------------------------------------------------------------
 
@@ -246,12 +247,12 @@ const stripSlashes = (text) => text.replace(/\/+$/, "");
 
 function notFoundHint(base) {
   const path = stripSlashes(urlsplit(base).path);
-  for (const endpoint of ["/chat/completions", "/completions", "/models", "/responses"]) {
+  for (const endpoint of spec.endpoints) {
     if (path.endsWith(endpoint)) {
       return ` The base URL must stop before ${endpoint}: try ${stripSlashes(base).slice(0, -endpoint.length)}.`;
     }
   }
-  return /^v[0-9]/.test(path.slice(path.lastIndexOf("/") + 1)) ? "" : ` Try ${stripSlashes(base)}/v1.`;
+  return spec.adds === null && !/^v[0-9]/.test(path.slice(path.lastIndexOf("/") + 1)) ? ` Try ${stripSlashes(base)}/v1.` : "";
 }
 
 // --- close matches: close_matches() with a port of difflib.get_close_matches (SequenceMatcher.ratio) -----------
@@ -319,6 +320,97 @@ function closeMatches(wanted, available, limit = 5) {
   return found.slice(0, limit);
 }
 
+// --- the protocols: _PROTOCOLS, _urls, _auth_headers, _chat_payload; the environment ------------------------------
+
+const OPENAI = {
+  listing: "data", id: "id", prefix: "", answer: "choices", adds: null,
+  endpoints: ["/chat/completions", "/completions", "/models", "/responses"],
+  example: "https://openrouter.ai/api/v1", expected: "an OpenAI-compatible JSON answer",
+  url_rule: "OpenAI-compatible URLs usually end in the API version, such as /v1 or /compatible-mode/v1",
+};
+const PROTOCOLS = {
+  openai: OPENAI,
+  "openai-responses": {
+    ...OPENAI, answer: "output", example: "https://api.openai.com/v1", expected: "an OpenAI Responses JSON answer",
+    url_rule: "Responses API URLs end in /v1 (the CLI asks .../v1/responses), and not every provider offers that API",
+  },
+  anthropic: {
+    listing: "data", id: "id", prefix: "", answer: "content", adds: "v1",
+    endpoints: ["/v1/messages", "/v1/models", "/messages", "/models"],
+    example: "https://api.anthropic.com", expected: "an Anthropic Messages JSON answer",
+    url_rule: "Anthropic URLs stop before /v1, such as https://api.anthropic.com or https://openrouter.ai/api "
+      + "(the CLI appends /v1/messages)",
+  },
+  gemini: {
+    listing: "models", id: "name", prefix: "models/", answer: "candidates", adds: "v1beta",
+    endpoints: ["/v1beta/models", "/models", "/v1"],
+    example: "https://generativelanguage.googleapis.com", expected: "a Gemini JSON answer",
+    url_rule: "Gemini URLs are the host alone, such as https://generativelanguage.googleapis.com (the CLI "
+      + "appends /v1beta/models/...)",
+  },
+  "vertex-ai": {
+    listing: null, id: null, prefix: "", answer: "candidates", adds: "v1beta1",
+    endpoints: ["/v1beta1/publishers/google/models", "/publishers/google/models", "/v1beta", "/v1"],
+    example: "https://aiplatform.googleapis.com", expected: "a Vertex AI JSON answer",
+    url_rule: "Vertex AI URLs (express mode, with an API key) are the host alone, such as "
+      + "https://aiplatform.googleapis.com (the CLI appends /v1beta1/publishers/google/models/...)",
+  },
+};
+
+// Each auth type's variables (AUTH_TYPES' key_env, base_env, model_env), and the CLI's default base URLs.
+const AUTH_ENV = {
+  openai: { key: "OPENAI_API_KEY", base: "OPENAI_BASE_URL", model: "OPENAI_MODEL" },
+  "openai-responses": { key: "OPENAI_API_KEY", base: "OPENAI_BASE_URL", model: "OPENAI_MODEL" },
+  anthropic: { key: "ANTHROPIC_API_KEY", base: "ANTHROPIC_BASE_URL", model: "ANTHROPIC_MODEL" },
+  gemini: { key: "GEMINI_API_KEY", base: "GOOGLE_GEMINI_BASE_URL", model: "GEMINI_MODEL",
+            fallback: "https://generativelanguage.googleapis.com" },
+  "vertex-ai": { key: "GOOGLE_API_KEY", base: "GOOGLE_VERTEX_BASE_URL", model: "GOOGLE_MODEL",
+                 fallback: "https://aiplatform.googleapis.com" },
+};
+const INFERRED = ["openai", "anthropic", "gemini", "vertex-ai"]; // the CLI's order; openai-responses never is
+const authType = process.env.QWEN_AUTH_TYPE || INFERRED.find((type) => process.env[AUTH_ENV[type].key]) || "openai";
+const spec = own(PROTOCOLS, authType);
+const names = own(AUTH_ENV, authType) || {};
+const keyName = names.key ?? null;
+const key = (names.key && process.env[names.key]) || "";
+const model = (names.model && process.env[names.model]) || "";
+const baseUrl = (names.base && process.env[names.base]) || names.fallback || "";
+const PROMPT = "Reply with one word.";
+const contents = () => [{ role: "user", parts: [{ text: PROMPT }] }]; // _contents()
+
+// Python's urllib.parse.quote(text, safe=""): encodeURIComponent also leaves !'()* alone.
+const quote = (text) => encodeURIComponent(text).replace(/[!'()*]/g, (c) => "%" + hex(c.charCodeAt(0), 2).toUpperCase());
+
+function urls(base) { // _urls(): [model list or null, countTokens or null, chat probe]
+  const root = stripSlashes(base);
+  const name = quote(model);
+  if (authType === "openai") return [`${root}/models`, null, `${root}/chat/completions`];
+  if (authType === "openai-responses") {
+    return [`${root}/models`, null, `${root.endsWith("/v1") ? root.slice(0, -3) : root}/v1/responses`];
+  }
+  if (authType === "anthropic") return [`${root}/v1/models?limit=1000`, null, `${root}/v1/messages`];
+  if (authType === "gemini") return [`${root}/v1beta/models?pageSize=1000`, null, `${root}/v1beta/models/${name}:generateContent`];
+  const modelUrl = `${root}/v1beta1/publishers/google/models/${name}`;
+  return [null, `${modelUrl}:countTokens`, `${modelUrl}:generateContent`];
+}
+
+function authHeaders(hostname) { // _auth_headers()
+  if (authType === "gemini" || authType === "vertex-ai") return { "x-goog-api-key": key };
+  if (authType === "anthropic") {
+    const host = (hostname || "").toLowerCase().replace(/\.+$/, ""); // _auth_types.anthropic_native()
+    const native = host === "anthropic.com" || host.endsWith(".anthropic.com");
+    return { ...(native ? { "x-api-key": key } : { Authorization: `Bearer ${key}` }), "anthropic-version": "2023-06-01" };
+  }
+  return { Authorization: `Bearer ${key}` };
+}
+
+function chatPayload() { // _chat_payload()
+  if (authType === "gemini" || authType === "vertex-ai") return { contents: contents(), generationConfig: { maxOutputTokens: 1 } };
+  if (authType === "openai-responses") return { model, input: PROMPT, max_output_tokens: 16, stream: false };
+  if (authType === "anthropic") return { model, max_tokens: 1, messages: [{ role: "user", content: PROMPT }] };
+  return { model, max_tokens: 1, stream: false, messages: [{ role: "user", content: PROMPT }] };
+}
+
 // --- the check ---------------------------------------------------------------------------------------------------
 
 function finish(reason, message, fields, extra = {}, hint = "") {
@@ -341,6 +433,9 @@ function keyProblem(value) { // key_problem(): why the key cannot be sent in a h
   return null;
 }
 
+if (!spec) {
+  finish("invalid_input", "unknown_auth_type", { auth_type: authType, detail: Object.keys(PROTOCOLS).join(", ") });
+}
 const shown = redactUrl(mask(baseUrl));
 let parts;
 let port;
@@ -353,9 +448,15 @@ try {
 } catch {
   valid = false;
 }
-if (!valid) finish("invalid_url", "invalid_url", { base_url: shown });
+if (!valid) finish("invalid_url", "invalid_url", { base_url: shown, example: spec.example });
+if (spec.adds && stripSlashes(parts.path).split("/").pop() === spec.adds) {
+  const root = stripSlashes(shown);
+  finish("invalid_url", "version_in_url", { base_url: shown, detail: spec.adds, auth_type: authType,
+                                             url: `${root}/${spec.adds}`, suggestion: root.slice(0, -(spec.adds.length + 1)) });
+}
 const problem = keyProblem(key);
-if (problem) finish("invalid_key", "invalid_key", { detail: problem });
+if (problem) finish("invalid_key", "invalid_key", { detail: problem, key_name: keyName });
+if (spec.listing === null && !model) finish("invalid_input", "model_required", { auth_type: authType });
 const fields = {
   base_url: shown,
   host: urlHostname(parts.netloc),
@@ -363,8 +464,14 @@ const fields = {
   timeout: timeoutS,
   model,
   url: shown,
+  key_name: keyName,
+  auth_type: authType,
+  example: spec.example,
+  expected: spec.expected,
+  url_rule: spec.url_rule,
 };
-const root = stripSlashes(baseUrl);
+const [modelsUrl, countUrl, chatUrl] = urls(baseUrl);
+const headers = authHeaders(urlHostname(parts.netloc));
 
 const TLS_UNTRUSTED = /^(UNABLE_TO_|SELF_SIGNED_CERT|DEPTH_ZERO_SELF_SIGNED_CERT|CERT_|INVALID_CA|PATH_LENGTH_EXCEEDED)/;
 
@@ -389,8 +496,7 @@ function classify(err) { // _classify_connection_error(): [reason, message, deta
   return ["connection_reset", "connection_reset", `${name}: ${detail}`];
 }
 
-async function call(method, path, payload) {
-  const url = root + path;
+async function call(method, url, payload) {
   fields.url = redactUrl(mask(url));
   const start = Date.now();
   let resp;
@@ -399,8 +505,7 @@ async function call(method, path, payload) {
     resp = await fetch(url, {
       method,
       redirect: "manual", // like provider_check: a redirect is reported, never followed (it may carry the key away)
-      headers: { Authorization: `Bearer ${key}`, Accept: "application/json",
-                 ...(payload ? { "Content-Type": "application/json" } : {}) },
+      headers: { ...headers, Accept: "application/json", ...(payload ? { "Content-Type": "application/json" } : {}) },
       body: payload ? JSON.stringify(payload) : undefined,
       signal: AbortSignal.timeout(Math.round(timeoutS * 1000)),
     });
@@ -414,6 +519,14 @@ async function call(method, path, payload) {
   return { status: resp.status, text: mask(text), headers: resp.headers, latency_ms: Date.now() - start };
 }
 
+function keyRejected(status, text) { // _key_rejected(): 401, 403, or Google's 400 with reason API_KEY_INVALID
+  if (status === 401 || status === 403) return true;
+  const data = status === 400 ? jsonOrNone(text) : undefined;
+  const error = isDict(data) ? own(data, "error") : undefined;
+  const details = isDict(error) ? own(error, "details") : undefined;
+  return Array.isArray(details) && details.some((d) => isDict(d) && own(d, "reason") === "API_KEY_INVALID");
+}
+
 function failForStatus(r) {
   const detail = errorDetail(r.text);
   const values = { ...fields, status: r.status, detail };
@@ -424,7 +537,7 @@ function failForStatus(r) {
   }
   let reason = "http_error";
   let hint = "";
-  if (r.status === 401 || r.status === 403) {
+  if (keyRejected(r.status, r.text)) {
     reason = "unauthorized";
   } else if (r.status === 404) {
     reason = "not_found";
@@ -440,39 +553,49 @@ function failForStatus(r) {
   finish(reason, reason, values, extra, hint);
 }
 
-const listing = await call("GET", "/models");
-if (listing.status !== 200) failForStatus(listing);
-const answer = jsonOrNone(listing.text);
-if (!isDict(answer) || !Array.isArray(own(answer, "data"))) {
-  let detail = snippet(listing.text) || "an empty answer";
-  if (isDict(answer) || Array.isArray(answer)) detail = `JSON without a "data" list of models: ${detail}`;
-  finish("bad_response", "bad_response", { ...fields, detail }, { status: 200, latency_ms: listing.latency_ms });
-}
-const models = own(answer, "data").filter((m) => isDict(m) && typeof own(m, "id") === "string").map((m) => m.id);
-if (model && !models.includes(model)) {
-  const similar = closeMatches(model, models);
-  const suggestion = similar.length ? `: close matches: ${similar.join(", ")}`
-    : ` (it lists ${models.length} models, none similar)`;
-  finish("model_not_found", "model_not_found", { ...fields, suggestion },
-         { status: 200, models_count: models.length, model_found: false, close_matches: similar });
-}
-let last = listing;
-if (probe === "chat") {
-  last = await call("POST", "/chat/completions", { model, max_tokens: 1, stream: false,
-                                                   messages: [{ role: "user", content: "Reply with one word." }] });
-  if (last.status !== 200) {
-    if ((last.status === 400 || last.status === 404) && detailMentionsModel(last.text)) {
+async function askModel(url, payload, callName, answer) { // _ask_model()
+  const r = await call("POST", url, payload);
+  if (r.status !== 200) {
+    if ((r.status === 400 || r.status === 404) && !keyRejected(r.status, r.text) && detailMentionsModel(r.text)) {
       finish("model_not_found", "model_not_found",
-             { ...fields, suggestion: ` (the chat call says: ${errorDetail(last.text)})` },
-             { status: last.status, model_found: false, close_matches: [] });
+             { ...fields, suggestion: ` (the ${callName} call says: ${errorDetail(r.text)})` },
+             { status: r.status, model_found: false, close_matches: [] });
     }
-    failForStatus(last);
+    failForStatus(r);
   }
-  const chat = jsonOrNone(last.text);
-  if (!isDict(chat) || !Array.isArray(own(chat, "choices"))) {
-    finish("bad_response", "bad_response", { ...fields, detail: snippet(last.text) || "empty" }, { status: 200 });
+  const found = jsonOrNone(r.text);
+  const value = isDict(found) ? own(found, answer) : undefined;
+  if (!(answer === "totalTokens" ? typeof value === "number" : Array.isArray(value))) {
+    finish("bad_response", "bad_response", { ...fields, detail: snippet(r.text) || "empty" }, { status: 200 });
   }
+  return r;
 }
+
+let models = null;
+let last;
+if (modelsUrl) {
+  last = await call("GET", modelsUrl);
+  if (last.status !== 200) failForStatus(last);
+  const answer = jsonOrNone(last.text);
+  if (!isDict(answer) || !Array.isArray(own(answer, spec.listing))) {
+    let detail = snippet(last.text) || "an empty answer";
+    if (isDict(answer) || Array.isArray(answer)) detail = `JSON without a "${spec.listing}" list of models: ${detail}`;
+    finish("bad_response", "bad_response", { ...fields, detail }, { status: 200, latency_ms: last.latency_ms });
+  }
+  models = own(answer, spec.listing).filter((m) => isDict(m) && typeof own(m, spec.id) === "string")
+    .map((m) => own(m, spec.id)).map((id) => (id.startsWith(spec.prefix) ? id.slice(spec.prefix.length) : id));
+  if (model && !models.includes(model)) {
+    const similar = closeMatches(model, models);
+    const suggestion = similar.length ? `: close matches: ${similar.join(", ")}`
+      : ` (it lists ${models.length} models, none similar)`;
+    finish("model_not_found", "model_not_found", { ...fields, suggestion },
+           { status: 200, models_count: models.length, model_found: false, close_matches: similar });
+  }
+} else {
+  last = await askModel(countUrl, { contents: contents() }, "countTokens", "totalTokens"); // _count_tokens()
+}
+if (probe === "chat") last = await askModel(chatUrl, chatPayload(), "chat", spec.answer);
 const note = (model ? `, offers ${model}` : "") + (probe === "chat" ? " and completes a chat" : "");
 finish("ok", "ok", { ...fields, latency_ms: last.latency_ms, model_note: note },
-       { status: last.status, latency_ms: last.latency_ms, models_count: models.length, model_found: model ? true : null });
+       { status: last.status, latency_ms: last.latency_ms, models_count: models ? models.length : null,
+         model_found: model ? true : null });

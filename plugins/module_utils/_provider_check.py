@@ -3,10 +3,12 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """PRIVATE to the qwenops.qwen_code collection: no compatibility promise outside it.
 
-The provider check: does an OpenAI-compatible provider answer, accept the key and offer the model? provider_check()
-runs it in steps, each a small function below: validate the input (_checked_input), build the request
-(_build_request), call (_Provider.ask: _call, then _connection_failure when no HTTP answer came), classify an HTTP
-failure (_http_failure), parse the model list (_model_ids), match the model (_match_model), and the chat probe
+The provider check: does a provider answer, accept the key and offer the model, asked over the protocol (auth type)
+the qwen CLI will use, the way the CLI will ask (_PROTOCOLS, _urls, _auth_headers; the auth types are in
+_auth_types.py)? provider_check() runs it in steps, each a small function below: validate the input
+(_checked_input), build the request (_build_request), call (_Provider.ask: _call, then _connection_failure when no
+HTTP answer came), classify an HTTP failure (_http_failure), parse the model list (_model_ids), match the model
+(_match_model), or for a protocol without a model list ask for the model itself (_count_tokens), and the chat probe
 (_chat_probe). A step that finds a problem raises (or returns, for the caller to raise) _Failed with the reason and
 the operator's message from MESSAGES; _provider_check() puts that into its result.
 
@@ -32,21 +34,27 @@ import time
 from collections import namedtuple
 from http import client as http_client
 from urllib.error import HTTPError
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from ansible.module_utils.common.text.converters import to_bytes, to_native
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._auth_types import AUTH_TYPES, anthropic_native
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._transport import make_request, proxy_for, redact_url
 
 # What each failure means for an operator, keyed by reason. `{...}` fields are filled in by provider_check();
-# the container image's `check` command shows the same texts (image/build.yml exports this dict and
-# image/check.mjs fills in base_url, host, port, timeout, model, url, status, detail, suggestion, latency_ms and
-# model_note): keep those placeholders when editing a text. Hints that only this module computes are appended
-# after formatting.
+# the container image's `check` command shows the same texts (the role's `image` entry point exports this dict and
+# image/check.mjs fills in base_url, host, port, timeout, model, url, status, detail, suggestion, latency_ms,
+# model_note, key_name, auth_type and the protocol's example, expected and url_rule from _PROTOCOLS): keep those
+# placeholders when editing a text. Hints that only this module computes are appended after formatting.
 MESSAGES = {
     "ok": "{base_url} answered in {latency_ms} ms{model_note}.",
     "invalid_url": "The base URL {base_url!r} is not a valid http(s) URL: expected https://host[:port]/path, "
-                   "for example https://openrouter.ai/api/v1.",
-    "invalid_key": "The API key {detail}: check qwen_code_api_key (in the image: OPENAI_API_KEY).",
+                   "for example {example}.",
+    "version_in_url": "The base URL {base_url!r} ends in /{detail}, which the {auth_type} protocol appends itself "
+                      "(the requests would go to {url}/...): set it to {suggestion}.",
+    "invalid_key": "The API key {detail}: check {key_name}.",
+    "unknown_auth_type": "The auth type {auth_type!r} is not one the check knows: use one of {detail}.",
+    "model_required": "The {auth_type} protocol offers no model list: the check needs the model to ask for "
+                      "(qwen_code_model; in the image: GOOGLE_MODEL).",
     "invalid_ca_path": "Cannot use the CA bundle {detail}: qwen_code_ca_bundle must be a PEM file of one or more "
                        "certificates.",
     "dns": "Cannot resolve {host}: check the base URL's host name, this host's DNS, or set a proxy "
@@ -68,23 +76,109 @@ MESSAGES = {
     "proxy": "The proxy refused or failed the request ({detail}): check qwen_code_https_proxy / https_proxy.",
     "redirect": "{url} redirects (HTTP {status}) to {detail}: set the base URL to the final address. API clients "
                 "do not reliably follow redirects, and a redirect may carry the key elsewhere.",
-    "unauthorized": "{base_url} rejected the API key (HTTP {status}): check qwen_code_api_key (in the image: "
-                    "OPENAI_API_KEY) for this provider (OpenRouter keys start with sk-or-, ModelScope keys with ms-).",
-    "not_found": "{url} does not exist (HTTP 404): the base URL is probably wrong; OpenAI-compatible URLs usually "
-                 "end in the API version, such as /v1 or /compatible-mode/v1.",
+    "unauthorized": "{base_url} rejected the API key (HTTP {status}): check {key_name} for this provider "
+                    "(OpenRouter keys start with sk-or-, ModelScope keys with ms-).",
+    "not_found": "{url} does not exist (HTTP 404): the base URL is probably wrong; {url_rule}.",
     "rate_limited": "{base_url} is rate limiting this key (HTTP 429): the free tier's quota or the request rate is "
                     "exhausted; wait, or use a paid key.",
     "model_not_found": "The provider does not offer the model {model!r}{suggestion}.",
     "server_error": "{base_url} failed with HTTP {status}: the provider has a problem; try again later.",
-    "bad_response": "{url} answered with something that is not an OpenAI-compatible JSON answer ({detail}): "
+    "bad_response": "{url} answered with something that is not {expected} ({detail}): "
                     "the base URL may point at a web page or a different API.",
     "http_error": "{url} answered HTTP {status} ({detail}).",
 }
 
 
+# What differs between the protocols (auth types, the keys of _auth_types.AUTH_TYPES), besides the URLs (_urls), the
+# key's header (_auth_headers) and the probes' bodies (_chat_payload): where a model list keeps its ids (listing, id,
+# and a prefix to drop; listing None: the protocol has no model list, the model is asked for by countTokens), the
+# key a chat answer must have (answer), the API version the CLI appends to the base URL itself (adds: a base URL
+# ending in it is a mistake), the ends of a base URL that has an endpoint pasted in (endpoints), and the words
+# the messages use for it (example, expected, url_rule). image/check.mjs has the same table.
+_OPENAI = dict(
+    listing="data", id="id", prefix="", answer="choices", adds=None,
+    endpoints=("/chat/completions", "/completions", "/models", "/responses"),
+    example="https://openrouter.ai/api/v1", expected="an OpenAI-compatible JSON answer",
+    url_rule="OpenAI-compatible URLs usually end in the API version, such as /v1 or /compatible-mode/v1")
+_PROTOCOLS = {
+    "openai": _OPENAI,
+    "openai-responses": dict(
+        _OPENAI, answer="output", example="https://api.openai.com/v1", expected="an OpenAI Responses JSON answer",
+        url_rule="Responses API URLs end in /v1 (the CLI asks .../v1/responses), and not every provider offers "
+                 "that API"),
+    "anthropic": dict(
+        listing="data", id="id", prefix="", answer="content", adds="v1",
+        endpoints=("/v1/messages", "/v1/models", "/messages", "/models"),
+        example="https://api.anthropic.com", expected="an Anthropic Messages JSON answer",
+        url_rule="Anthropic URLs stop before /v1, such as https://api.anthropic.com or https://openrouter.ai/api "
+                 "(the CLI appends /v1/messages)"),
+    "gemini": dict(
+        listing="models", id="name", prefix="models/", answer="candidates", adds="v1beta",
+        endpoints=("/v1beta/models", "/models", "/v1"),
+        example="https://generativelanguage.googleapis.com", expected="a Gemini JSON answer",
+        url_rule="Gemini URLs are the host alone, such as https://generativelanguage.googleapis.com (the CLI "
+                 "appends /v1beta/models/...)"),
+    "vertex-ai": dict(
+        listing=None, id=None, prefix="", answer="candidates", adds="v1beta1",
+        endpoints=("/v1beta1/publishers/google/models", "/publishers/google/models", "/v1beta", "/v1"),
+        example="https://aiplatform.googleapis.com", expected="a Vertex AI JSON answer",
+        url_rule="Vertex AI URLs (express mode, with an API key) are the host alone, such as "
+                 "https://aiplatform.googleapis.com (the CLI appends /v1beta1/publishers/google/models/...)"),
+}
+
+_PROMPT = "Reply with one word."
+_ANTHROPIC_VERSION = "2023-06-01"
+
+
+def _contents():
+    """The prompt as Google's protocols take it."""
+    return [{"role": "user", "parts": [{"text": _PROMPT}]}]
+
+
+def _urls(auth_type, base_url, model):
+    """The URLs the check asks, built from the base URL as the qwen CLI builds them for auth_type: (the model list,
+    or None when the protocol has none; countTokens of the model, or None; the chat probe). The model list is asked
+    for in one page (Anthropic's default page holds 20 models, Gemini's 50)."""
+    root = base_url.rstrip("/")
+    name = quote(model or "", safe="", errors="replace")
+    if auth_type == "openai":
+        return root + "/models", None, root + "/chat/completions"
+    if auth_type == "openai-responses":  # the CLI drops a trailing /v1 and appends /v1/responses
+        return root + "/models", None, (root[:-3] if root.endswith("/v1") else root) + "/v1/responses"
+    if auth_type == "anthropic":
+        return root + "/v1/models?limit=1000", None, root + "/v1/messages"
+    if auth_type == "gemini":
+        return root + "/v1beta/models?pageSize=1000", None, "%s/v1beta/models/%s:generateContent" % (root, name)
+    model_url = "%s/v1beta1/publishers/google/models/%s" % (root, name)  # vertex-ai, express mode
+    return None, model_url + ":countTokens", model_url + ":generateContent"
+
+
+def _auth_headers(auth_type, api_key, hostname):
+    """The key's header as the qwen CLI sends it for auth_type: x-goog-api-key for Google's protocols; for
+    anthropic, x-api-key to Anthropic's own hosts and Authorization: Bearer elsewhere (CLI 0.21 on), with the API
+    version; Authorization: Bearer for the OpenAI protocols."""
+    if auth_type in ("gemini", "vertex-ai"):
+        return {"x-goog-api-key": api_key}
+    if auth_type == "anthropic":
+        key = {"x-api-key": api_key} if anthropic_native(hostname) else {"Authorization": "Bearer %s" % api_key}
+        return dict(key, **{"anthropic-version": _ANTHROPIC_VERSION})
+    return {"Authorization": "Bearer %s" % api_key}
+
+
+def _chat_payload(auth_type, model):
+    """The chat probe's body: the smallest answer each protocol allows (OpenAI's Responses API wants 16 tokens)."""
+    if auth_type in ("gemini", "vertex-ai"):
+        return {"contents": _contents(), "generationConfig": {"maxOutputTokens": 1}}
+    if auth_type == "openai-responses":
+        return {"model": model, "input": _PROMPT, "max_output_tokens": 16, "stream": False}
+    if auth_type == "anthropic":
+        return {"model": model, "max_tokens": 1, "messages": [{"role": "user", "content": _PROMPT}]}
+    return {"model": model, "max_tokens": 1, "stream": False, "messages": [{"role": "user", "content": _PROMPT}]}
+
+
 class CheckResult(dict):
-    """What provider_check() found: reason, msg, status, latency_ms, model_found, models_count, url, base_url, proxy
-    (and close_matches for model_not_found)."""
+    """What provider_check() found: reason, msg, status, latency_ms, model_found, models_count, url, base_url, proxy,
+    auth_type (and close_matches for model_not_found)."""
 
 
 class _Failed(Exception):
@@ -201,49 +295,65 @@ def _scrub(value, secret):
     return value
 
 
-def _not_found_hint(base_url):
+def _not_found_hint(base_url, auth_type):
     path = urlsplit(base_url).path.rstrip("/")
-    for endpoint in ("/chat/completions", "/completions", "/models", "/responses"):
+    for endpoint in _PROTOCOLS[auth_type]["endpoints"]:
         if path.endswith(endpoint):
             return " The base URL must stop before %s: try %s." % (endpoint, base_url.rstrip("/")[:-len(endpoint)])
     last = path.rsplit("/", 1)[-1]
-    if not (last[:1] == "v" and last[1:2] and last[1:2] in "0123456789"):  # v1, v2beta: ASCII digits, as check.mjs
-        return " Try %s/v1." % base_url.rstrip("/")
+    if _PROTOCOLS[auth_type]["adds"] is None and not (last[:1] == "v" and last[1:2] and last[1:2] in "0123456789"):
+        return " Try %s/v1." % base_url.rstrip("/")  # v1, v2beta: ASCII digits, as check.mjs
     return ""
 
 
 def provider_check(base_url, api_key, model=None, probe="models", timeout=10, ca_path=None,
-                   validate_certs=True, http_agent="qwenops.qwen_code provider_check"):
-    """Ask an OpenAI-compatible provider whether it answers, accepts the key and offers the model.
+                   validate_certs=True, http_agent="qwenops.qwen_code provider_check", auth_type="openai",
+                   key_name=None):
+    """Ask a provider over the protocol auth_type (a key of _auth_types.AUTH_TYPES) whether it answers, accepts the
+    key and offers the model. key_name is how the messages name the key (default: the auth type's variable, such as
+    OPENAI_API_KEY).
 
-    Returns a CheckResult with reason, msg, status, latency_ms, model_found, models_count, url, base_url, proxy
-    (and close_matches for model_not_found). Never raises for network or input problems and never puts the key in
-    any field, even when the provider echoes it.
+    Returns a CheckResult with reason, msg, status, latency_ms, model_found, models_count, url, base_url, proxy,
+    auth_type (and close_matches for model_not_found). Never raises for network or input problems and never puts
+    the key in any field, even when the provider echoes it.
     """
-    result = _provider_check(base_url, api_key, model, probe, timeout, ca_path, validate_certs, http_agent)
+    if key_name is None:
+        key_name = AUTH_TYPES.get(auth_type, {}).get("key_env")
+    result = _provider_check(base_url, api_key, model, probe, timeout, ca_path, validate_certs, http_agent, auth_type,
+                             key_name)
     return CheckResult(_scrub(dict(result), api_key if isinstance(api_key, str) else None))
 
 
-def _provider_check(base_url, api_key, model, probe, timeout, ca_path, validate_certs, http_agent):
+def _provider_check(base_url, api_key, model, probe, timeout, ca_path, validate_certs, http_agent, auth_type,
+                    key_name):
     base_url = base_url if isinstance(base_url, str) else ""
     secret = api_key if isinstance(api_key, str) else None
     shown = redact_url(_mask(base_url, secret))
     result = CheckResult(reason="ok", msg="", status=None, latency_ms=None, model_found=None, models_count=None,
-                         url=None, base_url=shown, proxy=None)
+                         url=None, base_url=shown, proxy=None, auth_type=auth_type)
     try:
-        parts, port = _checked_input(base_url, api_key, shown)
+        parts, port = _checked_input(base_url, api_key, shown, auth_type, model, key_name)
         result["proxy"] = proxy_for(base_url)
-        fields = dict(base_url=shown, host=parts.hostname, port=port, timeout=timeout, model=model, url=shown)
-        request = _build_request(parts.scheme, api_key, ca_path, validate_certs, timeout, http_agent)
-        provider = _Provider(request, base_url, secret, result, fields)
-        reply = provider.ask("GET", "/models")
-        if reply.status != 200:
-            raise _http_failure(reply, base_url, secret, fields)
-        models = _model_ids(reply.body, secret, fields)
-        result["models_count"] = len(models)
-        if model:
-            result["model_found"] = model in models
-            _match_model(model, models, fields)
+        spec = _PROTOCOLS[auth_type]
+        fields = dict(base_url=shown, host=parts.hostname, port=port, timeout=timeout, model=model, url=shown,
+                      key_name=key_name, auth_type=auth_type, example=spec["example"], expected=spec["expected"],
+                      url_rule=spec["url_rule"])
+        headers = _auth_headers(auth_type, api_key, parts.hostname)
+        request = _build_request(parts.scheme, headers, ca_path, validate_certs, timeout, http_agent)
+        provider = _Provider(request, secret, result, fields)
+        models_url, count_url = _urls(auth_type, base_url, model)[:2]
+        if models_url:
+            reply = provider.ask("GET", models_url)
+            if reply.status != 200:
+                raise _http_failure(reply, base_url, secret, fields)
+            models = _model_ids(reply.body, secret, fields)
+            result["models_count"] = len(models)
+            if model:
+                result["model_found"] = model in models
+                _match_model(model, models, fields)
+        else:
+            _count_tokens(provider, count_url, base_url, secret, fields)
+            result["model_found"] = True
         if probe == "chat":
             _chat_probe(provider, model, base_url, secret, fields)
     except _Failed as failure:
@@ -255,9 +365,14 @@ def _provider_check(base_url, api_key, model, probe, timeout, ca_path, validate_
     return result
 
 
-def _checked_input(base_url, api_key, shown):
-    """Validate the input: (urlsplit parts, port) of an http(s) base URL without credentials, query or fragment,
-    given a key that can be sent in a header. _Failed (invalid_url, invalid_key) otherwise; nothing is sent."""
+def _checked_input(base_url, api_key, shown, auth_type, model, key_name):
+    """Validate the input: (urlsplit parts, port) of an http(s) base URL without credentials, query or fragment, and
+    without the API version the protocol appends itself, given a protocol the check knows, a key that can be sent in
+    a header, and a model where the protocol has no model list. _Failed (invalid_input, invalid_url, invalid_key)
+    otherwise; nothing is sent."""
+    if auth_type not in _PROTOCOLS:
+        raise _Failed("invalid_input", _fmt("unknown_auth_type", auth_type=auth_type, detail=", ".join(_PROTOCOLS)))
+    spec = _PROTOCOLS[auth_type]
     try:
         parts = urlsplit(base_url)
         port = parts.port
@@ -266,20 +381,26 @@ def _checked_input(base_url, api_key, shown):
     except ValueError:
         valid = False
     if not valid:
-        raise _Failed("invalid_url", _fmt("invalid_url", base_url=shown))
+        raise _Failed("invalid_url", _fmt("invalid_url", base_url=shown, example=spec["example"]))
+    if spec["adds"] and parts.path.rstrip("/").rsplit("/", 1)[-1] == spec["adds"]:
+        root = shown.rstrip("/")
+        raise _Failed("invalid_url", _fmt("version_in_url", base_url=shown, detail=spec["adds"], auth_type=auth_type,
+                                          url="%s/%s" % (root, spec["adds"]), suggestion=root[:-len(spec["adds"]) - 1]))
     problem = key_problem(api_key if isinstance(api_key, str) else "")
     if problem:
-        raise _Failed("invalid_key", _fmt("invalid_key", detail=problem))
+        raise _Failed("invalid_key", _fmt("invalid_key", detail=problem, key_name=key_name))
+    if spec["listing"] is None and not model:
+        raise _Failed("invalid_input", _fmt("model_required", auth_type=auth_type))
     return parts, port or (443 if parts.scheme == "https" else 80)
 
 
-def _build_request(scheme, api_key, ca_path, validate_certs, timeout, http_agent):
-    """Build the request: the key in the Authorization header, redirects not followed, ca_path trusted besides the
+def _build_request(scheme, headers, ca_path, validate_certs, timeout, http_agent):
+    """Build the request: the key's headers (from _auth_headers), redirects not followed, ca_path trusted besides the
     system store (https only). _Failed (invalid_ca_path) when ca_path cannot be read or holds no certificate."""
     try:
         return make_request(ca_path=ca_path if scheme == "https" else None, validate_certs=validate_certs,
                             timeout=timeout, http_agent=http_agent, follow_redirects="none",
-                            headers={"Authorization": "Bearer %s" % api_key, "Accept": "application/json"})
+                            headers=dict(headers, Accept="application/json"))
     except (IOError, OSError, ssl.SSLError, ValueError) as e:
         detail = "%s (%s)" % (ca_path, to_native(getattr(e, "strerror", None) or getattr(e, "reason", None) or e))
         raise _Failed("invalid_ca_path", _fmt("invalid_ca_path", detail=detail))
@@ -311,15 +432,13 @@ def _call(request, method, url, secret, payload=None):
 
 
 class _Provider(object):
-    """The requests of one check, to paths under its base URL: each records its URL, latency and status in the
-    result (and the URL in the message fields), and a failure below HTTP stops the check."""
+    """The requests of one check (URLs from _urls): each records its URL, latency and status in the result (and the
+    URL in the message fields), and a failure below HTTP stops the check."""
 
-    def __init__(self, request, base_url, secret, result, fields):
-        self.request, self.root, self.secret = request, base_url.rstrip("/"), secret
-        self.result, self.fields = result, fields
+    def __init__(self, request, secret, result, fields):
+        self.request, self.secret, self.result, self.fields = request, secret, result, fields
 
-    def ask(self, method, path, payload=None):
-        url = self.root + path
+    def ask(self, method, url, payload=None):
         self.fields["url"] = self.result["url"] = redact_url(_mask(url, self.secret))
         reply = _call(self.request, method, url, self.secret, payload)
         self.result["latency_ms"] = reply.latency_ms
@@ -335,6 +454,18 @@ def _connection_failure(error, proxy, secret, fields):
     return _Failed(reason, _fmt(key, detail=_mask(detail, secret), **fields))
 
 
+def _key_rejected(status, body):
+    """Whether an answer rejects the key: 401 or 403, or Google's 400 (INVALID_ARGUMENT) whose error details give
+    the reason API_KEY_INVALID."""
+    if status in (401, 403):
+        return True
+    data = _json_or_none(body) if status == 400 else None
+    error = data.get("error") if isinstance(data, dict) else None
+    details = error.get("details") if isinstance(error, dict) else None
+    return isinstance(details, list) and any(isinstance(d, dict) and d.get("reason") == "API_KEY_INVALID"
+                                             for d in details)
+
+
 def _http_failure(reply, base_url, secret, fields):
     """Classify an HTTP failure: the verdict on an answer whose status is not 200, with the provider's own words
     and the hints that fit (where to stop the base URL, when to retry)."""
@@ -344,11 +475,11 @@ def _http_failure(reply, base_url, secret, fields):
     if 300 <= status < 400:
         location = _mask((reply.headers or {}).get("Location"), secret) or "an unknown place"
         return _Failed("redirect", _fmt("redirect", status=status, **dict(fields, detail=redact_url(location))))
-    if status in (401, 403):
+    if _key_rejected(status, body):
         reason = "unauthorized"
     elif status == 404:
         reason = "not_found"
-        hint = _not_found_hint(_mask(base_url, secret))
+        hint = _not_found_hint(_mask(base_url, secret), fields["auth_type"])
     elif status == 429:
         reason = "rate_limited"
         retry = _mask((reply.headers or {}).get("Retry-After"), secret)
@@ -363,15 +494,19 @@ def _http_failure(reply, base_url, secret, fields):
 
 
 def _model_ids(body, secret, fields):
-    """Parse the model list: the string ids of an OpenAI-compatible {"data": [{"id": ...}]} answer.
+    """Parse the model list: the string ids of the protocol's list ({"data": [{"id": ...}]} for the OpenAI and
+    Anthropic protocols, {"models": [{"name": "models/..."}]} for Gemini, without that prefix).
     _Failed (bad_response) for anything else."""
+    spec = _PROTOCOLS[fields["auth_type"]]
+    id_key, prefix = spec["id"], spec["prefix"]
     listing = _json_or_none(body)
-    if not isinstance(listing, dict) or not isinstance(listing.get("data"), list):
+    if not isinstance(listing, dict) or not isinstance(listing.get(spec["listing"]), list):
         detail = _snippet(body, secret=secret) or "an empty answer"
         if isinstance(listing, (dict, list)):
-            detail = "JSON without a \"data\" list of models: %s" % detail
+            detail = "JSON without a \"%s\" list of models: %s" % (spec["listing"], detail)
         raise _Failed("bad_response", _fmt("bad_response", detail=detail, **fields))
-    return [m["id"] for m in listing["data"] if isinstance(m, dict) and isinstance(m.get("id"), str)]
+    ids = [m[id_key] for m in listing[spec["listing"]] if isinstance(m, dict) and isinstance(m.get(id_key), str)]
+    return [i[len(prefix):] if i.startswith(prefix) else i for i in ids]
 
 
 def _match_model(model, models, fields):
@@ -385,20 +520,36 @@ def _match_model(model, models, fields):
                   close_matches=similar)
 
 
+def _count_tokens(provider, url, base_url, secret, fields):
+    """For a protocol without a model list (vertex-ai): countTokens of the model proves the key and the model, and
+    costs nothing. A 200 must have a number in "totalTokens"."""
+    _ask_model(provider, url, {"contents": _contents()}, "countTokens", "totalTokens", base_url, secret, fields)
+
+
 def _chat_probe(provider, model, base_url, secret, fields):
-    """The chat probe: a one-token chat completion with the model must answer with a "choices" list. A 400 or 404
-    that talks about the model means the provider lists a model it does not serve (model_not_found)."""
-    payload = {"model": model, "max_tokens": 1, "stream": False,
-               "messages": [{"role": "user", "content": "Reply with one word."}]}
-    reply = provider.ask("POST", "/chat/completions", payload)
+    """The chat probe: the smallest chat the protocol allows with the model must answer with the protocol's list
+    ("choices", "output", "content" or "candidates")."""
+    auth_type = fields["auth_type"]
+    _ask_model(provider, _urls(auth_type, base_url, model)[2], _chat_payload(auth_type, model), "chat",
+               _PROTOCOLS[auth_type]["answer"], base_url, secret, fields)
+
+
+def _ask_model(provider, url, payload, call, answer, base_url, secret, fields):
+    """POST a request that names the model: a 200 must be a JSON object with the list `answer` (a number, for
+    countTokens' totalTokens). A 400 or 404 that talks about the model, and does not reject the key, means the
+    provider does not serve the model (model_not_found), even when it lists it."""
+    reply = provider.ask("POST", url, payload)
     if reply.status != 200:
-        if reply.status in (400, 404) and detail_mentions_model(reply.body):
-            said = " (the chat call says: %s)" % _error_detail(reply.body, secret)
+        if reply.status in (400, 404) and not _key_rejected(reply.status, reply.body) and \
+                detail_mentions_model(reply.body):
+            said = " (the %s call says: %s)" % (call, _error_detail(reply.body, secret))
             raise _Failed("model_not_found", _fmt("model_not_found", suggestion=said, **fields),
                           model_found=False, close_matches=[])
         raise _http_failure(reply, base_url, secret, fields)
-    answer = _json_or_none(reply.body)
-    if not isinstance(answer, dict) or not isinstance(answer.get("choices"), list):
+    found = _json_or_none(reply.body)
+    value = found.get(answer) if isinstance(found, dict) else None
+    counted = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not (counted if answer == "totalTokens" else isinstance(value, list)):
         detail = _snippet(reply.body, secret=secret) or "empty"
         raise _Failed("bad_response", _fmt("bad_response", detail=detail, **fields))
 

@@ -351,8 +351,9 @@ class ScenarioServer:
 
     routes maps (scenario, method, path) to (status, headers, body): a request for /<scenario><path> gets exactly that
     (body as bytes, or str sent as UTF-8; "{origin}" in a header value becomes this server's http://127.0.0.1:PORT).
-    Anything else gets a JSON 404. Every request is recorded in `requests` as (scenario, method, path,
-    authorization header). With an ssl.SSLContext the TLS handshake happens in the request's own thread.
+    Anything else gets a JSON 404. Every request is recorded in `requests` as (scenario, method, path (with the
+    query), authorization header, all headers by lower-case name, body). With an ssl.SSLContext the TLS handshake
+    happens in the request's own thread.
     """
 
     def __init__(self, routes, context=None):
@@ -369,10 +370,11 @@ class ScenarioServer:
 
             def _answer(self):
                 length = min(int(self.headers.get("Content-Length") or 0), 1 << 20)
-                if length:
-                    self.rfile.read(length)
+                sent = self.rfile.read(length) if length else b""
                 scenario, dummy, rest = self.path.lstrip("/").partition("/")
-                owner.requests.append((scenario, self.command, "/" + rest, self.headers.get("Authorization")))
+                sent_headers = dict((name.lower(), value) for name, value in self.headers.items())
+                owner.requests.append((scenario, self.command, "/" + rest, self.headers.get("Authorization"),
+                                       sent_headers, sent))
                 default = (404, [("Content-Type", "application/json")], '{"error": {"message": "no such route"}}')
                 status, headers, body = owner.routes.get((scenario, self.command, "/" + rest), default)
                 body = body.encode("utf-8") if isinstance(body, str) else body

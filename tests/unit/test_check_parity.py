@@ -1,10 +1,13 @@
 """The image's `check` (image/check.mjs, Node) and provider_check (Python) against ONE table of stub providers.
 
 Every row is run twice: provider_check() in this process, and `node image/check.mjs --json [--chat]` with the provider
-in its environment (OPENAI_BASE_URL, OPENAI_API_KEY, OPENAI_MODEL; the key is never on a command line) and the
-messages exported as image/build.yml exports them (QWEN_CHECK_MESSAGES). Both must give the row's reason and the same
-message, and neither may show the canary key (QWEN_TEST_CANARY_KEY, or a default), not even in part: no 8-character
-piece of it may appear, which catches a key cut in two by a snippet.
+in its environment (the row's auth type's variables from AUTH_TYPES, such as OPENAI_BASE_URL, OPENAI_API_KEY and
+OPENAI_MODEL, and QWEN_AUTH_TYPE unless the row tests how check.mjs infers it; the key is never on a command line)
+and the messages exported as the role exports them (QWEN_CHECK_MESSAGES). Both must give the row's reason and the
+same message, and neither may show the canary key (QWEN_TEST_CANARY_KEY, or a default), not even in part: no
+8-character piece of it may appear, which catches a key cut in two by a snippet. Both must also send the same
+requests (method, path, JSON body), with the key in the header the qwen CLI uses for the row's protocol and host
+(api.anthropic.com is resolved to 127.0.0.1 on both sides for the rows that need Anthropic's own host).
 
 Normalised before comparing, because they cannot be identical:
 - the latency of an `ok` ("answered in N ms"): two different clocks and HTTP stacks;
@@ -25,6 +28,7 @@ import subprocess
 
 import pytest
 
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._auth_types import AUTH_TYPES
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._provider_check import MESSAGES, key_problem, provider_check
 from ansible_collections.qwenops.qwen_code.tests.unit.helpers import REPO, RawServer, ScenarioServer
 
@@ -71,13 +75,81 @@ def escaped_echo_at(position):
 OK_CHAT = (200, JSON_TYPE, json.dumps({"choices": [{"message": {"role": "assistant", "content": "pong"}}]}))
 GET, POST = "GET", "POST"
 
+# The other protocols: their model ids, the paths the CLI asks under the base URL (the stub's /<name>/v1 for
+# openai-responses, /<name> for the others), their answers and error shapes.
+CLAUDE = "claude-sonnet-4-5"
+CLAUDES = (CLAUDE, "claude-opus-4-1", "claude-3-5-haiku-latest", "claude-3-7-sonnet-latest")
+GEMINI = "gemini-2.5-flash"
+GEMINIS = (GEMINI, "gemini-2.5-pro", "gemini-2.5-flash-lite", "gemini-2.0-flash", "text-embedding-004")
+RESP_CHAT = "/v1/responses"
+ANTH_MODELS, ANTH_CHAT = "/v1/models?limit=1000", "/v1/messages"
+GEM_MODELS, GEM_CHAT = "/v1beta/models?pageSize=1000", "/v1beta/models/%s:generateContent" % GEMINI
+VTX = "/v1beta1/publishers/google/models/%s" % GEMINI
+VTX_COUNT, VTX_CHAT = VTX + ":countTokens", VTX + ":generateContent"
+PROMPT = "Reply with one word."
+CONTENTS = [{"role": "user", "parts": [{"text": PROMPT}]}]
+OK_RESPONSE = (200, JSON_TYPE, json.dumps({"id": "resp_1", "object": "response", "status": "completed", "output": [
+    {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "pong"}]}]}))
+OK_MESSAGE = (200, JSON_TYPE, json.dumps({"id": "msg_1", "type": "message", "role": "assistant", "model": CLAUDE,
+                                          "content": [{"type": "text", "text": "Po"}], "stop_reason": "max_tokens"}))
+OK_CANDIDATES = (200, JSON_TYPE, json.dumps({"candidates": [{"content": {"role": "model", "parts": [{"text": "Po"}]},
+                                                             "finishReason": "MAX_TOKENS"}]}))
+OK_COUNT = (200, JSON_TYPE, json.dumps({"totalTokens": 5, "totalBillableCharacters": 18}))
+GOOGLE_404_PAGE = text(404, "<!DOCTYPE html><html lang=en><title>Error 404 (Not Found)!!1</title><p><b>404.</b> "
+                            "<ins>That's an error.</ins><p>The requested URL was not found on this server.",
+                       "text/html")
+BAD_KEY = "API key not valid. Please pass a valid API key."
+
+
+def claude_models(*ids):
+    listed = [{"type": "model", "id": i, "display_name": i} for i in (ids or CLAUDES)]
+    return 200, JSON_TYPE, json.dumps({"data": listed, "has_more": False})
+
+
+def gemini_models(*ids):
+    return 200, JSON_TYPE, json.dumps({"models": [
+        {"name": "models/" + i, "supportedGenerationMethods": ["generateContent"]} for i in (ids or GEMINIS)],
+        "nextPageToken": ""})
+
+
+def anthropic_error(status, kind, message, headers=()):
+    """Anthropic's error body: {"type": "error", "error": {"type": ..., "message": ...}}."""
+    return status, JSON_TYPE + list(headers), json.dumps({"type": "error", "error": {"type": kind, "message": message}})
+
+
+def google_error(status, message, state, reason=None, headers=()):
+    """Google's error body: {"error": {"code", "message", "status", "details": [ErrorInfo with reason]}}."""
+    error = {"code": status, "message": message, "status": state}
+    if reason:
+        error["details"] = [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": reason,
+                             "domain": "googleapis.com", "metadata": {"service": "generativelanguage.googleapis.com"}}]
+    return status, JSON_TYPE + list(headers), json.dumps({"error": error})
+
 
 def row(name, reason, routes=None, **options):
     return pytest.param(dict(options, name=name, reason=reason, routes=routes or {}), id=name)
 
 
+def resp(name, reason, routes=None, **options):
+    return row("resp-" + name, reason, routes, auth="openai-responses", **options)
+
+
+def anth(name, reason, routes=None, **options):
+    return row("anth-" + name, reason, routes, **dict(dict(auth="anthropic", model=CLAUDE, base="path:"), **options))
+
+
+def gem(name, reason, routes=None, **options):
+    return row("gem-" + name, reason, routes, **dict(dict(auth="gemini", model=GEMINI, base="path:"), **options))
+
+
+def vtx(name, reason, routes=None, **options):
+    return row("vtx-" + name, reason, routes, **dict(dict(auth="vertex-ai", model=GEMINI, base="path:"), **options))
+
+
 # One row per scenario: routes are served under /<name>; base is the stub's /<name>/v1 unless given ("literal:",
-# "path:" under /<name>, or a server of the `net` fixture); expect: words both messages must contain.
+# "path:" under /<name>, "anthropic_host:" the same under http://api.anthropic.com:<port>, or a server of the `net`
+# fixture); expect: words both messages must contain; auth: the protocol (openai unless given; check.mjs infers it
+# from the key's variable with infer=True, and always for openai rows); bodies: the JSON each POST path must get.
 SCENARIOS = [
     # --- answers ---------------------------------------------------------------------------------------------
     row("ok-models", "ok", {(GET, "/v1/models"): models()}, expect=[", offers qwen/qwen3-coder."]),
@@ -256,6 +328,172 @@ SCENARIOS = [
         expect=["clock is wrong"]),
     row("tls-to-plain-http", "tls", {(GET, "/v1/models"): models()}, base="https_to_plain", stack=True,
         expect=["handshake", "http://"]),
+    row("auth-type-unknown", "invalid_input", {(GET, "/v1/models"): models()}, auth="bogus",
+        expect=["'bogus'", "use one of openai, openai-responses, anthropic, gemini, vertex-ai."]),
+    # --- openai-responses: models at {base}/models, chat at {base without /v1}/v1/responses -------------------------
+    resp("ok-models", "ok", {(GET, "/v1/models"): models()}, expect=[", offers qwen/qwen3-coder."]),
+    resp("ok-chat", "ok", {(GET, "/v1/models"): models(), (POST, RESP_CHAT): OK_RESPONSE}, chat=True,
+         bodies={RESP_CHAT: {"model": MODEL, "input": PROMPT, "max_output_tokens": 16, "stream": False}},
+         expect=["completes a chat"]),
+    resp("ok-chat-trailing-slash", "ok", {(GET, "/v1/models"): models(), (POST, RESP_CHAT): OK_RESPONSE}, chat=True,
+         base="path:/v1/"),
+    resp("ok-chat-no-v1", "ok", {(GET, "/api/models"): models(), (POST, "/api/v1/responses"): OK_RESPONSE},
+         chat=True, base="path:/api"),
+    resp("unauthorized", "unauthorized", {(GET, "/v1/models"): error(401, "Incorrect API key provided")},
+         expect=["HTTP 401", "check OPENAI_API_KEY for this provider"]),
+    resp("not-found-no-responses-api", "not_found", {(GET, "/v1/models"): models(),
+                                                     (POST, RESP_CHAT): text(404, "Not Found")}, chat=True,
+         expect=["/v1/responses does not exist", "not every provider offers that API."]),
+    resp("model-typo", "model_not_found", {(GET, "/v1/models"): models()}, model="qwen/qwen3-codr",
+         expect=["close matches: qwen/qwen3-coder"]),
+    resp("chat-model-404", "model_not_found", {(GET, "/v1/models"): models("m"), (POST, RESP_CHAT): (
+        404, JSON_TYPE, json.dumps({"error": {"code": "model_not_found", "message": "The model `m` does not exist"}}))},
+        model="m", chat=True, expect=["the chat call says: The model `m` does not exist"]),
+    resp("rate-limited", "rate_limited", {(GET, "/v1/models"): models(), (POST, RESP_CHAT): error(
+        429, "Rate limit reached", headers=[("Retry-After", "7")])}, chat=True, expect=["retry after 7 s."]),
+    resp("server-error", "server_error", {(GET, "/v1/models"): text(503, "upstream down")},
+         expect=["It says: upstream down"]),
+    resp("bad-chat-no-output", "bad_response", {(GET, "/v1/models"): models(), (POST, RESP_CHAT): (
+        200, JSON_TYPE, json.dumps({"id": "resp_1", "object": "response"}))}, chat=True,
+        expect=["not an OpenAI Responses JSON answer"]),
+    resp("bad-chat-output-not-list", "bad_response", {(GET, "/v1/models"): models(), (POST, RESP_CHAT): (
+        200, JSON_TYPE, json.dumps({"output": "pong"}))}, chat=True),
+    resp("redirect", "redirect", {(GET, "/v1/models"): models(), (POST, RESP_CHAT): text(307, "", headers=[(
+        "Location", "https://elsewhere.example/v1/responses")])}, chat=True, expect=["HTTP 307"]),
+    resp("echo-160", "server_error", {(GET, "/v1/models"): models(), (POST, RESP_CHAT): error(500, echo_at(150))},
+         chat=True, expect=["********"]),
+    # --- anthropic: {base}/v1/models and {base}/v1/messages, x-api-key on Anthropic's hosts, else Bearer ----------
+    anth("ok-models-bearer", "ok", {(GET, ANTH_MODELS): claude_models()}, expect=[", offers claude-sonnet-4-5."]),
+    anth("ok-chat-bearer", "ok", {(GET, ANTH_MODELS): claude_models(), (POST, ANTH_CHAT): OK_MESSAGE}, chat=True,
+         bodies={ANTH_CHAT: {"model": CLAUDE, "max_tokens": 1, "messages": [{"role": "user", "content": PROMPT}]}}),
+    anth("ok-chat-x-api-key", "ok", {(GET, ANTH_MODELS): claude_models(), (POST, ANTH_CHAT): OK_MESSAGE}, chat=True,
+         base="anthropic_host:"),
+    anth("unauthorized-x-api-key", "unauthorized", {(GET, ANTH_MODELS): anthropic_error(
+        401, "authentication_error", "invalid x-api-key")}, base="anthropic_host:",
+        expect=["HTTP 401", "check ANTHROPIC_API_KEY for this provider"]),
+    anth("unauthorized-bearer", "unauthorized", {(GET, ANTH_MODELS): anthropic_error(
+        401, "authentication_error", "invalid bearer token")}),
+    anth("forbidden", "unauthorized", {(GET, ANTH_MODELS): anthropic_error(
+        403, "permission_error", "Your API key does not have permission to use the specified resource.")},
+        expect=["HTTP 403"]),
+    anth("v1-in-url", "invalid_url", {(GET, ANTH_MODELS): claude_models()}, base="path:/v1",
+         expect=["ends in /v1, which the anthropic protocol appends itself", "/v1/v1/...", "set it to http"]),
+    anth("v1-slash-in-url", "invalid_url", {}, base="path:/api/v1/", expect=["/api/v1/v1/..."]),
+    anth("not-found", "not_found", {}, expect=["Anthropic URLs stop before /v1"]),
+    anth("not-found-endpoint-pasted", "not_found", {}, base="path:/api/v1/messages",
+         expect=["must stop before /v1/messages: try http"]),
+    anth("model-typo", "model_not_found", {(GET, ANTH_MODELS): claude_models()}, model="claude-sonet-4-5",
+         expect=["close matches: claude-sonnet-4-5"]),
+    anth("chat-model-404", "model_not_found", {(GET, ANTH_MODELS): claude_models(), (POST, ANTH_CHAT): anthropic_error(
+        404, "not_found_error", "model: " + CLAUDE)}, chat=True, expect=["the chat call says: model: claude-sonnet"]),
+    anth("rate-limited", "rate_limited", {(GET, ANTH_MODELS): anthropic_error(
+        429, "rate_limit_error", "Number of request tokens has exceeded your per-minute rate limit",
+        headers=[("Retry-After", "12")])}, expect=["retry after 12 s.", "It says: Number of request tokens"]),
+    anth("overloaded", "server_error", {(GET, ANTH_MODELS): claude_models(), (POST, ANTH_CHAT): anthropic_error(
+        529, "overloaded_error", "Overloaded")}, chat=True, expect=["HTTP 529", "It says: Overloaded"]),
+    anth("bad-models", "bad_response", {(GET, ANTH_MODELS): (200, JSON_TYPE, json.dumps({"models": [CLAUDE]}))},
+         expect=['JSON without a "data" list of models', "not an Anthropic Messages JSON answer"]),
+    anth("bad-chat", "bad_response", {(GET, ANTH_MODELS): claude_models(), (POST, ANTH_CHAT): (
+        200, JSON_TYPE, json.dumps({"type": "message", "content": "Po"}))}, chat=True),
+    anth("redirect", "redirect", {(GET, ANTH_MODELS): text(301, "", headers=[(
+        "Location", "https://console.anthropic.com/login")])}, expect=["to https://console.anthropic.com/login"]),
+    anth("echo-160", "server_error", {(GET, ANTH_MODELS): anthropic_error(500, "api_error", echo_at(150))},
+         expect=["********"]),
+    anth("echo-80-text", "bad_response", {(GET, ANTH_MODELS): text(200, echo_at(70), "text/html")},
+         base="anthropic_host:", expect=["********"]),
+    anth("key-empty", "invalid_key", {}, key="", expect=["The API key is empty: check ANTHROPIC_API_KEY."]),
+    anth("url-empty", "invalid_url", {}, base="literal:", expect=["for example https://api.anthropic.com."]),
+    anth("inferred", "ok", {(GET, ANTH_MODELS): claude_models()}, infer=True),
+    # --- gemini: {base}/v1beta/models and :generateContent, x-goog-api-key -------------------------------------
+    gem("ok-models", "ok", {(GET, GEM_MODELS): gemini_models()}, expect=[", offers gemini-2.5-flash."]),
+    gem("ok-chat", "ok", {(GET, GEM_MODELS): gemini_models(), (POST, GEM_CHAT): OK_CANDIDATES}, chat=True,
+        bodies={GEM_CHAT: {"contents": CONTENTS, "generationConfig": {"maxOutputTokens": 1}}}),
+    gem("ok-ids-with-and-without-prefix", "ok", {(GET, GEM_MODELS): (200, JSON_TYPE, json.dumps({"models": [
+        {"name": "models/x"}, {"name": 5}, "y", {"id": "z"}, {"name": GEMINI}]}))}),
+    gem("unauthorized-400-api-key-invalid", "unauthorized", {(GET, GEM_MODELS): google_error(
+        400, BAD_KEY, "INVALID_ARGUMENT", "API_KEY_INVALID")},
+        expect=["HTTP 400", "check GEMINI_API_KEY for this provider"]),
+    gem("unauthorized-chat-400", "unauthorized", {(GET, GEM_MODELS): gemini_models(), (POST, GEM_CHAT): google_error(
+        400, "API key expired for model requests: not found valid credentials", "INVALID_ARGUMENT",
+        "API_KEY_INVALID")}, chat=True),
+    gem("forbidden", "unauthorized", {(GET, GEM_MODELS): google_error(
+        403, "Method doesn't allow unregistered callers.", "PERMISSION_DENIED")}, expect=["HTTP 403"]),
+    gem("http-error-400-other", "http_error", {(GET, GEM_MODELS): google_error(
+        400, "Invalid JSON payload received.", "INVALID_ARGUMENT", "BAD_REQUEST")},
+        expect=["HTTP 400 (Invalid JSON payload received.)"]),
+    gem("not-found", "not_found", {(GET, GEM_MODELS): GOOGLE_404_PAGE}, expect=["Gemini URLs are the host alone"]),
+    gem("not-found-v1", "not_found", {}, base="path:/v1", expect=["must stop before /v1: try http"]),
+    gem("v1beta-in-url", "invalid_url", {}, base="path:/v1beta", expect=["ends in /v1beta, which the gemini"]),
+    gem("model-typo", "model_not_found", {(GET, GEM_MODELS): gemini_models()}, model="gemini-2.5-flsh",
+        expect=["close matches: gemini-2.5-flash"]),
+    gem("model-prefixed", "model_not_found", {(GET, GEM_MODELS): gemini_models()}, model="models/gemini-2.5-pro",
+        expect=["'models/gemini-2.5-pro': close matches: gemini-2.5-pro"]),
+    gem("chat-model-404", "model_not_found", {(GET, GEM_MODELS): gemini_models(), (POST, GEM_CHAT): google_error(
+        404, "models/gemini-2.5-flash is not found for API version v1beta, or is not supported for generateContent.",
+        "NOT_FOUND")}, chat=True, expect=["the chat call says: models/gemini-2.5-flash is not found"]),
+    gem("rate-limited", "rate_limited", {(GET, GEM_MODELS): google_error(
+        429, "Resource has been exhausted (e.g. check quota).", "RESOURCE_EXHAUSTED")},
+        expect=["It says: Resource has been exhausted"]),
+    gem("server-error", "server_error", {(GET, GEM_MODELS): gemini_models(), (POST, GEM_CHAT): google_error(
+        503, "The model is overloaded. Please try again later.", "UNAVAILABLE")}, chat=True,
+        expect=["It says: The model is overloaded"]),
+    gem("bad-models-openai-style", "bad_response", {(GET, GEM_MODELS): models()},
+        expect=['JSON without a "models" list of models', "not a Gemini JSON answer"]),
+    gem("bad-chat", "bad_response", {(GET, GEM_MODELS): gemini_models(), (POST, GEM_CHAT): (
+        200, JSON_TYPE, json.dumps({"promptFeedback": {"blockReason": "OTHER"}}))}, chat=True),
+    gem("redirect", "redirect", {(GET, GEM_MODELS): text(302, "", headers=[(
+        "Location", "https://accounts.google.com/ServiceLogin")])}, expect=["HTTP 302"]),
+    gem("echo-160", "http_error", {(GET, GEM_MODELS): google_error(400, echo_at(150), "INVALID_ARGUMENT")},
+        expect=["********"]),
+    gem("echo-model-ids", "model_not_found", {(GET, GEM_MODELS): gemini_models(KEY + "-flash", "gemini-" + KEY)},
+        model="gemini-flash"),
+    gem("key-empty", "invalid_key", {}, key="", expect=["check GEMINI_API_KEY."]),
+    gem("inferred", "ok", {(GET, GEM_MODELS): gemini_models()}, infer=True),
+    # --- vertex-ai (express mode): countTokens of the model, then :generateContent, x-goog-api-key ----------------
+    vtx("ok-count", "ok", {(POST, VTX_COUNT): OK_COUNT}, bodies={VTX_COUNT: {"contents": CONTENTS}},
+        expect=[", offers gemini-2.5-flash."]),
+    vtx("ok-chat", "ok", {(POST, VTX_COUNT): OK_COUNT, (POST, VTX_CHAT): OK_CANDIDATES}, chat=True,
+        bodies={VTX_CHAT: {"contents": CONTENTS, "generationConfig": {"maxOutputTokens": 1}}},
+        expect=["completes a chat"]),
+    vtx("unauthorized-400-api-key-invalid", "unauthorized", {(POST, VTX_COUNT): google_error(
+        400, BAD_KEY, "INVALID_ARGUMENT", "API_KEY_INVALID")},
+        expect=["HTTP 400", "check GOOGLE_API_KEY for this provider"]),
+    vtx("unauthorized-401", "unauthorized", {(POST, VTX_COUNT): google_error(
+        401, "API keys are not supported by this API. Expected OAuth2 access token.", "UNAUTHENTICATED",
+        "CREDENTIALS_MISSING")}, expect=["HTTP 401"]),
+    vtx("model-404", "model_not_found", {(POST, "/v1beta1/publishers/google/models/gemini-9:countTokens"): google_error(
+        404, "Publisher Model `projects/123/locations/us-central1/publishers/google/models/gemini-9` was not found or "
+        "your project does not have access to it.", "NOT_FOUND")}, model="gemini-9",
+        expect=["'gemini-9' (the countTokens call says: Publisher Model"]),
+    vtx("model-quoted", "model_not_found", {
+        (POST, "/v1beta1/publishers/google/models/g%20%2F%21%27%28%29%2A~-_.:countTokens"): google_error(
+            404, "Model g /!'()*~-_. not found.", "NOT_FOUND")}, model="g /!'()*~-_."),
+    vtx("not-found-page", "not_found", {(POST, VTX_COUNT): GOOGLE_404_PAGE}, expect=["Vertex AI URLs"]),
+    vtx("not-found-v1", "not_found", {}, base="path:/v1", expect=["must stop before /v1: try http"]),
+    vtx("v1beta1-in-url", "invalid_url", {}, base="path:/v1beta1", expect=["ends in /v1beta1"]),
+    vtx("model-required", "invalid_input", {(POST, VTX_COUNT): OK_COUNT}, model="",
+        expect=["no model list", "GOOGLE_MODEL"]),
+    vtx("rate-limited", "rate_limited", {(POST, VTX_COUNT): google_error(
+        429, "Quota exceeded for aiplatform.googleapis.com/generate_content_requests_per_minute.",
+        "RESOURCE_EXHAUSTED", headers=[("Retry-After", "60")])}, expect=["retry after 60 s.", "It says: Quota"]),
+    vtx("server-error", "server_error", {(POST, VTX_COUNT): google_error(500, "Internal error encountered.",
+                                                                         "INTERNAL")}),
+    vtx("bad-count-string", "bad_response", {(POST, VTX_COUNT): (200, JSON_TYPE, '{"totalTokens": "5"}')},
+        expect=["not a Vertex AI JSON answer"]),
+    vtx("bad-count-boolean", "bad_response", {(POST, VTX_COUNT): (200, JSON_TYPE, '{"totalTokens": true}')}),
+    vtx("bad-count-html", "bad_response", {(POST, VTX_COUNT): text(200, "<html>sign in</html>", "text/html")},
+        expect=["(<html>sign in</html>)"]),
+    vtx("bad-chat", "bad_response", {(POST, VTX_COUNT): OK_COUNT, (POST, VTX_CHAT): (200, JSON_TYPE, "{}")},
+        chat=True, expect=["({})"]),
+    vtx("chat-model-400", "model_not_found", {(POST, VTX_COUNT): OK_COUNT, (POST, VTX_CHAT): google_error(
+        400, "Model gemini-2.5-flash does not support generateContent with these settings.", "INVALID_ARGUMENT")},
+        chat=True, expect=["the chat call says: Model gemini-2.5-flash does not support"]),
+    vtx("redirect", "redirect", {(POST, VTX_COUNT): text(302, "", headers=[(
+        "Location", "https://elsewhere.example/v1beta1?key=" + KEY)])}, expect=["?key=********"]),
+    vtx("echo-160", "server_error", {(POST, VTX_COUNT): google_error(500, echo_at(150), "INTERNAL")},
+        expect=["********"]),
+    vtx("echo-80-text", "http_error", {(POST, VTX_COUNT): text(400, echo_at(70))}, expect=["********"]),
+    vtx("inferred", "ok", {(POST, VTX_COUNT): OK_COUNT}, infer=True),
 ]
 
 
@@ -334,6 +572,8 @@ def base_url(scenario, net):
         return base[len("literal:"):]
     if base.startswith("path:"):
         return net["stub"].url(name, base[len("path:"):])
+    if base.startswith("anthropic_host:"):  # Anthropic's own host name, resolved to the stub (anthropic_host fixture)
+        return "http://%s:%d/%s%s" % (ANTHROPIC_HOST, net["stub"].port, name, base[len("anthropic_host:"):])
     if base in net["servers"]:
         return net["servers"][base].url(name)
     if base == "https_to_plain":
@@ -341,12 +581,18 @@ def base_url(scenario, net):
     return net["urls"][base]
 
 
-def run_node(node, messages_file, scenario, base, tmp_path, ca):
-    argv = [node, CHECK_MJS, "--json"] + (["--chat"] if scenario.get("chat") else [])
+def run_node(node, messages_file, scenario, base, tmp_path, ca, hook):
+    argv = [node, "--import", hook, CHECK_MJS, "--json"] + (["--chat"] if scenario.get("chat") else [])
     assert not any(p in " ".join(argv) for p in PIECES)  # the key travels in the environment only
+    auth = scenario.get("auth", "openai")
+    names = AUTH_TYPES.get(auth, AUTH_TYPES["openai"])
     env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "QWEN_CHECK_MESSAGES": messages_file,
-           "QWEN_CHECK_TIMEOUT": str(scenario.get("timeout", 10)), "OPENAI_BASE_URL": base,
-           "OPENAI_API_KEY": scenario.get("key", KEY), "OPENAI_MODEL": scenario.get("model", MODEL)}
+           "QWEN_CHECK_TIMEOUT": str(scenario.get("timeout", 10)), names["base_env"]: base,
+           names["key_env"]: scenario.get("key", KEY), names["model_env"]: scenario.get("model", MODEL)}
+    if auth != "openai" and not scenario.get("infer"):  # openai rows: check.mjs infers it from OPENAI_API_KEY
+        env["QWEN_AUTH_TYPE"] = auth
+    if auth not in AUTH_TYPES:  # no key variable of a known protocol
+        del env[names["key_env"]]
     if ca:
         env["NODE_EXTRA_CA_CERTS"] = ca
     out = subprocess.run(argv, capture_output=True, text=True, env=env, check=False, timeout=60)
@@ -380,15 +626,64 @@ def leaked(text):
     return [p for p in PIECES if p in text]
 
 
+ANTHROPIC_HOST = "api.anthropic.com"
+# A Node preload that resolves ANTHROPIC_HOST to 127.0.0.1 (fetch connects through dns.lookup); nothing else changes.
+HOOK = """import dns from "node:dns";
+const real = dns.lookup;
+dns.lookup = function lookup(host, options, callback) {
+  return real.call(this, host === %s ? "127.0.0.1" : host, options, callback);
+};
+""" % json.dumps(ANTHROPIC_HOST)
+
+
+@pytest.fixture(scope="module")
+def node_hook(tmp_path_factory):
+    path = tmp_path_factory.mktemp("hook") / "resolve-anthropic.mjs"
+    path.write_text(HOOK)
+    return str(path)
+
+
+@pytest.fixture
+def anthropic_host(monkeypatch):
+    """ANTHROPIC_HOST resolves to 127.0.0.1 in this process (no DNS query leaves the machine for it)."""
+    real = socket.getaddrinfo
+
+    def resolve(host, *args, **kwargs):
+        return real("127.0.0.1" if host == ANTHROPIC_HOST else host, *args, **kwargs)
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+
+
+def expected_headers(auth, base):
+    """The key's header the qwen CLI sends for auth to base's host, and the key headers it must not send."""
+    if auth in ("gemini", "vertex-ai"):
+        return {"x-goog-api-key": KEY}, ("authorization", "x-api-key")
+    if auth == "anthropic" and "//%s:" % ANTHROPIC_HOST in base:
+        return {"x-api-key": KEY, "anthropic-version": "2023-06-01"}, ("authorization", "x-goog-api-key")
+    if auth == "anthropic":
+        return {"authorization": "Bearer " + KEY, "anthropic-version": "2023-06-01"}, ("x-api-key", "x-goog-api-key")
+    return {"authorization": "Bearer " + KEY}, ("x-api-key", "x-goog-api-key", "anthropic-version")
+
+
+def sent(hits):
+    """What the requests asked: method, path and JSON body of each."""
+    return [(hit[1], hit[2], json.loads(hit[5]) if hit[5] else None) for hit in hits]
+
+
 @pytest.mark.parametrize("scenario", SCENARIOS)
-def test_check_and_provider_check_agree(scenario, net, node, messages_file, tmp_path):
+def test_check_and_provider_check_agree(scenario, net, node, node_hook, messages_file, tmp_path, anthropic_host):
     _check_canary()
     name, ca = scenario["name"], net["ca"] if scenario.get("trust") else None
+    auth = scenario.get("auth", "openai")
     base = base_url(scenario, net)
+
+    def hits():
+        return net["stub"].hits(name) + [h for s in net["servers"].values() for h in s.hits(name)]
     py = provider_check(base, scenario.get("key", KEY), model=scenario.get("model", MODEL),
                         probe="chat" if scenario.get("chat") else "models", timeout=scenario.get("timeout", 10),
-                        ca_path=ca)
-    js, js_output = run_node(node, messages_file, scenario, base, tmp_path, ca)
+                        ca_path=ca, auth_type=auth)
+    py_hits = hits()
+    js, js_output = run_node(node, messages_file, scenario, base, tmp_path, ca, node_hook)
+    js_hits = hits()[len(py_hits):]
 
     assert not leaked(json.dumps(py)), "provider_check shows the key: %s" % py["msg"]
     assert not leaked(js_output), "check.mjs shows the key: %s" % js_output
@@ -400,8 +695,14 @@ def test_check_and_provider_check_agree(scenario, net, node, messages_file, tmp_
     if scenario["reason"] == "model_not_found" and "close_matches" in js and py.get("close_matches"):
         assert js["close_matches"] == py["close_matches"]
 
-    hits = net["stub"].hits(name) + [h for s in net["servers"].values() for h in s.hits(name)]
-    if scenario["reason"] in ("invalid_url", "invalid_key"):
-        assert not hits, "a refused input still reached the provider: %s" % hits
-    assert all(hit[3] == "Bearer " + KEY for hit in hits)
+    if scenario["reason"] in ("invalid_url", "invalid_key", "invalid_input"):
+        assert not py_hits + js_hits, "a refused input still reached the provider: %s" % (py_hits + js_hits)
+    assert sent(js_hits) == sent(py_hits), "check.mjs and provider_check asked differently"
+    for path, body in scenario.get("bodies", {}).items():
+        posted = [hit[2] for hit in sent(py_hits) if hit[:2] == (POST, path)]
+        assert posted == [body], (path, posted)
+    key_headers, absent = expected_headers(auth, base)
+    for hit in py_hits + js_hits:
+        assert {h: hit[4].get(h) for h in key_headers} == key_headers, (hit[2], hit[4])
+        assert not [h for h in absent if h in hit[4]], (hit[2], hit[4])
     assert not net["stub"].hits("redirect-target"), "a redirect was followed"

@@ -26,7 +26,7 @@ def check(*args, **kwargs):
     assert_no_key(result)
     assert set(result) >= {"reason", "msg", "status", "latency_ms", "model_found", "models_count", "url",
                            "base_url", "proxy"}
-    assert result["reason"] == "ok" or result["reason"] in MESSAGES or result["reason"] == "tls"
+    assert result["reason"] in MESSAGES or result["reason"] in ("tls", "invalid_input")
     return result
 
 
@@ -76,7 +76,17 @@ def test_wrong_key(httpserver, status):
     httpserver.expect_request("/v1/models").respond_with_json({"error": {"message": "No auth"}}, status=status)
     r = check(base(httpserver), KEY, model="gpt-4o")
     assert (r["reason"], r["status"]) == ("unauthorized", status)
-    assert "qwen_code_api_key" in r["msg"] and str(status) in r["msg"]
+    assert "check OPENAI_API_KEY for this provider" in r["msg"] and str(status) in r["msg"]
+
+
+def test_the_messages_name_the_key_as_told(httpserver):
+    httpserver.expect_request("/v1/models").respond_with_json({"error": {"message": "No auth"}}, status=401)
+    name = "the key of provider openrouter for alice (QWENOPS_KEY_OPENROUTER)"
+    r = check(base(httpserver), KEY, key_name=name)
+    assert r["msg"].endswith("(HTTP 401): check %s for this provider (OpenRouter keys start with sk-or-, ModelScope "
+                             "keys with ms-)." % name)
+    r = check(base(httpserver), KEY + " ", key_name=name)
+    assert r["reason"] == "invalid_key" and r["msg"].endswith(": check %s." % name)
 
 
 def test_the_key_echoed_by_the_provider_is_masked(httpserver):
@@ -469,10 +479,191 @@ def test_proxy_name_does_not_resolve(tls_server, unresolvable, monkeypatch):
     assert r["reason"] == "proxy" and "cannot resolve the proxy http://proxy.invalid:3128" in r["msg"]
 
 
+# --- the other protocols, against real servers -------------------------------------------------------------
+
+CLAUDE_LIST = {"data": [{"type": "model", "id": "claude-sonnet-4-5"}, {"type": "model", "id": "claude-opus-4-1"}],
+               "has_more": False}
+GEMINI_LIST = {"models": [{"name": "models/gemini-2.5-flash"}, {"name": "models/gemini-2.5-pro"}], "nextPageToken": ""}
+CANDIDATES = {"candidates": [{"content": {"role": "model", "parts": [{"text": "Po"}]}, "finishReason": "MAX_TOKENS"}]}
+API_KEY_INVALID = {"error": {"code": 400, "message": "API key not valid. Please pass a valid API key.",
+                             "status": "INVALID_ARGUMENT", "details": [
+                                 {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID"}]}}
+
+
+def keyed(headers, answer, status=200, seen=None, absent=("Authorization", "x-api-key", "x-goog-api-key")):
+    """A handler that answers like a provider of another protocol: 401 unless exactly these headers came, and none of
+    the other key headers. Appends (path, query, JSON body) of each request to seen."""
+    def handler(request):
+        if seen is not None:
+            seen.append((request.path, request.query_string.decode(), request.get_json(silent=True)))
+        wrong = [h for h, v in headers.items() if request.headers.get(h) != v]
+        wrong += [h for h in absent if h not in headers and h in request.headers]
+        if wrong:
+            return Response(json.dumps({"error": {"message": "wrong headers %s" % wrong}}), 401,
+                            content_type="application/json")
+        return Response(json.dumps(answer), status, content_type="application/json")
+    return handler
+
+
+GOOGLE_KEY = {"x-goog-api-key": KEY}
+ANTHROPIC_BEARER = {"Authorization": "Bearer " + KEY, "anthropic-version": "2023-06-01"}
+ANTHROPIC_NATIVE = {"x-api-key": KEY, "anthropic-version": "2023-06-01"}
+
+
+@pytest.fixture
+def anthropic_com(monkeypatch):
+    """api.anthropic.com resolves to 127.0.0.1 in this process: the check meets Anthropic's own host name on a local
+    server (no DNS query leaves the machine for it)."""
+    real = socket.getaddrinfo
+
+    def resolve(host, *args, **kwargs):
+        return real("127.0.0.1" if host == "api.anthropic.com" else host, *args, **kwargs)
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+
+
+def test_openai_responses_lists_models_and_posts_to_v1_responses(httpserver):
+    seen = []
+    httpserver.expect_request("/v1/models").respond_with_handler(bearer_only(MODELS))
+    httpserver.expect_request("/v1/responses", method="POST").respond_with_handler(
+        keyed({"Authorization": "Bearer " + KEY}, {"output": []}, seen=seen))
+    r = check(base(httpserver) + "/", KEY, model="gpt-4o", probe="chat", auth_type="openai-responses")
+    assert (r["reason"], r["auth_type"], r["models_count"]) == ("ok", "openai-responses", 4), r["msg"]
+    assert r["url"] == httpserver.url_for("/v1/responses")
+    sent = {"model": "gpt-4o", "input": "Reply with one word.", "max_output_tokens": 16, "stream": False}
+    assert seen == [("/v1/responses", "", sent)]
+
+
+def test_anthropic_sends_bearer_to_any_other_host(httpserver):
+    seen = []
+    httpserver.expect_request("/api/v1/models").respond_with_handler(keyed(ANTHROPIC_BEARER, CLAUDE_LIST, seen=seen))
+    httpserver.expect_request("/api/v1/messages", method="POST").respond_with_handler(
+        keyed(ANTHROPIC_BEARER, {"type": "message", "content": []}, seen=seen))
+    r = check(httpserver.url_for("/api"), KEY, model="claude-sonnet-4-5", probe="chat", auth_type="anthropic")
+    assert (r["reason"], r["models_count"], r["model_found"]) == ("ok", 2, True), r["msg"]
+    assert seen == [("/api/v1/models", "limit=1000", None),
+                    ("/api/v1/messages", "", {"model": "claude-sonnet-4-5", "max_tokens": 1,
+                                              "messages": [{"role": "user", "content": "Reply with one word."}]})]
+
+
+def test_anthropic_sends_x_api_key_to_anthropic_com(httpserver, anthropic_com):
+    httpserver.expect_request("/v1/models").respond_with_handler(keyed(ANTHROPIC_NATIVE, CLAUDE_LIST))
+    httpserver.expect_request("/v1/messages", method="POST").respond_with_handler(
+        keyed(ANTHROPIC_NATIVE, {"content": []}))
+    url = "http://api.anthropic.com:%d" % httpserver.port
+    r = check(url, KEY, model="claude-opus-4-1", probe="chat", auth_type="anthropic")
+    assert r["reason"] == "ok", r["msg"]
+    httpserver.clear()
+    httpserver.expect_request("/v1/models").respond_with_json(
+        {"type": "error", "error": {"type": "authentication_error", "message": "invalid x-api-key"}}, status=401)
+    r = check(url, KEY, auth_type="anthropic")
+    assert r["reason"] == "unauthorized" and "check ANTHROPIC_API_KEY for this provider" in r["msg"]
+
+
+@pytest.mark.parametrize("suffix", ["/v1", "/v1/", "/api/v1"])
+def test_anthropic_base_url_ending_in_v1_is_refused_before_any_request(httpserver, suffix):
+    r = check(httpserver.url_for(suffix), KEY, auth_type="anthropic")
+    root = httpserver.url_for(suffix).rstrip("/")
+    assert (r["reason"], r["url"], r["latency_ms"]) == ("invalid_url", None, None) and not httpserver.log
+    assert r["msg"] == ("The base URL %r ends in /v1, which the anthropic protocol appends itself (the requests would "
+                        "go to %s/v1/...): set it to %s." % (httpserver.url_for(suffix), root, root[:-3]))
+
+
+def test_gemini_lists_models_without_their_prefix_and_generates_content(httpserver):
+    seen = []
+    httpserver.expect_request("/v1beta/models").respond_with_handler(keyed(GOOGLE_KEY, GEMINI_LIST, seen=seen))
+    httpserver.expect_request("/v1beta/models/gemini-2.5-pro:generateContent", method="POST").respond_with_handler(
+        keyed(GOOGLE_KEY, CANDIDATES, seen=seen))
+    r = check(httpserver.url_for("/"), KEY, model="gemini-2.5-pro", probe="chat", auth_type="gemini")
+    assert (r["reason"], r["models_count"], r["model_found"]) == ("ok", 2, True), r["msg"]
+    assert seen == [("/v1beta/models", "pageSize=1000", None),
+                    ("/v1beta/models/gemini-2.5-pro:generateContent", "", {
+                        "contents": [{"role": "user", "parts": [{"text": "Reply with one word."}]}],
+                        "generationConfig": {"maxOutputTokens": 1}})]
+    r = check(httpserver.url_for("/"), KEY, model="gemini-2.5-flsh", auth_type="gemini")
+    assert r["reason"] == "model_not_found" and r["close_matches"][0] == "gemini-2.5-flash"
+
+
+@pytest.mark.parametrize("auth_type, path", [
+    ("gemini", "/v1beta/models"),
+    ("vertex-ai", "/v1beta1/publishers/google/models/gemini-2.5-flash:countTokens"),
+])
+def test_google_400_api_key_invalid_is_a_rejected_key(httpserver, auth_type, path):
+    httpserver.expect_request(path).respond_with_json(API_KEY_INVALID, status=400)
+    r = check(httpserver.url_for("/"), KEY, model="gemini-2.5-flash", auth_type=auth_type)
+    assert (r["reason"], r["status"]) == ("unauthorized", 400)
+    assert "check %s for this provider" % ("GEMINI_API_KEY" if auth_type == "gemini" else "GOOGLE_API_KEY") in r["msg"]
+
+
+def test_vertex_ai_counts_tokens_of_the_model_instead_of_listing(httpserver):
+    seen = []
+    model_path = "/v1beta1/publishers/google/models/gemini-2.5-flash"
+    httpserver.expect_request(model_path + ":countTokens", method="POST").respond_with_handler(
+        keyed(GOOGLE_KEY, {"totalTokens": 5}, seen=seen))
+    httpserver.expect_request(model_path + ":generateContent", method="POST").respond_with_handler(
+        keyed(GOOGLE_KEY, CANDIDATES, seen=seen))
+    r = check(httpserver.url_for("/"), KEY, model="gemini-2.5-flash", probe="chat", auth_type="vertex-ai")
+    assert (r["reason"], r["models_count"], r["model_found"]) == ("ok", None, True), r["msg"]
+    contents = [{"role": "user", "parts": [{"text": "Reply with one word."}]}]
+    assert seen == [(model_path + ":countTokens", "", {"contents": contents}),
+                    (model_path + ":generateContent", "", {"contents": contents,
+                                                           "generationConfig": {"maxOutputTokens": 1}})]
+
+
+@pytest.mark.parametrize("body, content_type, reason", [
+    (json.dumps({"error": {"code": 404, "status": "NOT_FOUND", "message": (
+        "Publisher Model `projects/1/locations/us-central1/publishers/google/models/gemini-9` was not found or your "
+        "project does not have access to it.")}}), "application/json", "model_not_found"),
+    ("<html><title>Error 404 (Not Found)!!1</title>", "text/html", "not_found"),
+])
+def test_vertex_ai_404_names_the_model_or_the_url(httpserver, body, content_type, reason):
+    httpserver.expect_request("/v1beta1/publishers/google/models/gemini-9:countTokens").respond_with_data(
+        body, status=404, content_type=content_type)
+    r = check(httpserver.url_for("/"), KEY, model="gemini-9", auth_type="vertex-ai")
+    assert (r["reason"], r["status"]) == (reason, 404), r["msg"]
+    assert ("countTokens call says: Publisher Model" in r["msg"]) == (reason == "model_not_found")
+
+
+def test_vertex_ai_needs_a_model(httpserver):
+    r = check(httpserver.url_for("/"), KEY, auth_type="vertex-ai")
+    assert r["reason"] == "invalid_input" and "no model list" in r["msg"] and not httpserver.log
+
+
+def test_an_unknown_auth_type_is_refused():
+    r = check("https://p.example", KEY, auth_type="openai-chat")
+    assert r["reason"] == "invalid_input" and r["msg"] == (
+        "The auth type 'openai-chat' is not one the check knows: use one of openai, openai-responses, anthropic, "
+        "gemini, vertex-ai.")
+
+
+@pytest.mark.parametrize("auth_type, path", [
+    ("openai", "/v1/models"),
+    ("openai-responses", "/v1/models"),
+    ("anthropic", "/v1/models"),
+    ("gemini", "/v1beta/models"),
+    ("vertex-ai", "/v1beta1/publishers/google/models/m:countTokens"),
+])
+def test_key_headers_the_provider_echoes_are_masked(httpserver, auth_type, path):
+    """A provider that shows the request's headers (x-api-key, x-goog-api-key, Authorization) in an error."""
+    def echo(request):
+        return Response(json.dumps({"error": {"message": json.dumps(dict(request.headers))}}), 500,
+                        content_type="application/json")
+    httpserver.expect_request(path).respond_with_handler(echo)
+    root = httpserver.url_for("/v1" if auth_type.startswith("openai") else "/")
+    r = check(root, KEY, model="m", auth_type=auth_type)
+    assert r["reason"] == "server_error" and "********" in r["msg"], r["msg"]
+
+
 # --- the steps, one by one ---------------------------------------------------------------------------------
 
-FIELDS = dict(base_url="https://p.example/api", host="p.example", port=443, timeout=10, model="m",
-              url="https://p.example/api/models")
+def fields(auth_type="openai", **more):
+    """The message fields _provider_check gives the steps, for auth_type."""
+    spec = _provider_check._PROTOCOLS[auth_type]
+    return dict(dict(base_url="https://p.example/api", host="p.example", port=443, timeout=10, model="m",
+                     url="https://p.example/api/models", key_name="KEY_VAR", auth_type=auth_type,
+                     example=spec["example"], expected=spec["expected"], url_rule=spec["url_rule"]), **more)
+
+
+FIELDS = fields()
 Failed = _provider_check._Failed
 
 
@@ -483,25 +674,26 @@ def answer(status, body=b"", headers=None):
 @pytest.mark.parametrize("url, port", [("https://p.example/v1", 443), ("http://p.example/v1", 80),
                                        ("http://p.example:8080/v1", 8080)])
 def test_checked_input_gives_the_parts_and_the_port(url, port):
-    parts, found = _provider_check._checked_input(url, KEY, url)
+    parts, found = _provider_check._checked_input(url, KEY, url, "openai", None, "KEY_VAR")
     assert (parts.hostname, found) == ("p.example", port)
 
 
 def test_checked_input_names_the_url_before_the_key():
     with pytest.raises(Failed) as failed:
-        _provider_check._checked_input("ftp://p.example/v1", "", "ftp://p.example/v1")
+        _provider_check._checked_input("ftp://p.example/v1", "", "ftp://p.example/v1", "openai", None, "KEY_VAR")
     assert failed.value.reason == "invalid_url" and "'ftp://p.example/v1'" in failed.value.msg
     with pytest.raises(Failed) as failed:
-        _provider_check._checked_input("https://p.example/v1", KEY + "\n", "https://p.example/v1")
-    assert failed.value.reason == "invalid_key" and KEY not in failed.value.msg
+        _provider_check._checked_input("https://p.example/v1", KEY + "\n", "https://p.example/v1", "openai", None,
+                                       "KEY_VAR")
+    assert failed.value.reason == "invalid_key" and KEY not in failed.value.msg and "check KEY_VAR." in failed.value.msg
 
 
 def test_build_request_refuses_an_unusable_ca_path_for_https_only(tmp_path):
     missing = str(tmp_path / "missing.pem")
     with pytest.raises(Failed) as failed:
-        _provider_check._build_request("https", KEY, missing, True, 10, "agent")
+        _provider_check._build_request("https", {"x-goog-api-key": KEY}, missing, True, 10, "agent")
     assert failed.value.reason == "invalid_ca_path" and missing in failed.value.msg
-    assert _provider_check._build_request("http", KEY, missing, True, 10, "agent") is not None
+    assert _provider_check._build_request("http", {"x-goog-api-key": KEY}, missing, True, 10, "agent") is not None
 
 
 class FakeRequest:
@@ -637,17 +829,17 @@ class FakeProvider:
         return self.reply
 
 
-def chat_probe(reply):
+def chat_probe(reply, auth_type="openai", base_url="https://p.example/api"):
     provider = FakeProvider(reply)
-    _provider_check._chat_probe(provider, "m", "https://p.example/api", KEY, FIELDS)
+    _provider_check._chat_probe(provider, "m", base_url, KEY, fields(auth_type))
     return provider
 
 
 def test_chat_probe_asks_for_one_token_of_the_model():
     provider = chat_probe(answer(200, b'{"choices": []}'))
-    (method, path, payload), = provider.asked
-    assert (method, path, payload["model"], payload["max_tokens"], payload["stream"]) == \
-        ("POST", "/chat/completions", "m", 1, False)
+    (method, url, payload), = provider.asked
+    assert (method, url, payload["model"], payload["max_tokens"], payload["stream"]) == \
+        ("POST", "https://p.example/api/chat/completions", "m", 1, False)
 
 
 @pytest.mark.parametrize("reply, reason, extra", [
@@ -663,3 +855,192 @@ def test_chat_probe_failures(reply, reason, extra):
     with pytest.raises(Failed) as failed:
         chat_probe(reply)
     assert (failed.value.reason, failed.value.extra) == (reason, extra), failed.value.msg
+
+
+@pytest.mark.parametrize("auth_type, base_url, model, urls", [
+    ("openai", "https://p.example/v1/", "m", (
+        "https://p.example/v1/models", None, "https://p.example/v1/chat/completions")),
+    ("openai-responses", "https://p.example/v1/", "m", (
+        "https://p.example/v1/models", None, "https://p.example/v1/responses")),
+    ("openai-responses", "https://p.example/compatible-mode", "m", (
+        "https://p.example/compatible-mode/models", None, "https://p.example/compatible-mode/v1/responses")),
+    ("anthropic", "https://p.example/apps/anthropic", "m", (
+        "https://p.example/apps/anthropic/v1/models?limit=1000", None, "https://p.example/apps/anthropic/v1/messages")),
+    ("gemini", "https://p.example", "gemini-2.5-flash", (
+        "https://p.example/v1beta/models?pageSize=1000", None,
+        "https://p.example/v1beta/models/gemini-2.5-flash:generateContent")),
+    ("vertex-ai", "https://p.example/", "a b/c", (
+        None, "https://p.example/v1beta1/publishers/google/models/a%20b%2Fc:countTokens",
+        "https://p.example/v1beta1/publishers/google/models/a%20b%2Fc:generateContent")),
+])
+def test_urls_are_built_as_the_cli_builds_them(auth_type, base_url, model, urls):
+    assert _provider_check._urls(auth_type, base_url, model) == urls
+
+
+@pytest.mark.parametrize("hostname, native", [
+    ("api.anthropic.com", True), ("anthropic.com", True), ("API.Anthropic.COM.", True), ("eu.api.anthropic.com", True),
+    ("anthropic.com.evil.example", False), ("myanthropic.com", False), ("openrouter.ai", False), ("127.0.0.1", False),
+    (None, False),
+])
+def test_auth_headers_anthropic(hostname, native):
+    headers = _provider_check._auth_headers("anthropic", KEY, hostname)
+    key = {"x-api-key": KEY} if native else {"Authorization": "Bearer " + KEY}
+    assert headers == dict(key, **{"anthropic-version": "2023-06-01"})
+
+
+@pytest.mark.parametrize("auth_type, headers", [
+    ("openai", {"Authorization": "Bearer " + KEY}),
+    ("openai-responses", {"Authorization": "Bearer " + KEY}),
+    ("gemini", {"x-goog-api-key": KEY}),
+    ("vertex-ai", {"x-goog-api-key": KEY}),
+])
+def test_auth_headers(auth_type, headers):
+    assert _provider_check._auth_headers(auth_type, KEY, "api.anthropic.com") == headers
+
+
+def test_chat_payloads():
+    contents = [{"role": "user", "parts": [{"text": "Reply with one word."}]}]
+    message = [{"role": "user", "content": "Reply with one word."}]
+    payload = _provider_check._chat_payload
+    assert payload("openai", "m") == {"model": "m", "max_tokens": 1, "stream": False, "messages": message}
+    assert payload("openai-responses", "m") == {"model": "m", "input": "Reply with one word.",
+                                                "max_output_tokens": 16, "stream": False}
+    assert payload("anthropic", "m") == {"model": "m", "max_tokens": 1, "messages": message}
+    assert payload("gemini", "m") == payload("vertex-ai", "m") == {"contents": contents,
+                                                                   "generationConfig": {"maxOutputTokens": 1}}
+
+
+@pytest.mark.parametrize("status, body, rejected", [
+    (401, b"", True),
+    (403, b"<html>", True),
+    (400, json.dumps(API_KEY_INVALID).encode(), True),
+    (400, json.dumps({"error": {"status": "INVALID_ARGUMENT", "details": [{"reason": "BAD_REQUEST"}]}}).encode(),
+     False),
+    (400, b'{"error": {"details": "API_KEY_INVALID"}}', False),
+    (400, b'{"error": {"message": "API_KEY_INVALID"}}', False),
+    (404, json.dumps(API_KEY_INVALID).encode(), False),
+    (400, b"API_KEY_INVALID", False),
+])
+def test_key_rejected(status, body, rejected):
+    assert _provider_check._key_rejected(status, body) is rejected
+
+
+@pytest.mark.parametrize("body, detail", [
+    (json.dumps({"type": "error", "error": {"type": "not_found_error", "message": "model: claude-x"}}).encode(),
+     "model: claude-x"),
+    (json.dumps(API_KEY_INVALID).encode(), "API key not valid. Please pass a valid API key."),
+    (json.dumps({"error": {"code": 429, "message": "", "status": "RESOURCE_EXHAUSTED"}}).encode(),
+     '{"error": {"code": 429, "message": "", "status": "RESOURCE_EXHAUSTED"}}'),
+])
+def test_error_detail_reads_anthropic_and_google_errors(body, detail):
+    assert _provider_check._error_detail(body) == detail
+
+
+@pytest.mark.parametrize("auth_type, url", [
+    ("anthropic", "https://p.example/v1"), ("anthropic", "https://p.example/apps/anthropic/v1//"),
+    ("gemini", "https://p.example/v1beta"), ("vertex-ai", "https://p.example/v1beta1/"),
+])
+def test_checked_input_refuses_the_version_the_protocol_appends(auth_type, url):
+    with pytest.raises(Failed) as failed:
+        _provider_check._checked_input(url, "", url, auth_type, "m", "KEY_VAR")  # the URL before the key
+    assert failed.value.reason == "invalid_url" and "which the %s protocol appends itself" % auth_type in \
+        failed.value.msg
+
+
+@pytest.mark.parametrize("auth_type, url", [
+    ("openai", "https://p.example/v1"), ("openai-responses", "https://p.example/v1"),
+    ("anthropic", "https://p.example/v1/messages"), ("gemini", "https://p.example/v1"),
+    ("vertex-ai", "https://p.example/v1beta"),
+])
+def test_checked_input_leaves_other_versions_to_the_provider(auth_type, url):
+    assert _provider_check._checked_input(url, KEY, url, auth_type, "m", "KEY_VAR")[1] == 443
+
+
+def test_checked_input_order_auth_type_url_key_model():
+    checked = _provider_check._checked_input
+    with pytest.raises(Failed) as failed:
+        checked("not a url", "", "not a url", "chat", None, None)
+    assert failed.value.reason == "invalid_input" and "'chat'" in failed.value.msg
+    with pytest.raises(Failed) as failed:
+        checked("not a url", "", "not a url", "gemini", None, "GEMINI_API_KEY")
+    assert failed.value.msg.endswith("for example https://generativelanguage.googleapis.com.")
+    with pytest.raises(Failed) as failed:
+        checked("https://p.example", "", "https://p.example", "vertex-ai", None, "GOOGLE_API_KEY")
+    assert failed.value.msg == "The API key is empty: check GOOGLE_API_KEY."
+    with pytest.raises(Failed) as failed:
+        checked("https://p.example", KEY, "https://p.example", "vertex-ai", "", "GOOGLE_API_KEY")
+    assert failed.value.reason == "invalid_input" and "GOOGLE_MODEL" in failed.value.msg
+    assert checked("https://p.example", KEY, "https://p.example", "gemini", None, "GEMINI_API_KEY")[1] == 443
+
+
+@pytest.mark.parametrize("auth_type, body, ids", [
+    ("anthropic", CLAUDE_LIST, ["claude-sonnet-4-5", "claude-opus-4-1"]),
+    ("gemini", {"models": [{"name": "models/a"}, {"name": "b"}, {"name": 3}, {"id": "c"}, {"name": "models/"}]},
+     ["a", "b", ""]),
+    ("openai-responses", {"data": [{"id": "a"}]}, ["a"]),
+])
+def test_model_ids_per_protocol(auth_type, body, ids):
+    assert _provider_check._model_ids(json.dumps(body).encode(), KEY, fields(auth_type)) == ids
+
+
+def test_model_ids_names_the_protocols_list():
+    with pytest.raises(Failed) as failed:
+        _provider_check._model_ids(json.dumps({"data": []}).encode(), KEY, fields("gemini"))
+    assert 'JSON without a "models" list of models' in failed.value.msg and "a Gemini JSON answer" in failed.value.msg
+
+
+@pytest.mark.parametrize("auth_type, base_url, path", [
+    ("openai", "https://p.example/api", " Try https://p.example/api/v1."),
+    ("openai-responses", "https://p.example/v1/responses",
+     " The base URL must stop before /responses: try https://p.example/v1."),
+    ("anthropic", "https://p.example/api", ""),
+    ("anthropic", "https://p.example/api/v1/messages/",
+     " The base URL must stop before /v1/messages: try https://p.example/api."),
+    ("gemini", "https://p.example/v1", " The base URL must stop before /v1: try https://p.example."),
+    ("gemini", "https://p.example/v1beta/models", " The base URL must stop before /v1beta/models: try https://p.example."),
+    ("vertex-ai", "https://p.example/v1beta1/publishers/google/models",
+     " The base URL must stop before /v1beta1/publishers/google/models: try https://p.example."),
+    ("vertex-ai", "https://p.example", ""),
+])
+def test_not_found_hint_per_protocol(auth_type, base_url, path):
+    assert _provider_check._not_found_hint(base_url, auth_type) == path
+
+
+@pytest.mark.parametrize("auth_type, answer_body, url", [
+    ("openai-responses", b'{"output": []}', "https://p.example/v1/responses"),
+    ("anthropic", b'{"content": []}', "https://p.example/v1/v1/messages"),
+    ("gemini", b'{"candidates": []}', "https://p.example/v1/v1beta/models/m:generateContent"),
+    ("vertex-ai", b'{"candidates": []}', "https://p.example/v1/v1beta1/publishers/google/models/m:generateContent"),
+])
+def test_chat_probe_per_protocol(auth_type, answer_body, url):
+    provider = chat_probe(answer(200, answer_body), auth_type, "https://p.example/v1")
+    assert [asked[:2] for asked in provider.asked] == [("POST", url)]
+    with pytest.raises(Failed) as failed:
+        chat_probe(answer(200, b'{"choices": []}'), auth_type, "https://p.example/v1")
+    assert failed.value.reason == "bad_response" and _provider_check._PROTOCOLS[auth_type]["expected"] in \
+        failed.value.msg
+
+
+@pytest.mark.parametrize("reply, reason", [
+    (answer(200, b'{"totalTokens": 0}'), None),
+    (answer(200, b'{"totalTokens": 2.5}'), None),
+    (answer(200, b'{"totalTokens": "5"}'), "bad_response"),
+    (answer(200, b'{"totalTokens": false}'), "bad_response"),
+    (answer(200, b'{"candidates": []}'), "bad_response"),
+    (answer(404, b'{"error": {"code": 404, "message": "Publisher Model m not found.", "status": "NOT_FOUND"}}'),
+     "model_not_found"),
+    (answer(404, b'{"error": {"code": 404, "message": "Not Found", "status": "NOT_FOUND"}}'), "not_found"),
+    (answer(400, json.dumps(dict(API_KEY_INVALID, note="model not valid")).encode()), "unauthorized"),
+    (answer(403, b'{"error": {"message": "model m not found"}}'), "unauthorized"),
+])
+def test_count_tokens(reply, reason):
+    provider = FakeProvider(reply)
+    url = "https://p.example/v1beta1/publishers/google/models/m:countTokens"
+    if reason is None:
+        _provider_check._count_tokens(provider, url, "https://p.example", KEY, fields("vertex-ai"))
+    else:
+        with pytest.raises(Failed) as failed:
+            _provider_check._count_tokens(provider, url, "https://p.example", KEY, fields("vertex-ai"))
+        assert failed.value.reason == reason, failed.value.msg
+    contents = [{"role": "user", "parts": [{"text": "Reply with one word."}]}]
+    assert provider.asked == [("POST", url, {"contents": contents})]
