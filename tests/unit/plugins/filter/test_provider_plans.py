@@ -11,7 +11,8 @@ RELEASE = {"version": "0.24.4", "auth_types": ["openai", "openai-responses", "an
 SINGLE = {"auth_type": "openai", "provider": "openrouter", "base_url": "", "api_key": KEY, "model": "qwen/qwen3-coder"}
 
 
-def plans(users, release=RELEASE, **defaults):
+def plans(users, release=None, **defaults):
+    release = release or RELEASE
     values = dict(SINGLE, providers=[], allow_insecure_base_url=False)
     values.update(defaults)
     return provider_plans(users, values, release)
