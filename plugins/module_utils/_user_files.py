@@ -25,6 +25,7 @@ import time
 
 from ansible.module_utils.common.text.converters import to_native
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._atomic_write import atomic_write
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._manifest import remove_paths
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600
@@ -129,12 +130,13 @@ def normalise_managed(managed):
     return managed
 
 
-def plan_settings(path, managed):
-    """What merging managed into the settings file at path means: a dict with current, desired, raw, invalid and
-    changed (content differs, or the file is absent or invalid; formatting alone is no change)."""
+def plan_settings(path, managed, remove=()):
+    """What merging managed into the settings file at path means (after removing the key paths in remove, which
+    the role wrote before and manages no more): a dict with current, desired, raw, invalid and changed (content
+    differs, or the file is absent or invalid; formatting alone is no change)."""
     managed = normalise_managed(managed)
     current, raw, invalid = read_settings(path)
-    desired = merge(current, managed)
+    desired = merge(remove_paths(current, remove) if remove else current, managed)
     return dict(current=current, desired=desired, raw=raw, invalid=invalid,
                 changed=raw is None or invalid is not None or desired != current)
 
@@ -260,17 +262,20 @@ def write_replacing_invalid(path, text, old_raw, uid, gid, mode=FILE_MODE):
     return backup
 
 
-def merge_json_file(path, managed, uid, gid, mode, check_mode, want_diff):
+def merge_json_file(path, managed, uid, gid, mode, check_mode, want_diff, remove=()):
     """Merge managed into the JSON file at path (keys kept, comments tolerated, content compared; a link or other
-    non-file where the file should be is replaced by a file). Writes unless check_mode, with uid:gid and mode.
-    Returns a JSON-able dict: changed, settings (masked), warnings, and diff / backup_file when there are some."""
+    non-file where the file should be is replaced by a file), first removing the key paths in remove. Writes unless
+    check_mode, with uid:gid and mode. Returns a JSON-able dict: changed, settings (masked), desired (unmasked: the
+    caller's digest is taken over it; never returned by a module), warnings, and diff / backup_file when there are
+    some."""
     out = dict(changed=False, warnings=[])
     st = os.lstat(path) if os.path.lexists(path) else None
     regular = st is None or stat.S_ISREG(st.st_mode)
     if regular and st is not None and not os.access(path, os.R_OK):
         raise HomeFailure("%s belongs to uid %d and cannot be read here: remove it or give it back "
                           "(chown %d:%d %s) and run again" % (path, st.st_uid, uid, gid, path))
-    plan = plan_settings(path if regular else os.devnull, managed)
+    plan = plan_settings(path if regular else os.devnull, managed, remove)
+    out["desired"] = plan["desired"]
     if not regular:
         plan["changed"] = True
     if plan["invalid"]:

@@ -132,6 +132,7 @@ def main():
         module.fail_json(msg="%s: %s" % (path, to_native(e)), **result)
     for warning in done.pop("warnings"):
         module.warn(warning)
+    done.pop("desired")  # unmasked: only "settings" (masked) is returned
     result.update(done)
     module.exit_json(**result)
 

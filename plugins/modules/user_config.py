@@ -37,10 +37,10 @@ author:
   - qwenops contributors (@qwenops)
 options:
   users:
-    description: Existing accounts to configure.
+    description: Existing accounts to configure (with O(state=present)).
     type: list
     elements: str
-    required: true
+    default: []
   env:
     description:
       - Variables written to each user's C(~/.qwen/.env) as C(NAME='value') lines, in this order. The CLI reads
@@ -51,7 +51,7 @@ options:
   settings:
     description: Settings merged recursively into each user's C(~/.qwen/settings.json).
     type: dict
-    required: true
+    default: {}
   per_user_env:
     description:
       - User name to the variables of that user's C(.env), replacing O(env) for that user (each user's own keys).
@@ -88,6 +88,59 @@ options:
     description: The system settings file.
     type: path
     default: /etc/qwen-code/settings.json
+  system_defaults:
+    description:
+      - Settings merged into the system defaults file O(system_defaults_path) (root-owned, mode C(0644)). qwen reads
+        it for every user below the user's own settings, so users may override what it holds.
+      - Never put a secret here, since every user can read the file.
+    type: dict
+    default: {}
+  system_defaults_path:
+    description: The system defaults file.
+    type: path
+    default: /etc/qwen-code/system-defaults.json
+  absent_users:
+    description:
+      - Users to offboard. As each user, removes C(~/.qwen/.env) (the key), C(oauth_creds.json) and its lock, settings
+        files saved aside as invalid, and the keys the role wrote into C(settings.json) and C(trustedFolders.json)
+        (those the manifest records; without a record, the keys that point the CLI at a provider). A file left
+        empty is removed. The user's own keys and files stay unless O(purge=true).
+      - An account that no longer exists is still offboarded when the manifest records its uid and home.
+    type: list
+    elements: str
+    default: []
+  purge:
+    description: With O(absent_users) (or O(state=absent)), remove each such user's whole C(~/.qwen) instead.
+    type: bool
+    default: false
+  oauth_users:
+    description: Users whose C(oauth_creds.json) the role deploys (recorded in the manifest, not written here).
+    type: list
+    elements: str
+    default: []
+  state:
+    description:
+      - C(present) configures O(users) and offboards O(absent_users).
+      - C(absent) undoes everything the manifest records (and what O(system_settings) and O(system_defaults) name):
+        every recorded user and every user of O(users) or O(absent_users) is offboarded, the role's keys leave the
+        system files (a file left empty is removed, and its directory when empty), and the manifest is removed.
+    type: str
+    choices: [present, absent]
+    default: present
+  manifest_path:
+    description:
+      - The record of what the role wrote on this host (root's, mode C(0600), in a C(0700) directory). With it, keys
+        the role wrote before and manages no more are removed from each file, and the record is updated: for each
+        user the digest of C(.env) and the key paths and digest of the managed values of C(settings.json) and
+        C(trustedFolders.json); the same for the system files. It never holds a secret.
+      - Without it, nothing is recorded and nothing stale is removed.
+    type: path
+  manifest_facts:
+    description:
+      - What the role installed, recorded as is in the manifest (C(install_root), C(launcher), C(ca_bundle),
+        C(active)); a new C(active) release is appended to the manifest's C(history).
+    type: dict
+    default: {}
   header:
     description: Comment lines written at the top of each C(.env).
     type: str
@@ -132,10 +185,22 @@ backup_files:
   returned: when a settings.json was not valid JSON
   type: dict
 system:
-  description: What changed in the system settings file (C(directory), C(settings)).
-  returned: when O(system_settings) is given
-  type: list
-  elements: str
+  description: By system file, what changed in it (C(directory), C(settings)).
+  returned: when O(system_settings) or O(system_defaults) is given, or the manifest records a system file
+  type: dict
+absent_users:
+  description: For each offboarded user, what was removed (file names, C(settings), C(trusted_folders), C(purged)).
+  returned: always
+  type: dict
+  sample: {"carol": [".env", "oauth_creds.json", "settings"]}
+manifest:
+  description: The record written to O(manifest_path) (digests and key paths, no secret).
+  returned: when O(manifest_path) is given and O(state=present)
+  type: dict
+manifest_changed:
+  description: Whether the manifest was (or would be) written or removed.
+  returned: when it was
+  type: bool
 failed_users:
   description: Users that could not be configured (the message says why).
   returned: when the module fails for some users
@@ -143,20 +208,32 @@ failed_users:
   elements: str
 """
 
+import collections
 import os
 import pwd
+import shutil
 import stat
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._user_files import (
-    HomeFailure, env_diff, file_state, fix_file, merge, merge_json_file, private_dir, render_env, secret_values)
+    HomeFailure, env_diff, file_state, fix_file, mask, merge, merge_json_file, normalise_managed, private_dir, read_settings,
+    render_env, render_settings, secret_values)
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._atomic_write import atomic_write
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._user_home import UserHomeError, as_user
+from ansible_collections.qwenops.qwen_code.plugins.module_utils import _manifest
 
 FILE_MODE = 0o600
 SYSTEM_FILE_MODE = 0o644
 TRUST_LEVELS = ("TRUST_FOLDER", "TRUST_PARENT", "DO_NOT_TRUST")
+# What an offboarding removes from a settings.json the manifest has no record of (a host configured before the
+# manifest existed): the keys that point the CLI at a provider and a key.
+UNRECORDED_USER_KEYS = [["security", "auth", "selectedType"], ["security", "auth", "apiKey"],
+                        ["security", "auth", "baseUrl"], ["model", "name"], ["modelProviders"]]
+# Files of ~/.qwen an offboarding removes whole: the key, the credentials, and settings saved aside as invalid (they
+# may hold a key).
+OFFBOARD_FILES = (".env", "oauth_creds.json", "oauth_creds.lock")
+Passwd = collections.namedtuple("Passwd", "pw_name pw_uid pw_gid pw_dir")
 
 
 class Plan(object):
@@ -180,9 +257,17 @@ def configure_env(plan, pw, directory, text):
     fix_file(path, text, st, pw.pw_uid, pw.pw_gid, plan.check_mode, plan.changes, "env")
 
 
-def merge_json(plan, pw, path, managed, what):
-    """Merge managed into the user's JSON file at path (kept keys, comments tolerated, content compared)."""
-    done = merge_json_file(path, managed, pw.pw_uid, pw.pw_gid, FILE_MODE, plan.check_mode, plan.want_diff)
+def managed_record(managed, desired, recorded, what):
+    """The manifest's record of a JSON file the role manages keys of, and the key paths to remove first (recorded
+    before, managed no more)."""
+    keys = _manifest.leaf_paths(normalise_managed(managed))
+    old = (recorded or {}).get(what, {}).get("keys") or []
+    return dict(keys=keys, digest=_manifest.managed_digest(desired, keys)), _manifest.stale_paths(old, keys)
+
+
+def merge_json(plan, uid, gid, path, managed, what, remove=(), mode=FILE_MODE):
+    """Merge managed into the JSON file at path (after removing the key paths in remove). Returns what it holds."""
+    done = merge_json_file(path, managed, uid, gid, mode, plan.check_mode, plan.want_diff, remove)
     plan.warnings.extend(done["warnings"])
     if "diff" in done:
         plan.diffs.append(done["diff"])
@@ -190,33 +275,59 @@ def merge_json(plan, pw, path, managed, what):
         plan.backups.append(done["backup_file"])
     if done["changed"]:
         plan.changes.append(what)
+    return done["desired"]
 
 
-def system_settings(module, path, managed):
-    """Merge managed into the system settings file (root's, in a root-owned directory, mode 0644): it outranks
-    every user's and every workspace's settings. Returns what changed, as for a user."""
+def unmanage_json(plan, uid, gid, path, keys, what, mode=FILE_MODE):
+    """Remove the key paths in keys from the JSON file at path; a file left empty is removed."""
+    current, raw, invalid = read_settings(path) if os.path.isfile(path) and not os.path.islink(path) else ({}, None, None)
+    if raw is None:
+        return
+    if invalid:
+        plan.warnings.append("%s is not valid JSON (%s): left as it is" % (path, invalid))
+        return
+    left = _manifest.remove_paths(current, keys)
+    if left == current:
+        return
+    plan.changes.append(what)
+    if plan.want_diff:
+        plan.diffs.append(dict(before_header=path, after_header=path, before=render_settings(mask(current)),
+                               after=render_settings(mask(left)) if left else ""))
+    if plan.check_mode:
+        return
+    if left:
+        atomic_write(path, render_settings(left), uid=uid, gid=gid, mode=mode)
+    else:
+        os.unlink(path)
+
+
+def system_file(module, path, managed, recorded):
+    """Merge managed into a system settings file (root's, in a root-owned directory, mode 0644), first removing what
+    the role wrote there before and manages no more. Returns (plan, record)."""
     plan = Plan(module.check_mode, module._diff)
     directory = os.path.dirname(path)
     st = os.lstat(directory) if os.path.lexists(directory) else None
+    if st is None and not managed:
+        return plan, None
     if st is None:
         plan.changes.append("directory")
-        if module.check_mode:
-            return plan
-        os.makedirs(directory, 0o755)
-        os.chmod(directory, 0o755)
+        if not module.check_mode:
+            os.makedirs(directory, 0o755)
+            os.chmod(directory, 0o755)
     elif not stat.S_ISDIR(st.st_mode) or st.st_uid != 0 or st.st_mode & 0o022:
         raise HomeFailure("%s must be a directory of root that only root can write to" % directory)
-    done = merge_json_file(path, managed, 0, 0, SYSTEM_FILE_MODE, module.check_mode, module._diff)
-    for warning in done["warnings"]:
-        module.warn(warning)
-    if "diff" in done:
-        plan.diffs.append(done["diff"])
-    if done["changed"]:
-        plan.changes.append("settings")
-    return plan
+    if not managed:
+        unmanage_json(plan, 0, 0, path, (recorded or {}).get("keys") or [], "settings", SYSTEM_FILE_MODE)
+        return plan, None
+    if st is None and module.check_mode:
+        return plan, None
+    keys = _manifest.leaf_paths(normalise_managed(managed))
+    remove = _manifest.stale_paths((recorded or {}).get("keys") or [], keys)
+    desired = merge_json(plan, 0, 0, path, managed, "settings", remove, SYSTEM_FILE_MODE)
+    return plan, dict(keys=keys, digest=_manifest.managed_digest(desired, keys))
 
 
-def configure_user(pw, env_text, settings, trusted_folders, check_mode, want_diff):
+def configure_user(pw, env_text, settings, trusted_folders, recorded, check_mode, want_diff):
     """Everything for one user, run with that user's identity (see _user_home). Returns a JSON-able dict."""
     plan = Plan(check_mode, want_diff)
     if not os.path.isdir(pw.pw_dir):
@@ -225,23 +336,120 @@ def configure_user(pw, env_text, settings, trusted_folders, check_mode, want_dif
     # In check mode a missing ~/.qwen stays missing: its files then read as absent.
     inside = directory or os.path.join(pw.pw_dir, ".qwen")
     configure_env(plan, pw, inside, env_text)
-    merge_json(plan, pw, os.path.join(inside, "settings.json"), settings, "settings")
-    if trusted_folders:
-        merge_json(plan, pw, os.path.join(inside, "trustedFolders.json"), trusted_folders, "trusted_folders")
-    return dict(changes=plan.changes, diffs=plan.diffs, warnings=plan.warnings, backups=plan.backups)
+    files = {".env": dict(digest=_manifest.file_digest(env_text))}
+    for name, managed in (("settings.json", settings), ("trustedFolders.json", trusted_folders)):
+        path = os.path.join(inside, name)
+        if managed:
+            keys = _manifest.leaf_paths(normalise_managed(managed))
+            remove = _manifest.stale_paths((recorded.get(name) or {}).get("keys") or [], keys)
+            what = "settings" if name == "settings.json" else "trusted_folders"
+            desired = merge_json(plan, pw.pw_uid, pw.pw_gid, path, managed, what, remove)
+            files[name] = dict(keys=keys, digest=_manifest.managed_digest(desired, keys))
+        elif (recorded.get(name) or {}).get("keys"):
+            unmanage_json(plan, pw.pw_uid, pw.pw_gid, path, recorded[name]["keys"], "trusted_folders")
+    return dict(changes=plan.changes, diffs=plan.diffs, warnings=plan.warnings, backups=plan.backups, files=files)
+
+
+def offboard_user(home, uid, gid, recorded, purge, check_mode, want_diff):
+    """Remove what the role gave one user (run with that user's identity): the key (.env), the credentials, the
+    role's keys in settings.json and trustedFolders.json, settings saved aside as invalid; with purge the whole
+    ~/.qwen. Returns a JSON-able dict."""
+    plan = Plan(check_mode, want_diff)
+    qwen_dir = os.path.join(home, ".qwen")
+    if not os.path.lexists(qwen_dir):
+        return dict(changes=[], diffs=[], warnings=[])
+    if os.path.islink(qwen_dir):
+        real = os.path.realpath(qwen_dir)
+        st = os.lstat(real) if os.path.lexists(real) else None
+        if st is None or not stat.S_ISDIR(st.st_mode) or st.st_uid != uid:
+            raise HomeFailure("%s is a symbolic link to %s, which is not a directory of this user: refusing to "
+                              "follow it" % (qwen_dir, real))
+    else:
+        real = qwen_dir
+        if not os.path.isdir(real):
+            raise HomeFailure("%s is not a directory" % qwen_dir)
+    if purge:
+        plan.changes.append("purged")
+        if not check_mode:
+            shutil.rmtree(real)
+            if real != qwen_dir:
+                os.unlink(qwen_dir)
+        return dict(changes=plan.changes, diffs=plan.diffs, warnings=plan.warnings)
+    names = list(OFFBOARD_FILES) + sorted(n for n in os.listdir(real) if n.startswith("settings.json.invalid-"))
+    for name in names:
+        path = os.path.join(real, name)
+        if os.path.lexists(path):
+            plan.changes.append(name)
+            if not check_mode:
+                os.unlink(path)
+    keys = (recorded.get("settings.json") or {}).get("keys") or UNRECORDED_USER_KEYS
+    unmanage_json(plan, uid, gid, os.path.join(real, "settings.json"), keys, "settings")
+    trust = (recorded.get("trustedFolders.json") or {}).get("keys") or []
+    if trust:
+        unmanage_json(plan, uid, gid, os.path.join(real, "trustedFolders.json"), trust, "trusted_folders")
+    return dict(changes=plan.changes, diffs=plan.diffs, warnings=plan.warnings)
+
+
+def account(name, record):
+    """The pwd entry of name, or one built from the manifest's record of an account that is gone (its files are
+    still its uid's), or None."""
+    try:
+        return pwd.getpwnam(name)
+    except KeyError:
+        pass
+    if record and isinstance(record.get("uid"), int) and record.get("home"):
+        return Passwd(name, record["uid"], record.get("gid", record["uid"]), record["home"])
+    return None
+
+
+def write_manifest(module, path, manifest, previous_text):
+    """Write the manifest (root's, 0600, in a 0700 directory of root). Returns whether it changed."""
+    text = _manifest.render(manifest)
+    if text == previous_text:
+        return False
+    if module.check_mode:
+        return True
+    directory = os.path.dirname(path)
+    if not os.path.lexists(directory):
+        os.makedirs(directory, 0o700)
+        os.chmod(directory, 0o700)
+    st = os.lstat(directory)
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != 0 or st.st_mode & 0o022:
+        module.fail_json(msg="%s must be a directory of root that only root can write to" % directory)
+    atomic_write(path, text, uid=0, gid=0, mode=0o600)
+    return True
+
+
+def read_manifest(module, path):
+    if not path:
+        return {}, None
+    try:
+        manifest = _manifest.load(path)
+    except (ValueError, IOError, OSError) as e:
+        module.fail_json(msg="the manifest %s cannot be used: %s (move it away to start a new record)"
+                         % (path, to_native(e)))
+    return manifest, (_manifest.render(manifest) if manifest else None)
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            users=dict(type="list", elements="str", required=True),
+            users=dict(type="list", elements="str", default=[]),
             env=dict(type="dict", default={}, no_log=True),
-            settings=dict(type="dict", required=True),
+            settings=dict(type="dict", default={}),
             per_user_env=dict(type="dict", default={}, no_log=True),
             per_user_settings=dict(type="dict", default={}),
             trusted_folders=dict(type="dict", default={}),
             system_settings=dict(type="dict", default={}),
             system_settings_path=dict(type="path", default="/etc/qwen-code/settings.json"),
+            system_defaults=dict(type="dict", default={}),
+            system_defaults_path=dict(type="path", default="/etc/qwen-code/system-defaults.json"),
+            absent_users=dict(type="list", elements="str", default=[]),
+            purge=dict(type="bool", default=False),
+            oauth_users=dict(type="list", elements="str", default=[]),
+            state=dict(type="str", default="present", choices=["present", "absent"]),
+            manifest_path=dict(type="path"),
+            manifest_facts=dict(type="dict", default={}),
             header=dict(type="str", default="Managed by Ansible (qwenops.qwen_code): local edits are overwritten.\n"
                                             "Read by the qwen CLI from any working directory."),
         ),
@@ -252,6 +460,7 @@ def main():
     # everything the module returns, its invocation included.
     module.no_log_values.update(secret_values(p["settings"]))
     module.no_log_values.update(secret_values(p["per_user_settings"]))
+    present = p["state"] == "present"
     texts = {}
     for name in [None] + sorted(p["per_user_env"]):
         env = p["env"] if name is None else p["per_user_env"][name]
@@ -269,18 +478,43 @@ def main():
             module.fail_json(msg="trusted_folders: %r is not an absolute path" % folder)
         if level not in TRUST_LEVELS:
             module.fail_json(msg="trusted_folders: the level of %s must be one of %s" % (folder, ", ".join(TRUST_LEVELS)))
+    both = set(p["users"]) & set(p["absent_users"])
+    if both and present:
+        module.fail_json(msg="users and absent_users both name %s" % ", ".join(sorted(both)))
 
+    previous, previous_text = read_manifest(module, p["manifest_path"])
+    recorded_users = previous.get("users") or {}
+    recorded_system = previous.get("system") or {}
     result = dict(changed=False, users={})
     diffs, backups, failed = [], {}, []
-    if p["system_settings"]:
+    system_records = {}
+    system_keys = []
+    for path, managed in ((p["system_settings_path"], p["system_settings"]),
+                          (p["system_defaults_path"], p["system_defaults"])):
+        record = recorded_system.get(path)
+        if not managed and not record and present:
+            continue
         try:
-            done = system_settings(module, p["system_settings_path"], p["system_settings"])
+            done, new_record = system_file(module, path, managed if present else {}, record)
         except (HomeFailure, IOError, OSError) as e:
-            module.fail_json(msg="%s: %s" % (p["system_settings_path"], to_native(e)), **result)
-        result["system"] = done.changes
-        result["changed"] = bool(done.changes)
+            module.fail_json(msg="%s: %s" % (path, to_native(e)), **result)
+        if new_record:
+            system_records[path] = new_record
+            if path == p["system_settings_path"]:
+                system_keys = [k for k in new_record["keys"] if k != ["$version"]]
+        result.setdefault("system", {})[path] = done.changes
+        result["changed"] = result["changed"] or bool(done.changes)
         diffs.extend(done.diffs)
-    for name in p["users"]:
+    if not present:
+        directory = os.path.dirname(p["system_settings_path"])
+        if os.path.isdir(directory) and not os.path.islink(directory) and not os.listdir(directory):
+            result["changed"] = True
+            if not module.check_mode:
+                os.rmdir(directory)
+
+    records = {}
+    shadowed = set()
+    for name in (p["users"] if present else []):
         try:
             pw = pwd.getpwnam(name)
         except KeyError:
@@ -289,8 +523,9 @@ def main():
         try:
             # A new process per user, with that user's identity: nothing a user planted in a home can redirect it.
             settings = merge(p["settings"], p["per_user_settings"].get(name) or {})
+            recorded = (recorded_users.get(name) or {}).get("files") or {}
             done = as_user(pw, configure_user, pw, texts.get(name, texts[None]), settings, p["trusted_folders"],
-                           module.check_mode, module._diff)
+                           recorded, module.check_mode, module._diff)
         except (UserHomeError, HomeFailure) as e:
             failed.append("%s (%s)" % (name, to_native(e)))
             continue
@@ -301,6 +536,56 @@ def main():
         diffs.extend(done["diffs"])
         result["users"][name] = done["changes"]
         result["changed"] = result["changed"] or bool(done["changes"])
+        files = done["files"]
+        if name in p["oauth_users"]:
+            files["oauth_creds.json"] = dict(deployed=True)
+        records[name] = dict(uid=pw.pw_uid, gid=pw.pw_gid, home=pw.pw_dir, files=files)
+        for key in (files.get("settings.json") or {}).get("keys") or []:
+            for managed_key in system_keys:
+                if key[:len(managed_key)] == managed_key or managed_key[:len(key)] == key:
+                    shadowed.add(".".join(managed_key))
+    for key in sorted(shadowed):
+        module.warn("the managed setting %s (qwen_code_managed_settings, in %s) outranks what the role writes into "
+                    "each user's settings.json under that key" % (key, p["system_settings_path"]))
+
+    absent = list(p["absent_users"]) if present else sorted(set(recorded_users) | set(p["users"])
+                                                              | set(p["absent_users"]))
+    result["absent_users"] = {}
+    for name in absent:
+        record = recorded_users.get(name) or {}
+        pw = account(name, record)
+        if pw is None:
+            continue  # no account and no record: nothing of the role's can be there
+        try:
+            done = as_user(pw, offboard_user, pw.pw_dir, pw.pw_uid, pw.pw_gid, record.get("files") or {},
+                           p["purge"], module.check_mode, module._diff)
+        except (UserHomeError, HomeFailure) as e:
+            failed.append("%s (%s)" % (name, to_native(e)))
+            records[name] = record
+            continue
+        for warning in done["warnings"]:
+            module.warn(warning)
+        diffs.extend(done["diffs"])
+        result["absent_users"][name] = done["changes"]
+        result["changed"] = result["changed"] or bool(done["changes"])
+
+    if p["manifest_path"]:
+        if present:
+            users = dict((n, r) for n, r in recorded_users.items() if n not in absent)
+            users.update(records)
+            manifest = dict((k, v) for k, v in previous.items() if k not in ("users", "system", "format"))
+            manifest.update(p["manifest_facts"])
+            if p["manifest_facts"].get("active"):
+                manifest["history"] = _manifest.with_history(previous.get("history"), p["manifest_facts"]["active"])
+            manifest.update(users=users, system=system_records)
+            if write_manifest(module, p["manifest_path"], manifest, previous_text):
+                result["changed"] = True
+                result["manifest_changed"] = True
+            result["manifest"] = manifest
+        elif previous_text is not None and not failed:
+            result["changed"] = result["manifest_changed"] = True
+            if not module.check_mode:
+                os.unlink(p["manifest_path"])
     if backups:
         result["backup_files"] = backups
     if module._diff and diffs:
@@ -308,7 +593,7 @@ def main():
     if failed:
         result["failed_users"] = [f.split(" ", 1)[0] for f in failed]
         module.fail_json(msg="could not configure %d of %d users (the others are configured): %s"
-                         % (len(failed), len(p["users"]), "; ".join(failed)), **result)
+                         % (len(failed), len(p["users"]) + len(absent), "; ".join(failed)), **result)
     module.exit_json(**result)
 
 

@@ -210,11 +210,11 @@ def test_system_settings_are_roots_and_readable_by_all(users, tmp_path):
     path = tmp_path / "etc-qwen-code" / "settings.json"
     policy = {"$version": "4", "security": {"folderTrust": {"enabled": True}}}
     r = configure(users, tmp_path, system_settings=policy, system_settings_path=str(path))
-    assert r["system"] == ["directory", "settings"]
+    assert r["system"] == {str(path): ["directory", "settings"]}
     assert mode_owner(str(path)) == (0o644, 0, 0) and mode_owner(str(path.parent))[0] == 0o755
     assert json.load(open(str(path))) == {"$version": 4, "security": {"folderTrust": {"enabled": True}}}
     again = configure(users, tmp_path, system_settings=policy, system_settings_path=str(path))
-    assert again["system"] == [] and not again["changed"]
+    assert again["system"] == {str(path): []} and not again["changed"]
     os.chmod(str(path.parent), 0o777)
     r = configure(users, tmp_path, system_settings=policy, system_settings_path=str(path))
     assert r["failed"] and "only root can write to" in r["msg"]
@@ -252,3 +252,150 @@ def test_per_user_env_and_settings(users, tmp_path):
     assert json.load(open(first + "/settings.json")) == SETTINGS
     theirs = json.load(open(second + "/settings.json"))
     assert theirs["model"] == {"name": "other"} and theirs["modelProviders"] == {"anthropic": [{"id": "c"}]}
+
+
+# The manifest and what is built on it: stale keys removed, offboarding, uninstall (issue 13).
+def lifecycle(users, tmp_path, **over):
+    base = dict(manifest_path=str(tmp_path / "var-lib" / "manifest.json"),
+                system_settings={"$version": 4, "general": {"enableAutoUpdate": False}},
+                system_settings_path=str(tmp_path / "etc" / "settings.json"),
+                system_defaults_path=str(tmp_path / "etc" / "system-defaults.json"))
+    base.update(over)
+    return configure(users, tmp_path, **base)
+
+
+def grep_tree(top, needle):
+    found = []
+    for root, dirs, files in os.walk(top):
+        for name in files:
+            path = os.path.join(root, name)
+            with open(path, "rb") as f:
+                if needle.encode() in f.read():
+                    found.append(path)
+    return found
+
+
+def test_manifest_records_digests_and_keys_but_no_secret(users, tmp_path):
+    r = lifecycle(users, tmp_path, manifest_facts={"install_root": "/opt/qwen-code",
+                                                   "active": {"cli": "0.24.4", "node": "22.23.3", "npm": "10.9.9"}})
+    path = tmp_path / "var-lib" / "manifest.json"
+    assert r["changed"] and r["manifest_changed"] and mode_owner(str(path)) == (0o600, 0, 0)
+    assert mode_owner(str(path.parent))[0] == 0o700
+    text = path.read_text()
+    assert KEY not in text and KEY not in r["_raw"]
+    manifest = json.loads(text)
+    alice = manifest["users"][users[0].pw_name]
+    assert alice["uid"] == users[0].pw_uid and alice["home"] == users[0].pw_dir
+    env = open(os.path.join(users[0].pw_dir, ".qwen", ".env"), "rb").read()
+    assert alice["files"][".env"]["digest"] == "sha256:" + __import__("hashlib").sha256(env).hexdigest()
+    assert ["model", "name"] in alice["files"]["settings.json"]["keys"]
+    assert manifest["history"] == [{"cli": "0.24.4", "node": "22.23.3", "npm": "10.9.9"}]
+    assert ["general", "enableAutoUpdate"] in manifest["system"][str(tmp_path / "etc" / "settings.json")]["keys"]
+    again = lifecycle(users, tmp_path, manifest_facts={"install_root": "/opt/qwen-code",
+                                                       "active": {"cli": "0.24.4", "node": "22.23.3", "npm": "10.9.9"}})
+    assert not again["changed"], again
+
+
+def test_keys_the_role_no_longer_manages_are_removed_the_users_own_kept(users, tmp_path):
+    lifecycle(users, tmp_path, system_settings={"$version": 4, "tools": {"approvalMode": "plan", "sandbox": True}},
+              per_user_settings={users[0].pw_name: {"modelProviders": {"anthropic": [{"id": "c"}]}}})
+    settings = os.path.join(users[0].pw_dir, ".qwen", "settings.json")
+    data = json.load(open(settings))
+    data["ui"] = {"theme": "mine"}
+    with open(settings, "w") as f:
+        json.dump(data, f)
+    r = lifecycle(users, tmp_path, system_settings={"$version": 4, "tools": {"approvalMode": "plan"}})
+    assert r["changed"]
+    system = json.load(open(str(tmp_path / "etc" / "settings.json")))
+    assert system == {"$version": 4, "tools": {"approvalMode": "plan"}}
+    data = json.load(open(settings))
+    assert "modelProviders" not in data and data["ui"] == {"theme": "mine"} and data["model"] == SETTINGS["model"]
+
+
+def test_system_defaults_are_written_and_removed_when_no_longer_given(users, tmp_path):
+    defaults = tmp_path / "etc" / "system-defaults.json"
+    lifecycle(users, tmp_path, system_defaults={"$version": 4, "ui": {"theme": "GitHub"}})
+    assert json.load(open(str(defaults))) == {"$version": 4, "ui": {"theme": "GitHub"}}
+    assert mode_owner(str(defaults)) == (0o644, 0, 0)
+    r = lifecycle(users, tmp_path)
+    assert r["changed"] and not defaults.exists()
+    assert not lifecycle(users, tmp_path)["changed"]
+
+
+def test_offboarding_removes_the_key_and_credentials_and_keeps_the_users_own(users, tmp_path):
+    lifecycle(users, tmp_path)
+    carol = users[1]
+    qdir = os.path.join(carol.pw_dir, ".qwen")
+    settings = os.path.join(qdir, "settings.json")
+    data = json.load(open(settings))
+    data["ui"] = {"theme": "mine"}
+    for name, text in (("settings.json", json.dumps(data)), ("oauth_creds.json", '{"access_token": "%s"}' % KEY),
+                       ("settings.json.invalid-20260101000000", KEY), ("usage_record.jsonl", "{}\n")):
+        with open(os.path.join(qdir, name), "w") as f:
+            f.write(text)
+    r = lifecycle(users[:1], tmp_path, absent_users=[carol.pw_name])
+    assert r["changed"] and sorted(r["absent_users"][carol.pw_name]) == sorted(
+        [".env", "oauth_creds.json", "settings.json.invalid-20260101000000", "settings"])
+    assert grep_tree(carol.pw_dir, KEY) == []
+    assert json.load(open(settings)) == {"ui": {"theme": "mine"}}
+    assert os.path.exists(os.path.join(qdir, "usage_record.jsonl"))
+    manifest = json.load(open(str(tmp_path / "var-lib" / "manifest.json")))
+    assert carol.pw_name not in manifest["users"] and users[0].pw_name in manifest["users"]
+    again = lifecycle(users[:1], tmp_path, absent_users=[carol.pw_name])
+    assert not again["changed"], again
+    assert grep_tree(users[0].pw_dir, KEY)  # the others keep theirs
+
+
+def test_purge_removes_the_whole_qwen_dir_even_of_a_deleted_account(users, tmp_path):
+    lifecycle(users, tmp_path)
+    carol = users[1]
+    subprocess.run(["userdel", carol.pw_name], check=True)  # the home stays, owned by a uid with no account
+    r = lifecycle(users[:1], tmp_path, absent_users=[carol.pw_name], purge=True)
+    assert r["absent_users"][carol.pw_name] == ["purged"]
+    assert not os.path.lexists(os.path.join(carol.pw_dir, ".qwen")) and os.path.isdir(carol.pw_dir)
+
+
+def test_offboarding_never_follows_a_planted_link(users, tmp_path):
+    lifecycle(users, tmp_path)
+    carol = users[1]
+    victim = tempfile.mkdtemp(prefix="qwen-unit-victim-", dir="/var/tmp")
+    with open(os.path.join(victim, ".env"), "w") as f:
+        f.write("root's")
+    qdir = os.path.join(carol.pw_dir, ".qwen")
+    shutil.rmtree(qdir)
+    os.symlink(victim, qdir)
+    r = lifecycle(users[:1], tmp_path, absent_users=[carol.pw_name], purge=True)
+    assert r["failed"] and r["failed_users"] == [carol.pw_name] and "refusing to follow" in r["msg"]
+    assert open(os.path.join(victim, ".env")).read() == "root's"
+    shutil.rmtree(victim)
+
+
+def test_state_absent_removes_what_the_manifest_records_then_changes_nothing(users, tmp_path):
+    etc = tmp_path / "etc"
+    lifecycle(users, tmp_path, system_defaults={"$version": 4, "ui": {"theme": "GitHub"}})
+    (etc / "ca-bundle.pem").write_text("not ours to remove here")
+    r = run_module("user_config", {"state": "absent", "manifest_path": str(tmp_path / "var-lib" / "manifest.json"),
+                                   "system_settings_path": str(etc / "settings.json"),
+                                   "system_defaults_path": str(etc / "system-defaults.json")}, tmp_path)
+    assert r["changed"] and set(r["absent_users"]) == set(u.pw_name for u in users)
+    assert not (etc / "settings.json").exists() and not (etc / "system-defaults.json").exists()
+    assert not (tmp_path / "var-lib" / "manifest.json").exists()
+    for u in users:
+        assert grep_tree(u.pw_dir, KEY) == []
+    assert (etc / "ca-bundle.pem").exists()
+    (etc / "ca-bundle.pem").unlink()
+    absent = {"state": "absent", "manifest_path": str(tmp_path / "var-lib" / "manifest.json"),
+              "system_settings_path": str(etc / "settings.json"),
+              "system_defaults_path": str(etc / "system-defaults.json")}
+    assert run_module("user_config", absent, tmp_path)["changed"] and not etc.exists()  # the directory, left empty
+    r = run_module("user_config", absent, tmp_path)
+    assert not r["changed"], r
+
+
+def test_key_rotation_leaves_the_old_key_nowhere_in_the_home(users, tmp_path):
+    lifecycle(users, tmp_path)
+    new = dict(ENV, OPENAI_API_KEY="sk-unit-rotated-" + uuid.uuid4().hex)
+    r = lifecycle(users, tmp_path, env=new)
+    assert r["changed"] and all(r["users"][u.pw_name] == ["env"] for u in users)
+    for u in users:
+        assert grep_tree(u.pw_dir, KEY) == [] and grep_tree(u.pw_dir, new["OPENAI_API_KEY"])
