@@ -25,14 +25,27 @@ KINDS = {
     "qwen_code_http_proxy": "proxy",
     "qwen_code_https_proxy": "proxy",
     "qwen_code_no_proxy": "no_proxy",
-    "qwen_code_install_root": "path",
+    "qwen_code_install_root": "install_root",
     "qwen_code_launcher_path": "path",
     "qwen_code_node_path": "optional_path",
     "qwen_code_artifact_cache": "optional_path",
     "qwen_code_ca_bundle": "optional_file",
     "qwen_code_trusted_folders": "path_list",
     "qwen_code_npm_auth_token": "token",
+    "qwen_code_managed_settings": "settings",
+    "qwen_code_default_settings": "settings",
+    "qwen_code_mcp_servers": "settings",
 }
+
+# Directories an install root may not be: uninstall removes the install root whole.
+_SYSTEM_DIRS = frozenset(["/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib64", "/media", "/mnt", "/opt",
+                          "/proc", "/root", "/run", "/sbin", "/srv", "/sys", "/tmp", "/usr", "/usr/bin", "/usr/lib",
+                          "/usr/local", "/usr/local/bin", "/usr/local/lib", "/usr/share", "/var", "/var/lib",
+                          "/var/tmp"])
+# A settings key whose value would be a secret, and a value that only names an environment variable (qwen resolves
+# $NAME and ${NAME} in settings strings), which is no secret.
+_SECRET_KEY = re.compile(r"(api_?key|token|secret|password|passwd|authorization|credential|cookie)", re.IGNORECASE)
+_ENV_REFERENCE = re.compile(r"^\$(\{[A-Za-z_][A-Za-z0-9_]*\}|[A-Za-z_][A-Za-z0-9_]*)$")
 
 _HOST = re.compile(r"^([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\.?$")
 # Characters a path of ours may hold: it ends up in a shell launcher, in sudo's environment and in JSON.
@@ -127,6 +140,38 @@ def _path(name, value, optional):
     return None
 
 
+def _secret_keys(value, where):
+    """The key paths in value whose names say secret and whose values are literal (not $VAR references)."""
+    found = []
+    if isinstance(value, dict):
+        for key, item in sorted(value.items(), key=lambda kv: str(kv[0])):
+            here = "%s.%s" % (where, key) if where else str(key)
+            if _SECRET_KEY.search(str(key)) and isinstance(item, (str, int, float)) and not isinstance(item, bool) \
+                    and str(item) and not _ENV_REFERENCE.match(str(item)):
+                found.append(here)
+            else:
+                found.extend(_secret_keys(item, here))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found.extend(_secret_keys(item, "%s[%d]" % (where, index)))
+    return found
+
+
+def _settings(name, value):
+    if value in (None, ""):
+        return None
+    if not isinstance(value, dict):
+        return "%s must be a dict of settings" % name
+    if "$version" in value:
+        return "%s may not set $version: the role writes the one the installed release expects" % name
+    secrets = _secret_keys(value, "")
+    if secrets:
+        return ("%s holds what looks like a secret at %s: every user can read the system settings files, so give "
+                "secrets as an environment variable reference ($NAME or ${NAME}) and put the value in the user's "
+                ".env instead" % (name, ", ".join(secrets)))
+    return None
+
+
 def input_problems(values, allow_insecure_base_url=False):
     """Check the variables in values (a dict of variable name -> value, names from KINDS). Returns a list of
     messages, each naming its variable and the fix; empty when all is well. Never quotes a token or a proxy
@@ -149,6 +194,13 @@ def input_problems(values, allow_insecure_base_url=False):
                                "addresses or CIDRs without spaces, quotes or line breaks" % (name, _shown(value)))
         elif kind in ("path", "optional_path"):
             problem = _path(name, value, kind == "optional_path")
+        elif kind == "install_root":
+            problem = _path(name, value, False)
+            if not problem and (value in _SYSTEM_DIRS or re.match(r"^/home/[^/]+$", value)):
+                problem = ("%s %s is a system directory: uninstalling removes the install root whole, so give the "
+                           "collection a directory of its own, such as /opt/qwen-code" % (name, _shown(value)))
+        elif kind == "settings":
+            problem = _settings(name, value)
         elif kind == "optional_file":
             if value not in (None, "") and isinstance(value, str) and _bad_chars(value):
                 problem = "%s %s holds a line break or another control character" % (name, _shown(value))

@@ -586,6 +586,9 @@ def main():
             result["changed"] = result["manifest_changed"] = True
             if not module.check_mode:
                 os.unlink(p["manifest_path"])
+                directory = os.path.dirname(p["manifest_path"])
+                if not os.listdir(directory):
+                    os.rmdir(directory)
     if backups:
         result["backup_files"] = backups
     if module._diff and diffs:
