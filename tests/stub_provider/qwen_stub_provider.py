@@ -498,7 +498,7 @@ def make_handler(stub):
                 kind, subject = "auth", None
             elif not isinstance(body, dict):
                 kind, subject = "json", None
-            elif action != "models" and stub.model and entry["model"] != stub.model:
+            elif action != "models" and stub.model and entry["model"] not in stub.model.split(","):
                 kind, subject = "model", entry["model"]
             else:
                 return None
@@ -509,7 +509,7 @@ def make_handler(stub):
             """The answer to a request served, noted in entry."""
             entry["status"] = 200
             if action == "models":
-                return functools.partial(self._send_json, 200, protocol.models([stub.model or "stub-model"] +
+                return functools.partial(self._send_json, 200, protocol.models((stub.model or "stub-model").split(",") +
                                                                                OTHER_MODELS))
             if action == "count":
                 return functools.partial(self._send_json, 200, {"totalTokens": protocol.count(body)})
@@ -694,7 +694,7 @@ def main(argv=None):
     parser.add_argument("--port-file", help="write the listening port here once ready")
     parser.add_argument("--expect-key-file",
                         help="file holding the API keys, one a line: every request must carry one of them")
-    parser.add_argument("--expect-model", help="the only model that exists")
+    parser.add_argument("--expect-model", help="the only model that exists (or the only models: a,b)")
     parser.add_argument("--reply", default=DEFAULT_REPLY)
     parser.add_argument("--log", help="append one JSON line per request (never the key)")
     parser.add_argument("--tool-call", metavar="COMMAND",
