@@ -74,7 +74,8 @@ def report_row(host, result, check=None):
         row["users_ok"] += 0 if count else 1
         if user.get("oauth"):
             row["oauth"][name] = dict(user["oauth"], text=_expiry_text(user["oauth"]))
-        row["settings_drift"].extend("%s: ~/.qwen/%s %s" % (name, f, s) for f, s in sorted(user.get("files", {}).items())
+        row["settings_drift"].extend("%s: ~/.qwen/%s %s" % (name, f, s)
+                                     for f, s in sorted((user.get("files") or {}).items())
                                      if f in _SETTINGS_FILES and s != "ok")
     row["settings_drift"][:0] = ["%s %s" % (path, state) for path, state in sorted((drift.get("system") or {}).items())
                                  if state != "ok"]

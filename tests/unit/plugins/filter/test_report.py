@@ -50,8 +50,8 @@ def test_rows():
     assert web2["status"] == "problems" and web2["node"] == "22.1.0 (system)" and web2["arch"] == "aarch64"
     assert web2["users"] == {"alice": "3 problems", "carol": "ok"} and web2["users_ok"] == 1
     assert web2["oauth"]["alice"]["text"] == "2026-01-01 00:00Z (expired)"
-    assert web2["settings_drift"] == ["/etc/qwen-code/settings.json drifted",
-                                      "alice: ~/.qwen/settings.json drifted", "alice: ~/.qwen/trustedFolders.json invalid"]
+    assert web2["settings_drift"] == ["/etc/qwen-code/settings.json drifted", "alice: ~/.qwen/settings.json drifted",
+                                      "alice: ~/.qwen/trustedFolders.json invalid"]
     assert web2["problems"][-1] == "provider check: unauthorized" and len(web2["problems"]) == 5
     assert web3["status"] == "unreachable" and web3["provider"] == ""
     assert web3["problems"] == ["unreachable: Failed to connect to the host via ssh: | timed out"]

@@ -28,31 +28,6 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("useradd")
                                 reason="needs root and useradd to create throwaway accounts (CI runs as root)")
 
 
-@pytest.fixture
-def homes():
-    """A directory every account can reach (pytest's tmp_path is under a root-only directory)."""
-    base = tempfile.mkdtemp(prefix="qwen-unit-drift-", dir="/var/tmp")
-    os.chmod(base, 0o755)
-    yield base
-    shutil.rmtree(base, ignore_errors=True)
-
-
-@pytest.fixture
-def accounts(homes):
-    made = []
-
-    def make():
-        name = "qud" + uuid.uuid4().hex[:8]
-        subprocess.run(["useradd", "--create-home", "--home-dir", os.path.join(homes, name), "--shell",
-                        "/usr/sbin/nologin", "--user-group", name], check=True)
-        made.append(name)
-        import pwd
-        return pwd.getpwnam(name)
-    yield make
-    for name in made:
-        subprocess.run(["userdel", "--remove", name], check=False, capture_output=True)
-
-
 def write_as(pw, relative, text, mode=0o600):
     path = os.path.join(pw.pw_dir, relative)
     d = os.path.dirname(path)
@@ -113,7 +88,7 @@ def drift(host, users=(), **over):
 
 
 def test_all_ok(host, accounts):
-    alice = accounts()
+    alice = accounts("qud")
     host["manifest"]["users"][alice.pw_name] = configure(alice)
     r = drift(host)
     assert r["problems"] == []
@@ -132,7 +107,7 @@ def test_all_ok(host, accounts):
 
 
 def test_each_kind_of_drift_is_named(host, accounts):
-    alice, bob = accounts(), accounts()
+    alice, bob = accounts("qud"), accounts("qud")
     host["manifest"]["users"][alice.pw_name] = configure(alice)
     host["manifest"]["users"][bob.pw_name] = configure(bob, oauth=False)
     os.unlink(os.path.join(alice.pw_dir, ".qwen", ".env"))
@@ -165,14 +140,15 @@ def test_system_launcher_and_release_drift(host, accounts):
     assert r["drift"]["launcher"]["state"] == "drifted"
     assert r["drift"]["active"]["cli_exists"] is False and r["drift"]["active"]["node_exists"] is True
     assert sorted(r["problems"]) == sorted([
-        "%s differs from what the role wrote" % host["system"], "%s differs from what the role wrote" % host["launcher"],
+        "%s differs from what the role wrote" % host["system"],
+        "%s differs from what the role wrote" % host["launcher"],
         "the active cli release 0.24.4 is missing from %s/cli" % host["root"]])
     os.unlink(str(host["system"]))
     assert drift(host)["drift"]["system"] == {str(host["system"]): "missing"}
 
 
 def test_expired_oauth_and_no_token_in_result(host, accounts):
-    alice = accounts()
+    alice = accounts("qud")
     host["manifest"]["users"][alice.pw_name] = configure(alice)
     past = int((time.time() - 120) * 1000)
     write_as(alice, ".qwen/oauth_creds.json", json.dumps({
@@ -181,8 +157,8 @@ def test_expired_oauth_and_no_token_in_result(host, accounts):
     assert oauth["expired"] is True and oauth["expiry_date"] == past and -130 <= oauth["expires_in"] < 0
 
 
-def test_deleted_account_is_still_checked_as_its_uid(host, accounts, homes):
-    alice = accounts()
+def test_deleted_account_is_still_checked_as_its_uid(host, accounts):
+    alice = accounts("qud")
     host["manifest"]["users"][alice.pw_name] = configure(alice)
     subprocess.run(["userdel", alice.pw_name], check=True)  # the home stays, owned by the bare uid
     os.unlink(os.path.join(alice.pw_dir, ".qwen", ".env"))
@@ -197,7 +173,7 @@ def test_deleted_account_is_still_checked_as_its_uid(host, accounts, homes):
 def test_a_link_to_roots_files_is_not_followed_as_root(host, accounts):
     """~/.qwen -> a root-only directory holding files that match the manifest: root would call them ok; the
     user may not read them, so they are unreadable, and nothing of them is returned."""
-    alice = accounts()
+    alice = accounts("qud")
     host["manifest"]["users"][alice.pw_name] = configure(alice)
     private = tempfile.mkdtemp(prefix="qwen-unit-root-only-", dir="/var/tmp")
     try:
@@ -218,7 +194,7 @@ def test_a_link_to_roots_files_is_not_followed_as_root(host, accounts):
 
 
 def test_users_not_in_the_manifest(host, accounts):
-    bob = accounts()
+    bob = accounts("qud")
     r = drift(host, users=[bob.pw_name, "nosuchuser-qwen"])
     assert r["drift"]["users"][bob.pw_name]["recorded"] is False
     assert r["drift"]["users"]["nosuchuser-qwen"] == {"account_exists": False, "recorded": False}
