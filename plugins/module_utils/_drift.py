@@ -16,6 +16,7 @@ __metaclass__ = type
 import errno
 import hashlib
 import json
+import math
 import os
 import pwd
 import time
@@ -73,7 +74,8 @@ def oauth_expiry(raw, now):
     """expiry_date (ms), expires_in (s) and expired of credentials, and nothing else of them (None when absent)."""
     data = _parse_object(raw)
     expiry = data.get("expiry_date") if data is not None else None
-    if not isinstance(expiry, (int, float)) or isinstance(expiry, bool) or expiry != expiry or abs(expiry) > 1e15:
+    if not isinstance(expiry, (int, float)) or isinstance(expiry, bool) or not math.isfinite(expiry) \
+            or abs(expiry) > 1e15:
         return dict(expiry_date=None, expires_in=None, expired=None)
     return dict(expiry_date=int(expiry), expires_in=int((expiry - now * 1000) // 1000), expired=expiry <= now * 1000)
 

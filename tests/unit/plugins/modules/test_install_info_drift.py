@@ -155,6 +155,10 @@ def test_expired_oauth_and_no_token_in_result(host, accounts):
         "access_token": ACCESS, "refresh_token": REFRESH, "token_type": "Bearer", "expiry_date": past}))
     oauth = drift(host)["drift"]["users"][alice.pw_name]["oauth"]
     assert oauth["expired"] is True and oauth["expiry_date"] == past and -130 <= oauth["expires_in"] < 0
+    write_as(alice, ".qwen/oauth_creds.json", '{"refresh_token": "%s", "expiry_date": NaN}' % REFRESH)
+    user = drift(host)["drift"]["users"][alice.pw_name]
+    assert user["oauth"] == {"expiry_date": None, "expires_in": None, "expired": None}
+    assert user["files"]["oauth_creds.json"] == "ok"  # deployed and there: its tokens are the CLI's to rotate
 
 
 def test_deleted_account_is_still_checked_as_its_uid(host, accounts):
