@@ -19,6 +19,12 @@ description:
     system C(node).
   - The role calls it once at the start of every run; a run with nothing to change then needs no other call but
     the one that checks the users' files. Operators can use it to see which hosts run which release.
+  - It always returns the host's manifest (O(manifest_path), the role's record of what it wrote; it holds digests,
+    never a secret). With O(drift=true) it also compares the host with that record - the system settings, the
+    launcher, the CA bundle, the active release and every recorded user's C(~/.qwen) files - and names every
+    difference in RV(problems). Each user's files are read as that user (a forked child with the user's uid, gid and
+    groups), never by root, so a link a user planted in their home cannot make root read anything. Nothing is
+    executed for it.
 author:
   - qwenops contributors (@qwenops)
 options:
@@ -50,6 +56,20 @@ options:
     description: The npm package of the CLI.
     type: str
     default: "@qwen-code/qwen-code"
+  manifest_path:
+    description:
+      - The manifest the role writes. A file that is not root's regular file, or not a manifest of format 1, is
+        reported in RV(manifest_error) and treated as no manifest; the module does not fail for it.
+    type: path
+    default: /var/lib/qwen-code/manifest.json
+  drift:
+    description:
+      - Compare the host with its manifest (RV(drift), RV(problems)) for every user the manifest records and every
+        account of O(users). An account deleted since the role configured it is still checked, as the uid, gid and
+        home the manifest recorded.
+      - Costs one short-lived child process per user; reads only, runs nothing.
+    type: bool
+    default: false
 extends_documentation_fragment:
   - qwenops.qwen_code.attributes
   - qwenops.qwen_code.attributes.info_module
@@ -65,6 +85,16 @@ EXAMPLES = r"""
     msg: >-
       {{ inventory_hostname }}: qwen {{ qwen_install.cli | join(', ') }} installed,
       the launcher runs {{ qwen_install.launcher.release }}
+
+- name: What has changed on the hosts since the role configured them?
+  qwenops.qwen_code.install_info:
+    drift: true
+  become: true
+  register: qwen_drift
+
+- name: Name every difference
+  ansible.builtin.debug:
+    var: qwen_drift.problems
 """
 
 RETURN = r"""
@@ -117,6 +147,48 @@ system_node:
   description: The probed system Node.js (C(path), C(version) without the leading v), or empty when none was found.
   returned: when O(probe_node=true)
   type: dict
+manifest:
+  description:
+    - The manifest as recorded (C(format), C(install_root), C(launcher), C(ca_bundle), C(active), C(history),
+      C(system), C(users)); empty when there is none or it is not usable (see RV(manifest_error)). It holds paths,
+      releases, key paths and digests, no secret.
+  returned: always
+  type: dict
+  sample: {"format": 1, "install_root": "/opt/qwen-code", "active": {"cli": "0.24.4", "node": "22.23.3",
+           "npm": "10.9.9"}, "history": [{"cli": "0.24.4", "node": "22.23.3", "npm": "10.9.9"}]}
+manifest_error:
+  description: Why the file at O(manifest_path) was not used as the manifest.
+  returned: when the file exists but is not root's regular file, not JSON, or not of format 1
+  type: str
+drift:
+  description:
+    - The host against its manifest. Every state is one of C(ok), C(missing), C(drifted) (the digest differs; for
+      JSON files only the values the role manages count, so what a user or the CLI adds is no drift), C(invalid)
+      (not a JSON object) or C(unreadable).
+    - C(system) - a state per recorded system file (read by root).
+    - C(launcher), C(ca_bundle) - C(path) and C(state) (sha256 against the manifest); empty when not recorded.
+    - C(active) - the active release (C(cli), C(node), C(npm)) with C(cli_exists) and C(node_exists) (whether its
+      directories under the install root are still there; C(node_exists) is null for a distro or system Node).
+    - C(users) - per account, C(account_exists), C(recorded) (in the manifest), C(uid), C(home), C(qwen_dir)
+      (whether C(~/.qwen) is a directory, as the user sees it), C(files) (a state per recorded file; for
+      C(oauth_creds.json) only whether it is there), C(oauth) (only when C(~/.qwen/oauth_creds.json) exists -
+      C(expiry_date) in ms, C(expires_in) in seconds, C(expired); each null when the file has no usable expiry; no
+      other field of the file is read out) and C(error) (when the check could not run as the user).
+  returned: when O(drift=true)
+  type: dict
+  sample: {"system": {"/etc/qwen-code/settings.json": "ok"},
+           "launcher": {"path": "/usr/local/bin/qwen", "state": "ok"}, "ca_bundle": {},
+           "active": {"cli": "0.24.4", "node": "22.23.3", "npm": "10.9.9", "cli_exists": true, "node_exists": true},
+           "users": {"alice": {"account_exists": true, "recorded": true, "uid": 1000, "home": "/home/alice",
+                               "qwen_dir": true, "files": {".env": "missing", "settings.json": "ok"},
+                               "oauth": {"expiry_date": 1767225600000, "expires_in": 3400, "expired": false}}}}
+problems:
+  description: Every difference found, one line each, naming the user, the file or the release - never a value
+    from a file. Empty when the host is as the role left it.
+  returned: when O(drift=true)
+  type: list
+  elements: str
+  sample: ["alice: ~/.qwen/.env is missing", "/etc/qwen-code/settings.json differs from what the role wrote"]
 """
 
 import hashlib
@@ -126,6 +198,8 @@ import pwd
 import re
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._drift import host_drift
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._manifest import MANIFEST_PATH, load
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._npm_registry import installed_version, read_marker
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._staging import staging_dirs
 
@@ -213,6 +287,16 @@ def probe_node(module, node_path):
     return dict(path=path, version=out.strip()[1:])
 
 
+def read_manifest(path):
+    """(manifest, None), or ({}, why) for a file that is not a usable manifest: the role must still work then."""
+    try:
+        return load(path), None
+    except ValueError as e:  # load's own messages name the path; a decoder's could quote the file's bytes
+        return {}, str(e) if str(e).startswith(path) else "%s is not a JSON manifest" % path
+    except (IOError, OSError) as e:
+        return {}, "%s cannot be read: %s" % (path, e.strerror)
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -223,6 +307,8 @@ def main():
             probe_node=dict(type="bool", default=False),
             node_path=dict(type="path"),
             package=dict(type="str", default="@qwen-code/qwen-code"),
+            manifest_path=dict(type="path", default=MANIFEST_PATH),
+            drift=dict(type="bool", default=False),
         ),
         supports_check_mode=True,
     )
@@ -252,6 +338,13 @@ def main():
     )
     if p["probe_node"]:
         result["system_node"] = probe_node(module, p["node_path"])
+    result["manifest"], error = read_manifest(p["manifest_path"])
+    if error:
+        result["manifest_error"] = error
+    if p["drift"]:
+        result["drift"], result["problems"] = host_drift(result["manifest"], p["users"])
+        if error:
+            result["problems"] = ["manifest: " + error]
     module.exit_json(**result)
 
 

@@ -7,9 +7,12 @@ already provides it.
 """
 import atexit
 import os
+import pwd
 import shutil
+import subprocess
 import sys
 import tempfile
+import uuid
 
 import pytest
 
@@ -88,3 +91,30 @@ def no_proxy_env(monkeypatch):
     for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY",
                  "no_proxy", "NO_PROXY"):
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def homes():
+    """A directory every account can reach (pytest's tmp_path is under a root-only directory, and the modules act
+    in each home as that user)."""
+    base = tempfile.mkdtemp(prefix="qwen-unit-homes-", dir="/var/tmp")
+    os.chmod(base, 0o755)
+    yield base
+    shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def accounts(homes):
+    """make(prefix) creates a throwaway account with its home under homes and returns its pwd entry; every one is
+    deleted afterwards (needs root and useradd)."""
+    made = []
+
+    def make(prefix="qut"):
+        name = prefix + uuid.uuid4().hex[:8]
+        subprocess.run(["useradd", "--create-home", "--home-dir", os.path.join(homes, name), "--shell",
+                        "/usr/sbin/nologin", "--user-group", name], check=True)
+        made.append(name)
+        return pwd.getpwnam(name)
+    yield make
+    for name in made:
+        subprocess.run(["userdel", "--remove", name], check=False, capture_output=True)

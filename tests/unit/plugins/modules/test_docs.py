@@ -22,7 +22,7 @@ def collections_path(tmp_path_factory):
 @pytest.mark.parametrize("module, expected", [
     ("provider_check", ["reason", "fail_on_error", "in addition to", "qwenops.qwen_code.provider_check:"]),
     ("oauth_creds_info", ["refresh_token_sha256", "fail_on_invalid", "qwenops.qwen_code.oauth_creds_info:"]),
-    ("install_info", ["missing_users", "probe_node", "qwenops.qwen_code.install_info:"]),
+    ("install_info", ["missing_users", "probe_node", "manifest_path", "problems", "qwenops.qwen_code.install_info:"]),
     ("cli_install", ["offline", "stale_after", "qwenops.qwen_code.cli_install:"]),
     ("user_config", ["settings.json", "never logged", "qwenops.qwen_code.user_config:"]),
     ("npm_unpack", ["cache_path", "resolve_only", "qwenops.qwen_code.npm_unpack:"]),

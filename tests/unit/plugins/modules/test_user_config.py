@@ -2,11 +2,8 @@
 masked, never following a link a user planted. Runs as root with throwaway accounts (as the module does on hosts)."""
 import json
 import os
-import pwd
 import shutil
 import stat
-import subprocess
-import tempfile
 import uuid
 
 import pytest
@@ -22,28 +19,9 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("useradd")
 
 
 @pytest.fixture
-def homes():
-    """A directory every account can reach (pytest's tmp_path is under a root-only directory, and the module acts
-    in each home as that user)."""
-    base = tempfile.mkdtemp(prefix="qwen-unit-homes-", dir="/var/tmp")
-    os.chmod(base, 0o755)
-    yield base
-    shutil.rmtree(base, ignore_errors=True)
-
-
-@pytest.fixture
-def users(homes):
+def users(accounts):
     """Two throwaway accounts with homes under a reachable directory."""
-    made = []
-    for dummy in range(2):
-        name = "qut" + uuid.uuid4().hex[:8]
-        home = os.path.join(homes, name)
-        subprocess.run(["useradd", "--create-home", "--home-dir", home, "--shell", "/usr/sbin/nologin",
-                        "--user-group", name], check=True)
-        made.append(pwd.getpwnam(name))
-    yield made
-    for pw in made:
-        subprocess.run(["userdel", "--remove", pw.pw_name], check=False, capture_output=True)
+    return [accounts(), accounts()]
 
 
 def configure(users, tmp_path, check=False, diff=False, **over):
