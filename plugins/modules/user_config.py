@@ -121,8 +121,8 @@ options:
   state:
     description:
       - C(present) configures O(users) and offboards O(absent_users).
-      - C(absent) undoes everything the manifest records (and what O(system_settings) and O(system_defaults) name):
-        every recorded user and every user of O(users) or O(absent_users) is offboarded, the role's keys leave the
+      - C(absent) undoes everything the manifest records (and what O(system_settings) and O(system_defaults) name).
+        Every recorded user and every user of O(users) or O(absent_users) is offboarded, the role's keys leave the
         system files (a file left empty is removed, and its directory when empty), and the manifest is removed.
     type: str
     choices: [present, absent]
@@ -130,7 +130,7 @@ options:
   manifest_path:
     description:
       - The record of what the role wrote on this host (root's, mode C(0600), in a C(0700) directory). With it, keys
-        the role wrote before and manages no more are removed from each file, and the record is updated: for each
+        the role wrote before and manages no more are removed from each file, and the record is updated - for each
         user the digest of C(.env) and the key paths and digest of the managed values of C(settings.json) and
         C(trustedFolders.json); the same for the system files. It never holds a secret.
       - Without it, nothing is recorded and nothing stale is removed.

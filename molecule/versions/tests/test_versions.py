@@ -16,3 +16,11 @@ def test_release_answers_with_its_own_settings_schema(host):
     answer = host.run(as_user("alice", "cd /srv && echo test | qwen -p summarize"))
     assert answer.rc == 0, answer.stderr
     assert "QWENOPS-STUB-ANSWER" in answer.stdout
+
+
+def test_self_update_is_off_in_the_key_this_release_reads(host):
+    # 0.7 reads general.disableAutoUpdate; later releases general.enableAutoUpdate (docs/RELEASES.md).
+    version = host.check_output(as_user("alice", "qwen --version")).strip()
+    system = json.loads(host.file("/etc/qwen-code/settings.json").content_string)
+    expected = {"disableAutoUpdate": True} if version.startswith("0.7.") else {"enableAutoUpdate": False}
+    assert system["general"] == expected

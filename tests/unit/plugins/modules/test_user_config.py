@@ -4,6 +4,8 @@ import json
 import os
 import shutil
 import stat
+import subprocess
+import tempfile
 import uuid
 
 import pytest
