@@ -89,6 +89,24 @@ CASES = {
                                    "is not supported by qwen 0.23.4"),
     "user_key_with_a_newline": ({"qwen_code_users": [{"name": "alice", "api_key": CANARY + "\n"}]},
                                 "qwen_code_users[alice].api_key contains whitespace"),
+    # Policy and life cycle: nothing secret in the system files, nothing removable that is not the role's.
+    "managed_settings_with_a_secret": ({"qwen_code_managed_settings": {
+        "mcpServers": {"tickets": {"httpUrl": "https://mcp.example/mcp", "headers": {"Authorization": CANARY}}}}},
+        "qwen_code_managed_settings holds what looks like a secret at mcpServers.tickets.headers.Authorization"),
+    "mcp_server_with_a_token": ({"qwen_code_mcp_servers": {"t": {"command": "t", "env": {"T_TOKEN": CANARY}}}},
+                                "qwen_code_mcp_servers holds what looks like a secret at t.env.T_TOKEN"),
+    "default_settings_set_the_version": ({"qwen_code_default_settings": {"$version": 9}}, "may not set $version"),
+    "install_root_is_a_system_directory": ({"qwen_code_install_root": "/usr/local"}, "is a system directory"),
+    "user_both_present_and_absent": ({"qwen_code_users_absent": ["alice"]},
+                                     "qwen_code_users_absent and qwen_code_users both name alice"),
+    "keep_no_release": ({"qwen_code_keep_releases": 0}, "qwen_code_keep_releases must be at least 1"),
+    "unknown_sandbox": ({"qwen_code_sandbox": "firejail"}, "qwen_code_sandbox must be"),
+    "unknown_approval_mode": ({"qwen_code_approval_mode": "always"}, "qwen_code_approval_mode"),
+    "approval_auto_before_0_21": ({"qwen_code_version": "0.15.10", "qwen_code_approval_mode": "auto"},
+                                  "qwen_code_approval_mode auto needs qwen 0.21"),
+    "managed_model_the_release_ignores": ({"qwen_code_version": "0.12.0",
+                                           "qwen_code_managed_settings": {"model": {"name": "qwenops/other"}}},
+                                          "which qwen 0.12.0 ignores"),
 }
 
 
