@@ -379,3 +379,12 @@ def test_key_rotation_leaves_the_old_key_nowhere_in_the_home(users, tmp_path):
     assert r["changed"] and all(r["users"][u.pw_name] == ["env"] for u in users)
     for u in users:
         assert grep_tree(u.pw_dir, KEY) == [] and grep_tree(u.pw_dir, new["OPENAI_API_KEY"])
+
+
+def test_a_managed_key_shadowing_a_per_user_key_is_warned_about(users, tmp_path):
+    def warnings(r):  # plain strings, or (ansible-core 2.19+) summaries holding an event with the message
+        return [w if isinstance(w, str) else json.dumps(w) for w in r.get("warnings", [])]
+    r = lifecycle(users, tmp_path, system_settings={"$version": 4, "model": {"name": "enforced"}})
+    assert any("model.name" in w and "outranks" in w for w in warnings(r)), r.get("warnings")
+    r = lifecycle(users, tmp_path, system_settings={"$version": 4, "ui": {"theme": "x"}})
+    assert not any("outranks" in w for w in warnings(r))
