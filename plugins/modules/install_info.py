@@ -52,6 +52,11 @@ options:
   node_path:
     description: The Node.js binary to probe with O(probe_node=true). Default is C(node) on C(PATH).
     type: path
+  links:
+    description: Paths of links to the launcher to report on (see RV(links)).
+    type: list
+    elements: path
+    default: []
   package:
     description: The npm package of the CLI.
     type: str
@@ -99,10 +104,17 @@ EXAMPLES = r"""
 
 RETURN = r"""
 os:
-  description: The OS release (from C(/etc/os-release)) and the CPU architecture.
+  description:
+    - The OS release (from C(/etc/os-release)), its family from C(ID) and C(ID_LIKE) (C(debian), C(rhel), C(suse),
+      C(alpine), C(amazon) or C(other)), the CPU architecture, the C library (C(glibc) with its version, C(musl) or
+      C(unknown)), the package manager (C(apt), C(dnf), C(yum), C(zypper) or C(none)) and the directories of sudo's
+      C(secure_path) (null when sudo sets none).
   returned: always
   type: dict
-  sample: {"distribution": "Debian", "version": "12", "major_version": "12", "architecture": "x86_64"}
+  sample: {"distribution": "Rocky", "id": "rocky", "id_like": "rhel centos fedora", "family": "rhel",
+           "version": "9.4", "major_version": "9", "architecture": "x86_64",
+           "libc": {"name": "glibc", "version": "2.34"}, "package_manager": "dnf",
+           "sudo_secure_path": ["/sbin", "/bin", "/usr/sbin", "/usr/bin"]}
 users:
   description: The accounts of O(users) that exist, with their home directory, uid, gid and whether the home is a
     directory.
@@ -138,6 +150,11 @@ ca_bundle:
   description: Whether the installed CA bundle exists, and its sha256.
   returned: always
   type: dict
+links:
+  description: For each path of O(links), whether it exists and, for a symbolic link, where it points.
+  returned: always
+  type: dict
+  sample: {"/usr/bin/qwen": {"exists": true, "target": "/usr/local/bin/qwen"}}
 partial:
   description: Staging directories that interrupted runs left behind, with their age in seconds.
   returned: always
@@ -193,40 +210,15 @@ problems:
 
 import hashlib
 import os
-import platform
 import pwd
 import re
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._host_facts import host_os
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._drift import host_drift
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._manifest import MANIFEST_PATH, load
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._npm_registry import installed_version, read_marker
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._staging import staging_dirs
-
-
-def os_release():
-    fields = {}
-    for path in ("/etc/os-release", "/usr/lib/os-release"):
-        try:
-            with open(path) as f:
-                for line in f:
-                    m = re.match(r'^([A-Z_]+)=(?:"(.*)"|\'(.*)\'|(.*))$', line.strip())
-                    if m:
-                        fields[m.group(1)] = next(g for g in m.groups()[1:] if g is not None)
-            break
-        except (IOError, OSError):
-            continue
-    ident = fields.get("ID", "")
-    distribution = {"debian": "Debian", "ubuntu": "Ubuntu"}.get(ident) or fields.get("NAME", "unknown")
-    version = fields.get("VERSION_ID", "")
-    if not version and ident == "debian":
-        try:  # testing and unstable have no VERSION_ID
-            with open("/etc/debian_version") as f:
-                version = f.read().strip()
-        except (IOError, OSError):
-            pass
-    return dict(distribution=distribution, version=version, major_version=version.split(".")[0],
-                architecture=platform.machine())
 
 
 def sha256(path):
@@ -306,6 +298,7 @@ def main():
             users=dict(type="list", elements="str", default=[]),
             probe_node=dict(type="bool", default=False),
             node_path=dict(type="path"),
+            links=dict(type="list", elements="path", default=[]),
             package=dict(type="str", default="@qwen-code/qwen-code"),
             manifest_path=dict(type="path", default=MANIFEST_PATH),
             drift=dict(type="bool", default=False),
@@ -326,7 +319,7 @@ def main():
     ca_digest = sha256(p["ca_path"])
     result = dict(
         changed=False,
-        os=os_release(),
+        os=host_os(),
         users=users,
         missing_users=missing,
         node=unpacked(os.path.join(root, "node")),
@@ -335,6 +328,8 @@ def main():
         launcher=launcher(p["launcher_path"], root),
         ca_bundle=dict(exists=ca_digest is not None, sha256=ca_digest),
         partial=partial_dirs(root),
+        links=dict((path, dict(exists=os.path.lexists(path),
+                               target=os.readlink(path) if os.path.islink(path) else None)) for path in p["links"]),
     )
     if p["probe_node"]:
         result["system_node"] = probe_node(module, p["node_path"])
