@@ -68,7 +68,7 @@ def test_the_distro_method_is_refused_without_apt_and_changes_nothing(host):
     try:
         done = subprocess.run(["ansible-playbook", "-i", INVENTORY, "qwenops.qwen_code.provision", "-e",
                                "@" + vars_file, "--limit", "qwen-distros-rocky"],
-                              capture_output=True, text=True, timeout=900)
+                              capture_output=True, text=True, timeout=900, check=False)
     finally:
         os.unlink(vars_file)
     output = done.stdout + done.stderr
