@@ -1,0 +1,51 @@
+"""system_file: root's file written in its final directory (temporary file beside it), compared by content, owner
+and mode; a planted link is replaced, never followed; check mode writes nothing."""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import stat
+
+import pytest
+
+from ansible_collections.qwenops.qwen_code.tests.unit.helpers import run_module
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="writes files of root")
+
+
+def test_writes_then_changes_nothing(tmp_path):
+    path = tmp_path / "qwen"
+    r = run_module("system_file", {"path": str(path), "content": "#!/bin/sh\n", "mode": "0755"}, tmp_path)
+    assert r["changed"] and path.read_text() == "#!/bin/sh\n"
+    st = os.lstat(str(path))
+    assert (stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid) == (0o755, 0, 0)
+    assert not run_module("system_file", {"path": str(path), "content": "#!/bin/sh\n", "mode": "0755"},
+                          tmp_path)["changed"]
+    os.chmod(str(path), 0o777)
+    assert run_module("system_file", {"path": str(path), "content": "#!/bin/sh\n", "mode": "0755"},
+                      tmp_path)["changed"]
+    assert stat.S_IMODE(os.lstat(str(path)).st_mode) == 0o755
+    assert [n for n in os.listdir(str(tmp_path)) if n.startswith(".qwen")] == []  # no temporary file left beside it
+
+
+def test_a_planted_link_is_replaced_not_followed(tmp_path):
+    victim = tmp_path / "victim"
+    victim.write_text("keep")
+    path = tmp_path / "qwen"
+    os.symlink(str(victim), str(path))
+    r = run_module("system_file", {"path": str(path), "content": "new"}, tmp_path)
+    assert r["changed"] and not os.path.islink(str(path)) and path.read_text() == "new"
+    assert victim.read_text() == "keep"
+
+
+def test_check_mode_and_diff(tmp_path):
+    path = tmp_path / "ca.pem"
+    r = run_module("system_file", {"path": str(path), "content": "PEM"}, tmp_path, check=True, diff=True)
+    assert r["changed"] and not path.exists() and r["diff"]["after"] == "PEM"
+
+
+def test_a_directory_others_can_write_to_is_refused(tmp_path):
+    os.chmod(str(tmp_path), 0o777)
+    r = run_module("system_file", {"path": str(tmp_path / "x"), "content": "y"}, tmp_path)
+    assert r["failed"] and "only root can write to" in r["msg"]
