@@ -130,8 +130,8 @@ def platform_problems(host, method, node_version="", allowed_arch=("x86_64", "aa
     where = "%s %s" % (host.get("distribution", "?"), host.get("version", "") or "")
     if method in ("private", "distro") and arch not in allowed_arch:
         problems.append("this host (%s) is %s: the official Node binaries exist for %s only; use "
-                        "qwen_code_node_method: system with a Node you provide" % (where.strip(), arch,
-                                                                                    " and ".join(allowed_arch)))
+                        "qwen_code_node_method: system with a Node you provide"
+                        % (where.strip(), arch, " and ".join(allowed_arch)))
     c = host.get("libc") or {}
     if method == "private":
         if c.get("name") == "musl":
