@@ -225,8 +225,8 @@ def readme_table(spec=None, rows=None):
         names = row["variables"]
         defaults = [default_cell(options[n]) for n in names]
         default = defaults[0] if len(set(defaults)) == 1 else " / ".join(defaults)
-        lines.append("| %s | %s | %s |" % (" / ".join(_code(n) for n in names), default,
-                                          " ".join(row["meaning"].split())))
+        meaning = " ".join(row["meaning"].split())
+        lines.append("| %s | %s | %s |" % (" / ".join(_code(n) for n in names), default, meaning))
     return "\n".join(lines) + "\n"
 
 
