@@ -11,7 +11,7 @@ DOCUMENTATION = r"""
 ---
 module: cli_install
 short_description: Install a qwen CLI release with npm into its own directory, all or nothing
-version_added: "0.2.0"
+version_added: "0.1.0"
 description:
   - Runs C(npm install --global) for O(package)@O(version) with the given Node.js and npm into a staging prefix
     beside O(dest), makes the vendored executables (ripgrep) executable, and renames the prefix to O(dest) only

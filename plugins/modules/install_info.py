@@ -11,7 +11,7 @@ DOCUMENTATION = r"""
 ---
 module: install_info
 short_description: Report a host's qwen CLI installation, OS and accounts in one read-only call
-version_added: "0.2.0"
+version_added: "0.1.0"
 description:
   - Reads, without changing anything, what the collection needs to decide what to change on a host. That is the
     OS release and CPU architecture, the accounts in O(users), the Node.js, npm and qwen CLI releases installed

@@ -11,7 +11,7 @@ DOCUMENTATION = r"""
 ---
 module: user_config
 short_description: Configure the qwen CLI for several users at once (~/.qwen, .env and settings.json)
-version_added: "0.2.0"
+version_added: "0.1.0"
 description:
   - For each user in O(users), makes sure that C(~/.qwen) is a directory of that user with mode C(0700), that
     C(~/.qwen/.env) holds exactly the variables in O(env) (mode C(0600)), and that C(~/.qwen/settings.json)

@@ -1,7 +1,8 @@
 # Sourced by tests/demo, tests/all and .ci/run: makes a fresh Debian machine ready to run the collection's
 # tests, and costs ~nothing when it already is. Installs (as root, when missing): docker.io + a running dockerd,
 # debootstrap, python3-venv; a pinned virtualenv in .venv, on whose import path tests/tools and tests/stub_provider
-# are; a collection path (under ~/.cache) that resolves qwenops.qwen_code to this checkout.
+# are, and one in .venv/release for Galaxy's importer and the release tools; a collection path (under ~/.cache)
+# that resolves qwenops.qwen_code to this checkout.
 # shellcheck shell=bash
 QWEN_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 export QWEN_REPO
@@ -30,15 +31,22 @@ _qwen_docker() {
   echo "dockerd did not start; see /var/log/dockerd.log" >&2; return 1
 }
 
-_qwen_venv() {
-  local stamp="$QWEN_REPO/.venv/.requirements.sha256" want
-  want=$(sha256sum "$QWEN_REPO/tests/requirements.txt" | cut -d' ' -f1)
+# A virtualenv in $QWEN_REPO/$1 with the pinned requirements file $QWEN_REPO/$2, (re)built when that file changes.
+_qwen_pinned_venv() {
+  local dir="$QWEN_REPO/$1" reqs="$QWEN_REPO/$2" stamp="$QWEN_REPO/$1/.requirements.sha256" want
+  want=$(sha256sum "$reqs" | cut -d' ' -f1)
   if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-    _qwen_log "creating .venv from tests/requirements.txt"
-    python3 -m venv "$QWEN_REPO/.venv"
-    "$QWEN_REPO/.venv/bin/pip" install -q --disable-pip-version-check -r "$QWEN_REPO/tests/requirements.txt"
+    _qwen_log "creating $1 from $2"
+    python3 -m venv "$dir"
+    "$dir/bin/pip" install -q --disable-pip-version-check -r "$reqs" || return 1
     echo "$want" >"$stamp"
   fi
+}
+
+_qwen_venv() {
+  _qwen_pinned_venv .venv tests/requirements.txt || return 1
+  # Galaxy's importer and the release tools (tests/tools/release-checks), apart: their caps would hold .venv back.
+  _qwen_pinned_venv .venv/release tests/requirements-release.txt || return 1
   # The test tools (tests/tools: harness.py, stub_harness.py, molecule_verify.py, counting_proxy.py) and the stub
   # provider import by name from every suite, the benchmarks and the Molecule verifiers.
   local site

@@ -49,16 +49,25 @@ def shown(value):
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def test_readme_table_lists_every_variable_with_its_default():
-    with open(os.path.join(REPO, "README.md")) as f:
-        table = f.read().split("## Variables", 1)[1].split("\n\n", 2)[1]
+def documented_defaults(readme):
+    """The variables of README.md's table, with their defaults as shown (the table may sit between the markers
+    of tests/tools/role_readme.py)."""
+    table = readme.split("## Variables", 1)[1].split("\n\n", 2)[1]
     documented = {}
-    for row in table.splitlines()[2:]:
+    for row in table.splitlines():
+        if not row.startswith("| `"):
+            continue
         names_cell, default_cell = row.split(" | ")[:2]
         names = re.findall(r"`(qwen_code_\w+)`", names_cell)
         values = [v.strip().strip("`") for v in default_cell.split(" / ")]
         for i, name in enumerate(names):
             documented[name] = values[i] if len(values) == len(names) else values[0]
+    return documented
+
+
+def test_readme_table_lists_every_variable_with_its_default():
+    with open(os.path.join(REPO, "README.md")) as f:
+        documented = documented_defaults(f.read())
     options = spec_options()
     assert sorted(documented) == sorted(options)
     for name, option in options.items():

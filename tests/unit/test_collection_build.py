@@ -1,0 +1,80 @@
+"""`ansible-galaxy collection build` ships the collection and nothing the tools leave in a checkout (galaxy.yml's
+build_ignore): a copy of the tree gets what an online ansible-lint run, npm, Molecule and pytest leave behind, and
+the tarball built from it must hold none of it and stay small."""
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+
+import pytest
+
+from ansible_collections.qwenops.qwen_code.tests.unit.helpers import REPO
+
+ANSIBLE_GALAXY = os.path.join(os.path.dirname(sys.executable), "ansible-galaxy")
+# 0.1.0 builds to ~330 KB. The leftovers planted below alone are over 1 MB of incompressible bytes.
+MAX_BYTES = 450 * 1024
+# Not copied at all: large, and left out of a build anyway (galaxy.yml, ansible-galaxy's own rules).
+NOT_COPIED = {".git", ".venv", ".cache", "tests/output", "bench/results"}
+LEFTOVERS = {
+    # ansible-lint (online) and Molecule install other people's collections and roles here.
+    ".ansible/collections/ansible_collections/community/docker/plugins/modules/docker_container.py": 900_000,
+    "molecule/default/.ansible/tmp/x.yml": 1_000,
+    "node_modules/left-pad/index.js": 50_000,
+    "roles/qwen_code/node_modules/x/index.js": 1_000,
+    "molecule/default/.cache/molecule/state.yml": 50_000,
+    "molecule/default/tests/.pytest_cache/v/cache/lastfailed": 1_000,
+    ".pytest_cache/v/cache/nodeids": 1_000,
+    "plugins/modules/__pycache__/user_config.cpython-311.pyc": 10_000,
+    "qwenops-qwen_code-0.0.1.tar.gz": 100_000,
+}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    tree = tmp_path_factory.mktemp("tree") / "qwen_code"
+
+    def ignore(directory, names):
+        rel = os.path.relpath(directory, REPO)
+        return [n for n in names if os.path.normpath(os.path.join(rel, n)) in NOT_COPIED]
+
+    shutil.copytree(REPO, str(tree), ignore=ignore, symlinks=True)
+    for path, size in LEFTOVERS.items():
+        target = tree / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(os.urandom(size))
+    out = tmp_path_factory.mktemp("out")
+    proc = subprocess.run([ANSIBLE_GALAXY, "collection", "build", "--output-path", str(out), str(tree)],
+                          capture_output=True, text=True, check=False, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    (tarball,) = out.iterdir()
+    with tarfile.open(str(tarball)) as tar:
+        names = tar.getnames()
+    return tarball, names
+
+
+pytestmark = pytest.mark.skipif(not os.path.exists(ANSIBLE_GALAXY),
+                                reason="ansible-galaxy is not installed beside this Python")
+
+
+def test_no_leftover_of_a_tool_is_shipped(built):
+    _tarball, names = built
+    for path in LEFTOVERS:
+        assert path not in names, path
+    for name in names:
+        parts = name.split("/")
+        for part in (".ansible", "node_modules", ".cache", ".pytest_cache", "__pycache__", ".venv", ".git"):
+            assert part not in parts, name
+
+
+def test_the_collection_itself_is_shipped(built):
+    _tarball, names = built
+    for path in ("MANIFEST.json", "FILES.json", "README.md", "roles/qwen_code/README.md",
+                 "roles/qwen_code/meta/argument_specs.yml", "playbooks/provision.yml", "meta/runtime.yml",
+                 "changelogs/changelog.yaml", "plugins/modules/user_config.py", "molecule/default/converge.yml"):
+        assert path in names, path
+
+
+def test_the_tarball_stays_small(built):
+    tarball, _names = built
+    assert tarball.stat().st_size < MAX_BYTES, "%d bytes: what was shipped by mistake?" % tarball.stat().st_size
