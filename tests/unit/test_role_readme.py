@@ -63,17 +63,11 @@ def test_every_variable_has_exactly_one_row_of_meaning():
         role_readme.readme_table(rows=rows + [{"variables": ["qwen_code_nope"], "meaning": "?"}])
 
 
-def test_putting_the_markers_into_readme_changes_nothing_else():
-    """How README.md will take the generated table: markers around today's table, then --write-readme; the
-    table stays as it is and test_role_spec still reads it."""
-    from ansible_collections.qwenops.qwen_code.tests.unit.test_role_spec import documented_defaults
-
+def test_readme_holds_the_generated_table_between_its_markers():
+    """README.md's table region is exactly what --write-readme writes (run it after changing a variable)."""
     text = read("README.md")
-    table = collection_readme_table()
-    marked = text.replace(table, "%s\n%s%s\n" % (role_readme.BEGIN, table, role_readme.END), 1)
-    assert marked != text
-    assert role_readme.replace_readme_region(marked, role_readme.readme_table()) == marked
-    assert documented_defaults(marked) == documented_defaults(text)
+    assert text.count(role_readme.BEGIN) == 1 and text.count(role_readme.END) == 1
+    assert role_readme.replace_readme_region(text, role_readme.readme_table()) == text
 
 
 def test_the_table_region_is_replaced_between_the_markers_only():
