@@ -1,4 +1,9 @@
 """npm_unpack against a real local registry (pytest-httpserver): verify, unpack, never re-download."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 import base64
 import hashlib
 import io

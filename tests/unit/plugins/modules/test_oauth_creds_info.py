@@ -1,4 +1,9 @@
 """oauth_creds_info: facts about qwen OAuth credentials, never the tokens."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 import grp
 import hashlib
 import json

@@ -1,4 +1,9 @@
 """qwen_settings: merge, never clobber; semantic comparison; atomic 0600; secrets masked in diffs."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 import json
 import os
 import stat

@@ -4,6 +4,11 @@ calls user_config and oauth_creds 200 times each. Nothing outside what the user 
 victim directories keep their owner, mode and content. Before the modules acted as the user, a handful of calls
 sufficed to hand the victim directory to the user and to replace root's own credentials.
 """
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 import hashlib
 import json
 import os

@@ -1,5 +1,10 @@
 """user_config: every user's ~/.qwen (0700), .env and settings.json (0600) in one call; owned by the user; merged,
 masked, never following a link a user planted. Runs as root with throwaway accounts (as the module does on hosts)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 import json
 import os
 import shutil
