@@ -71,7 +71,7 @@ def play(phase, extra=None, playbook="qwenops.qwen_code.provision", check=False,
         json.dump(extra or {}, f)
     cmd = ["ansible-playbook", "-i", INVENTORY, playbook, "-e", "@" + vars_file] + (["--check"] if check else [])
     try:
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=1800, check=False)
     finally:
         os.unlink(vars_file)
     os.makedirs(LOGS, exist_ok=True)
