@@ -35,7 +35,7 @@ options:
   settings:
     description:
       - Managed settings, merged recursively (dicts are merged, every other value replaces).
-      - The keys whose type the CLI depends on are written in that type even when templating made them strings:
+      - The keys whose type the CLI depends on are written in that type even when templating made them strings.
         C($version) as an integer (the CLI treats a string as no version and rewrites the file), and
         C(security.folderTrust.enabled), C(security.auth.useExternal), C(privacy.usageStatisticsEnabled),
         C(telemetry.enabled), C(general.enableAutoUpdate), C(general.disableAutoUpdate) as booleans (C("False") is

@@ -560,8 +560,8 @@ def main():
         module.warn("the managed setting %s (qwen_code_managed_settings, in %s) outranks what the role writes into "
                     "each user's settings.json under that key" % (key, p["system_settings_path"]))
 
-    absent = list(p["absent_users"]) if present else sorted(set(recorded_users) | set(p["users"])
-                                                              | set(p["absent_users"]))
+    absent = list(p["absent_users"]) if present else sorted(
+        set(recorded_users) | set(p["users"]) | set(p["absent_users"]))
     result["absent_users"] = {}
     for name in absent:
         record = recorded_users.get(name) or {}

@@ -16,7 +16,7 @@ from ansible_collections.qwenops.qwen_code.plugins.module_utils._user_files impo
 ])
 def test_version_is_an_integer(given, written):
     out = normalise_managed({"$version": given})["$version"]
-    assert out == written and type(out) is int
+    assert out == written and isinstance(out, int) and not isinstance(out, bool)
 
 
 @pytest.mark.parametrize("given, written", [

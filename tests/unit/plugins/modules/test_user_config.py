@@ -424,7 +424,8 @@ def test_types_the_cli_needs_are_written_whatever_templating_made_of_them(users,
     again = configure(users, tmp_path, **args)
     assert not again["changed"], again
     # The same settings with real types are the same files: a controller that keeps types changes nothing either.
-    typed = dict(args, settings={"$version": 4, "model": {"name": "4"}}, system_settings=AS_TYPES,
+    typed = dict(args)
+    typed.update(settings={"$version": 4, "model": {"name": "4"}}, system_settings=AS_TYPES,
                  per_user_settings={users[1].pw_name: {"$version": 4, "security": {"auth": {"useExternal": True}}}},
                  system_defaults={"$version": 4, "general": {"disableAutoUpdate": True}})
     assert not configure(users, tmp_path, **typed)["changed"]
