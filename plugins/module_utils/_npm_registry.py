@@ -24,9 +24,9 @@ import os
 import re
 import stat
 import tempfile
+from urllib.parse import quote, urlsplit
 
 from ansible.module_utils.common.text.converters import to_native
-from ansible.module_utils.six.moves.urllib.parse import quote, urlsplit
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._atomic_write import atomic_write
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._staging import makedirs_mode
 

@@ -24,6 +24,7 @@ import stat
 import time
 
 from ansible.module_utils.common.text.converters import to_native
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._atomic_write import atomic_write
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._manifest import remove_paths
 
@@ -121,13 +122,66 @@ def read_settings(path):
     return current, raw, None
 
 
+# The settings whose JSON type the CLI depends on, among those the role writes (and a few more a user may manage).
+# The controller's templating does not keep types everywhere: ansible-core before 2.19 renders a lone "{{ 4 }}" as
+# the string "4" (the CLI then takes the file for unversioned, migrates and rewrites it, 0644), and `-e name=false`
+# is a string, which the CLI would take as true. So the module enforces them: "int" takes an integer or its digits,
+# "bool" a boolean or one of Ansible's boolean words (true/false, yes/no, on/off, 1/0), "bool_or_str" turns boolean
+# words into booleans and keeps any other string (tools.sandbox: true, false, "docker" or "podman").
+TYPED_SETTINGS = {
+    ("$version",): "int",
+    ("security", "folderTrust", "enabled"): "bool",
+    ("security", "auth", "useExternal"): "bool",
+    ("privacy", "usageStatisticsEnabled"): "bool",
+    ("telemetry", "enabled"): "bool",
+    ("general", "enableAutoUpdate"): "bool",
+    ("general", "disableAutoUpdate"): "bool",
+    ("tools", "sandbox"): "bool_or_str",
+}
+
+
+def _typed(kind, value):
+    """value as kind (see TYPED_SETTINGS); ValueError when it cannot be."""
+    if kind == "int":
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().isdigit():
+            return int(value.strip())
+        raise ValueError("an integer")
+    if isinstance(value, bool):
+        return value
+    try:
+        return boolean(value.strip() if isinstance(value, str) else value, strict=True)
+    except TypeError:
+        if kind == "bool_or_str" and isinstance(value, str):
+            return value
+        raise ValueError("a boolean (true or false)")
+
+
 def normalise_managed(managed):
-    """managed with "$version" as the integer the CLI compares it as (a controller's templating may turn it into
-    the string "4", which the CLI treats as no version at all and rewrites)."""
-    version = managed.get("$version")
-    if isinstance(version, str) and version.strip().isdigit():
-        managed = dict(managed, **{"$version": int(version)})
-    return managed
+    """managed with every key of TYPED_SETTINGS in the type the CLI reads it as (managed itself is left alone).
+
+    ValueError naming the key and the value (none of these keys holds a secret) for a value with no such form."""
+    result = managed
+    for path, kind in TYPED_SETTINGS.items():
+        node = result
+        for key in path[:-1]:
+            node = node.get(key) if isinstance(node, dict) else None
+        if not isinstance(node, dict) or path[-1] not in node:
+            continue
+        given = node[path[-1]]
+        try:
+            value = _typed(kind, given)
+        except ValueError as e:
+            raise ValueError("the setting %s must be %s, not %r" % (".".join(path), e, given))
+        if type(value) is not type(given) or value != given:
+            if result is managed:
+                result = copy.deepcopy(managed)
+            target = result
+            for key in path[:-1]:
+                target = target[key]
+            target[path[-1]] = value
+    return result
 
 
 def plan_settings(path, managed, remove=()):

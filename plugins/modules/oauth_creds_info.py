@@ -186,7 +186,6 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
-from ansible.module_utils.six import string_types
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._oauth import (
     default_path, inspect_oauth_creds, load_creds, lock_path)
 
@@ -252,7 +251,7 @@ def main():
 
     if p["content"] is not None:
         data = p["content"]
-        if isinstance(data, string_types):
+        if isinstance(data, str):
             try:
                 data = json.loads(data)
             except ValueError as e:

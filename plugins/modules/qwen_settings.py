@@ -35,8 +35,12 @@ options:
   settings:
     description:
       - Managed settings, merged recursively (dicts are merged, every other value replaces).
-      - C($version) is written as an integer even when templating made it a string of digits (the CLI treats a
-        string as no version and rewrites the file).
+      - The keys whose type the CLI depends on are written in that type even when templating made them strings.
+        C($version) as an integer (the CLI treats a string as no version and rewrites the file), and
+        C(security.folderTrust.enabled), C(security.auth.useExternal), C(privacy.usageStatisticsEnabled),
+        C(telemetry.enabled), C(general.enableAutoUpdate), C(general.disableAutoUpdate) as booleans (C("False") is
+        false, not a string the CLI would take as true); C(tools.sandbox) takes a boolean or a command name. Any
+        other value for them fails the module before the file changes.
     type: dict
     required: true
   user:
@@ -88,7 +92,8 @@ import pwd
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
-from ansible_collections.qwenops.qwen_code.plugins.module_utils._user_files import HomeFailure, merge_json_file
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._user_files import (
+    HomeFailure, merge_json_file, normalise_managed)
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._user_home import UserHomeError, as_user
 
 
@@ -116,6 +121,10 @@ def main():
             raise ValueError(p["mode"])
     except ValueError:
         module.fail_json(msg="mode must be an octal mode such as '0600', not %r" % (p["mode"],), **result)
+    try:
+        normalise_managed(p["settings"])  # the types the CLI needs: see _user_files.TYPED_SETTINGS
+    except ValueError as e:
+        module.fail_json(msg="settings: %s" % to_native(e), **result)
     pw = None
     if p["user"]:
         try:

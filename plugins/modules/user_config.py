@@ -33,6 +33,10 @@ description:
   - A settings file that is not valid JSON is replaced only after the new file is on disk; its old content is
     kept as C(settings.json.invalid-<timestamp>).
   - In the diff, every value of the .env file and secret-looking values of settings.json are masked.
+  - The settings keys whose type the CLI depends on are written in that type in every file (O(settings),
+    O(per_user_settings), O(system_settings), O(system_defaults)), as M(qwenops.qwen_code.qwen_settings) does
+    (C($version) an integer, the switches for folder trust, usage statistics, telemetry and self-update booleans),
+    even when the controller's templating made them strings such as C("4") or C("False").
 author:
   - qwenops contributors (@qwenops)
 options:
@@ -473,6 +477,14 @@ def main():
     for name, own in p["per_user_settings"].items():
         if not isinstance(own, dict):
             module.fail_json(msg="per_user_settings: the settings of %s must be a dict" % name)
+    # The types the CLI needs ("$version" an integer, switches booleans) whatever the controller's templating made of
+    # them: checked here, so that a value with no such form fails before any file changes.
+    for option in ("settings", "system_settings", "system_defaults", "per_user_settings"):
+        for name, managed in (p[option].items() if option == "per_user_settings" else [(None, p[option])]):
+            try:
+                normalise_managed(managed)
+            except ValueError as e:
+                module.fail_json(msg="%s%s: %s" % (option, "" if name is None else " of %s" % name, to_native(e)))
     for folder, level in p["trusted_folders"].items():
         if not folder.startswith("/") or any(ord(c) < 0x20 or ord(c) == 0x7f for c in folder):
             module.fail_json(msg="trusted_folders: %r is not an absolute path" % folder)

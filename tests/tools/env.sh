@@ -1,8 +1,8 @@
 # Sourced by tests/demo, tests/all and .ci/run: makes a fresh Debian machine ready to run the collection's
 # tests, and costs ~nothing when it already is. Installs (as root, when missing): docker.io + a running dockerd,
-# debootstrap, python3-venv; a pinned virtualenv in .venv, on whose import path tests/tools and tests/stub_provider
-# are, and one in .venv/release for Galaxy's importer and the release tools; a collection path (under ~/.cache)
-# that resolves qwenops.qwen_code to this checkout.
+# debootstrap, python3-venv, shellcheck; a pinned virtualenv in .venv, on whose import path tests/tools and
+# tests/stub_provider are, and one in .venv/release for Galaxy's importer and the release tools; a collection path
+# (under ~/.cache) that resolves qwenops.qwen_code to this checkout.
 # shellcheck shell=bash
 QWEN_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 export QWEN_REPO
@@ -13,6 +13,8 @@ _qwen_apt() {
   local missing=()
   command -v dockerd >/dev/null || missing+=(docker.io)
   command -v debootstrap >/dev/null || missing+=(debootstrap)
+  # ansible-test sanity's shellcheck test is skipped where the binary is missing (tests/tools/run-sanity).
+  command -v shellcheck >/dev/null || missing+=(shellcheck)
   python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
   if [ ${#missing[@]} -gt 0 ]; then
     [ "$(id -u)" = 0 ] || { echo "need root to install: ${missing[*]}" >&2; return 1; }
@@ -26,9 +28,12 @@ _qwen_docker() {
   docker info >/dev/null 2>&1 && return 0
   _qwen_log "starting dockerd"
   (setsid nohup dockerd >/var/log/dockerd.log 2>&1 &)
-  local _
-  for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && return 0; sleep 1; done
-  echo "dockerd did not start; see /var/log/dockerd.log" >&2; return 1
+  local wait=60
+  until docker info >/dev/null 2>&1; do
+    wait=$((wait - 1))
+    [ "$wait" -gt 0 ] || { echo "dockerd did not start; see /var/log/dockerd.log" >&2; return 1; }
+    sleep 1
+  done
 }
 
 # A virtualenv in $QWEN_REPO/$1 with the pinned requirements file $QWEN_REPO/$2, (re)built when that file changes.

@@ -266,8 +266,12 @@ def run_module(name, args, tmp_path, check=False, diff=False, env=None):
                  COLLECTIONS_ROOT]
     else:
         paths = [os.environ.get("QWEN_UNIT_ANSIBLE_LIB", ""), COLLECTIONS_ROOT] + sys.path
+    env = dict(env or {})
+    # A test's own PYTHONPATH goes first (a collection tree of its own), before the paths above: never this Python's
+    # sys.path when the modules run with another Python.
+    paths.insert(0, env.pop("PYTHONPATH", ""))
     run_env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in paths if p))
-    run_env.update(env or {})
+    run_env.update(env)
     python = os.environ.get("QWEN_UNIT_MODULE_PYTHON") or sys.executable  # e.g. the oldest target Python
     out = subprocess.run([python, module, str(path)], capture_output=True, text=True, env=run_env,
                          check=False, timeout=120)

@@ -1,4 +1,9 @@
 """input_problems: the role's URL, proxy, path and token checks (what a regex with `$` or `^127\\.` let through)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 import pytest
 
 from ansible_collections.qwenops.qwen_code.plugins.filter.input_problems import input_problems, is_loopback

@@ -1,4 +1,9 @@
 """provider_plans: the users' providers, keys and settings as the role writes them; every bad input named."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 import json
 
 import pytest

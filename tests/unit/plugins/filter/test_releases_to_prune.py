@@ -1,5 +1,10 @@
 """releases_to_prune: the active release always stays; then the most recently active; runtimes go only when no
 kept release uses them, and never when a kept release's runtimes are unknown."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 import pytest
 
 from ansible.errors import AnsibleFilterError

@@ -1,5 +1,10 @@
 """report_rows and report_markdown: a row per host from install_info results, unreachable and failed hosts included,
 and a table that a message cannot break."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 import json
 
 from ansible_collections.qwenops.qwen_code.plugins.filter.report import report_markdown, report_rows

@@ -1,4 +1,9 @@
 """The table of known integrities: well-formed, and covering what the role installs by default."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 import os
 
 import pytest

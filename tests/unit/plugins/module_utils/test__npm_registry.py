@@ -1,4 +1,9 @@
 """_npm_registry: the registry options (argument spec and doc fragment in step), and where the token may go."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 import pytest
 import yaml
 

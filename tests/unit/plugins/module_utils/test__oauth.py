@@ -1,4 +1,9 @@
 """_oauth: the credentials checked like the CLI checks them, the file read, and the CLI's lock."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 import json
 import os
 import stat

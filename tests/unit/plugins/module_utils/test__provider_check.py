@@ -1,5 +1,10 @@
 """_provider_check: provider_check() against real HTTP(S) servers and a real proxy on 127.0.0.1 (every reason, and
 never the key), and its steps one by one."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 import json
 import os
 import socket

@@ -1,5 +1,10 @@
 """_staging: a tree is built beside its destination and swapped into place whole; a concurrent run's identical tree
 is kept, a broken one replaced; staging left by killed runs is listed and removed once stale."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 import os
 import stat
 import time

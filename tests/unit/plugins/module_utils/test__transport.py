@@ -1,5 +1,10 @@
 """_transport: the shared network options (argument spec and doc fragment in step), the extra CA bundle on every
 ansible-core, proxies from options, and URLs without credentials."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 import os
 import ssl
 

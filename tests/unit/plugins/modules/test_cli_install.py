@@ -1,6 +1,11 @@
 """cli_install: all or nothing into a versioned prefix, offline from a tarball, ripgrep made executable, staging
 never left behind. A stand-in npm (a shell script) shows each failure mode; the machine's real npm installs a
 tarball offline."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 import base64
 import hashlib
 import io

@@ -1,4 +1,9 @@
 """`ansible-doc` renders the modules, examples included (what `ansible-test sanity` checks too)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 import os
 import subprocess
 import sys

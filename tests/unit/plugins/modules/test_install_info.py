@@ -1,4 +1,9 @@
 """install_info: one read-only call tells the role what is installed, on which OS, for which accounts."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 import hashlib
 import json
 import os

@@ -1,5 +1,10 @@
 """install_info manifest and drift: a host compared with the record the role wrote, every user's files read as that
 user (real throwaway accounts, real homes, a real manifest), and no value of a file in the result."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 import hashlib
 import json
 import os

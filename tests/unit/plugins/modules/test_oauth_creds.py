@@ -1,4 +1,9 @@
 """oauth_creds: atomic 0600 deploy that never clobbers tokens the CLI has rotated, honouring its lock."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 import json
 import os
 import stat

@@ -1,4 +1,9 @@
 """oauth_creds_info: facts about qwen OAuth credentials, never the tokens."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 import grp
 import hashlib
 import json
@@ -7,6 +12,7 @@ import pwd
 import time
 
 import pytest
+from ansible.module_utils.common.parameters import PASS_VARS
 
 from ansible_collections.qwenops.qwen_code.tests.unit.helpers import run_module
 
@@ -143,7 +149,12 @@ def test_content_as_dict_and_string_reports_public_fields_unmasked(tmp_path):
 
 
 def test_content_tokens_stay_masked_in_the_invocation(tmp_path):
-    r = info({"content": creds()}, tmp_path)
+    # From ansible-core 2.21 a module returns its invocation only when asked to (_ansible_inject_invocation, which the
+    # INJECT_INVOCATION setting sets); earlier cores always return it, and reject the option they do not know.
+    args = {"content": creds()}
+    if "inject_invocation" in PASS_VARS:
+        args["_ansible_inject_invocation"] = True
+    r = info(args, tmp_path)
     args = r["invocation"]["module_args"]["content"]
     assert args["access_token"] == args["refresh_token"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
 

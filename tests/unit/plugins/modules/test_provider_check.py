@@ -1,5 +1,10 @@
 """provider_check, the module: options, presets per protocol, failing or not, check mode, the key never in its output.
 What the check finds is tested in tests/unit/plugins/module_utils/test__provider_check.py."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 import json
 import os
 import re

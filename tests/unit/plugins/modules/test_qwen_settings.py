@@ -1,4 +1,9 @@
 """qwen_settings: merge, never clobber; semantic comparison; atomic 0600; secrets masked in diffs."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 import json
 import os
 import stat
@@ -113,3 +118,17 @@ def test_as_another_user_a_planted_link_gets_only_that_users_rights(tmp_path):
     r = run_module("qwen_settings", settings_args(root_dir / "settings.json", user="nobody"), tmp_path)
     assert r["failed"] and "Permission denied" in r["msg"], r
     assert os.listdir(root_dir) == []
+
+
+def test_typed_keys_are_written_in_the_type_the_cli_reads(tmp_path):
+    path = str(tmp_path / "settings.json")
+    managed = {"$version": "4", "security": {"folderTrust": {"enabled": "False"}},
+               "general": {"enableAutoUpdate": "false"}, "tools": {"sandbox": "docker"}}
+    r = run_module("qwen_settings", {"path": path, "settings": managed}, tmp_path)
+    assert r["changed"], r.get("msg")
+    assert json.load(open(path)) == {"$version": 4, "security": {"folderTrust": {"enabled": False}},
+                                     "general": {"enableAutoUpdate": False}, "tools": {"sandbox": "docker"}}
+    assert not run_module("qwen_settings", {"path": path, "settings": managed}, tmp_path)["changed"]
+    r = run_module("qwen_settings", {"path": path, "settings": {"telemetry": {"enabled": "perhaps"}}}, tmp_path)
+    assert r["failed"] and "telemetry.enabled must be a boolean" in r["msg"]
+    assert "telemetry" not in json.load(open(path))

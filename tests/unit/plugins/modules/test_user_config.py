@@ -1,5 +1,10 @@
 """user_config: every user's ~/.qwen (0700), .env and settings.json (0600) in one call; owned by the user; merged,
 masked, never following a link a user planted. Runs as root with throwaway accounts (as the module does on hosts)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 import json
 import os
 import shutil
@@ -388,3 +393,59 @@ def test_a_managed_key_shadowing_a_per_user_key_is_warned_about(users, tmp_path)
     assert any("model.name" in w and "outranks" in w for w in warnings(r)), r.get("warnings")
     r = lifecycle(users, tmp_path, system_settings={"$version": 4, "ui": {"theme": "x"}})
     assert not any("outranks" in w for w in warnings(r))
+
+
+# What ansible-core 2.16's templating hands over (a lone "{{ 4 }}" renders as "4"), and what `-e name=false` gives.
+AS_STRINGS = {"$version": "4", "security": {"folderTrust": {"enabled": "False"}},
+              "privacy": {"usageStatisticsEnabled": "false"}, "telemetry": {"enabled": "no"},
+              "general": {"enableAutoUpdate": "False"}, "tools": {"sandbox": "true"}}
+AS_TYPES = {"$version": 4, "security": {"folderTrust": {"enabled": False}},
+            "privacy": {"usageStatisticsEnabled": False}, "telemetry": {"enabled": False},
+            "general": {"enableAutoUpdate": False}, "tools": {"sandbox": True}}
+
+
+def test_types_the_cli_needs_are_written_whatever_templating_made_of_them(users, tmp_path):
+    system = tmp_path / "etc-qwen-code" / "settings.json"
+    defaults = tmp_path / "etc-qwen-code" / "system-defaults.json"
+    own = {users[1].pw_name: {"$version": " 4", "security": {"auth": {"useExternal": "True"}}}}
+    args = dict(settings={"$version": "4", "model": {"name": "4"}}, per_user_settings=own,
+                system_settings=AS_STRINGS, system_settings_path=str(system),
+                system_defaults={"$version": "4", "general": {"disableAutoUpdate": "true"}},
+                system_defaults_path=str(defaults), manifest_path=str(tmp_path / "manifest.json"))
+    r = configure(users, tmp_path, **args)
+    assert r["changed"] and not r.get("failed"), r.get("msg")
+    assert json.load(open(str(system))) == AS_TYPES
+    assert json.load(open(str(defaults))) == {"$version": 4, "general": {"disableAutoUpdate": True}}
+    first = json.load(open(os.path.join(users[0].pw_dir, ".qwen", "settings.json")))
+    assert first == {"$version": 4, "model": {"name": "4"}}, "only the typed keys change type"
+    second = json.load(open(os.path.join(users[1].pw_dir, ".qwen", "settings.json")))
+    assert second == {"$version": 4, "model": {"name": "4"}, "security": {"auth": {"useExternal": True}}}
+    assert mode_owner(os.path.join(users[1].pw_dir, ".qwen", "settings.json"))[0] == 0o600
+    again = configure(users, tmp_path, **args)
+    assert not again["changed"], again
+    # The same settings with real types are the same files: a controller that keeps types changes nothing either.
+    typed = dict(args)
+    typed.update(settings={"$version": 4, "model": {"name": "4"}}, system_settings=AS_TYPES,
+                 per_user_settings={users[1].pw_name: {"$version": 4, "security": {"auth": {"useExternal": True}}}},
+                 system_defaults={"$version": 4, "general": {"disableAutoUpdate": True}})
+    assert not configure(users, tmp_path, **typed)["changed"]
+
+
+@pytest.mark.parametrize("option, bad, message", [
+    ("settings", {"$version": "four"}, "settings: the setting $version must be an integer, not 'four'"),
+    ("system_settings", {"privacy": {"usageStatisticsEnabled": "nope"}},
+     "system_settings: the setting privacy.usageStatisticsEnabled must be a boolean (true or false), not 'nope'"),
+    ("system_defaults", {"$version": True}, "system_defaults: the setting $version must be an integer, not True"),
+])
+def test_a_typed_setting_with_no_such_form_fails_before_any_change(users, tmp_path, option, bad, message):
+    system = tmp_path / "etc-qwen-code" / "settings.json"
+    r = configure(users, tmp_path, system_settings_path=str(system),
+                  system_defaults_path=str(tmp_path / "etc-qwen-code" / "system-defaults.json"), **{option: bad})
+    assert r["failed"] and r["msg"] == message
+    assert not os.path.exists(str(system.parent)) and not os.path.exists(os.path.join(users[0].pw_dir, ".qwen"))
+
+
+def test_a_users_typed_setting_with_no_such_form_names_the_user(users, tmp_path):
+    r = configure(users, tmp_path, per_user_settings={users[0].pw_name: {"telemetry": {"enabled": "sometimes"}}})
+    assert r["failed"] and r["msg"] == ("per_user_settings of %s: the setting telemetry.enabled must be a boolean "
+                                        "(true or false), not 'sometimes'" % users[0].pw_name)
