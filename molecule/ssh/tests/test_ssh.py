@@ -127,7 +127,7 @@ def provision(phase, args, extra):
 
 
 def test_requiretty_host_fails_with_pipelining_on():
-    rc, output, _ = provision("requiretty-pipelining", [], {})
+    rc, output, dummy = provision("requiretty-pipelining", [], {})
     assert rc != 0, output[-3000:]
     assert NO_TTY in output, output[-3000:]
 
