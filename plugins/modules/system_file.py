@@ -92,6 +92,9 @@ def main():
     try:
         dst = os.lstat(directory)
     except OSError:
+        if module.check_mode:  # a directory an earlier task of the same check-mode run would have created
+            result["changed"] = True
+            module.exit_json(**result)
         module.fail_json(msg="%s does not exist" % directory, **result)
     if not stat.S_ISDIR(dst.st_mode) or dst.st_uid != 0 or dst.st_mode & 0o022:
         module.fail_json(msg="%s must be a directory of root that only root can write to" % directory, **result)

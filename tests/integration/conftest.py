@@ -68,12 +68,16 @@ def installed_host(runner):
 
 @pytest.fixture(scope="session")
 def other_os_host():
-    """A container that reports itself as Ubuntu 24.04 (same userland, different /etc/os-release)."""
+    """A host the chosen Node method cannot serve: a Rocky 9-like userland without apt (Debian's rootfs with Rocky's
+    /etc/os-release and no apt front ends), whose inventory asks for the distro method (apt only). The
+    collection runs on any glibc Linux, so "another OS" alone is no longer a refusal; musl and old glibc are refused
+    in the unit tests of _host_facts."""
     c = Container(TEST_IMAGE, "otheros")
     try:
-        c.sh("useradd -m alice; rm -f /etc/debian_version; printf '%s\\n' 'NAME=\"Ubuntu\"' 'ID=ubuntu' "
-             "'VERSION_ID=\"24.04\"' 'VERSION_CODENAME=noble' 'PRETTY_NAME=\"Ubuntu 24.04 LTS\"' > /etc/os-release; "
-             "rm -f /usr/lib/os-release")
+        c.sh("useradd -m alice; rm -f /etc/debian_version /usr/bin/apt /usr/bin/apt-get; printf '%s\\n' "
+             "'NAME=\"Rocky Linux\"' 'ID=\"rocky\"' 'ID_LIKE=\"rhel centos fedora\"' 'VERSION_ID=\"9.4\"' "
+             "> /etc/os-release; rm -f /usr/lib/os-release")
+        c.host_vars = {"qwen_code_node_method": "distro"}
         yield c
     finally:
         c.remove()

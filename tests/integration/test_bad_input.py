@@ -150,13 +150,14 @@ def test_one_bad_host_stops_every_host_before_any_change(runner, installed_host,
     run = runner.play([installed_host, other_os_host], dict(GOOD_VARS, qwen_code_model="another-model"),
                       "bad-one_bad_host_of_two")
     assert run.returncode != 0
-    assert "supports Debian 12 and 13" in run.output, run.output[-3000:]
+    assert "installs the nodejs package with apt, which this host (Rocky 9.4" in run.output, run.output[-3000:]
     assert installed_host.snapshot() == before, "the good host changed although another host failed the preflight"
 
 
-def test_unsupported_os_fails_before_any_change(runner, other_os_host):
+def test_a_platform_the_node_method_cannot_serve_fails_before_any_change(runner, other_os_host):
     before = other_os_host.snapshot()
-    run = runner.play(other_os_host, GOOD_VARS, "bad-unsupported_os")
+    run = runner.play(other_os_host, GOOD_VARS, "bad-unsupported_platform")
     assert run.returncode != 0
-    assert "supports Debian 12 and 13" in run.output, run.output[-3000:]
+    assert "installs the nodejs package with apt, which this host (Rocky 9.4, package manager: none)" in run.output, \
+        run.output[-3000:]
     assert other_os_host.snapshot() == before

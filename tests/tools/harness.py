@@ -77,8 +77,10 @@ class PsSampler(threading.Thread):
 
 
 def write_inventory(path, containers):
-    """An inventory of the containers, reached through community.docker.docker."""
-    hosts = {c.name: {"ansible_connection": "community.docker.docker"} for c in containers}
+    """An inventory of the containers, reached through community.docker.docker, with each container's host_vars
+    (a dict attribute, when it has one)."""
+    hosts = {c.name: dict(getattr(c, "host_vars", {}), ansible_connection="community.docker.docker")
+             for c in containers}
     with open(path, "w") as f:
         json.dump({"all": {"hosts": hosts}}, f)  # JSON is YAML
     return path

@@ -49,3 +49,11 @@ def test_a_directory_others_can_write_to_is_refused(tmp_path):
     os.chmod(str(tmp_path), 0o777)
     r = run_module("system_file", {"path": str(tmp_path / "x"), "content": "y"}, tmp_path)
     assert r["failed"] and "only root can write to" in r["msg"]
+
+
+def test_check_mode_in_a_directory_not_made_yet_predicts_a_change(tmp_path):
+    path = tmp_path / "etc-qwen-code" / "ca-bundle.pem"
+    r = run_module("system_file", {"path": str(path), "content": "PEM"}, tmp_path, check=True)
+    assert r["changed"] and not r.get("failed") and not path.parent.exists()
+    r = run_module("system_file", {"path": str(path), "content": "PEM"}, tmp_path)
+    assert r["failed"] and "does not exist" in r["msg"]
