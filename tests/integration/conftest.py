@@ -74,9 +74,10 @@ def other_os_host():
     in the unit tests of _host_facts."""
     c = Container(TEST_IMAGE, "otheros")
     try:
-        c.sh("useradd -m alice; rm -f /etc/debian_version /usr/bin/apt /usr/bin/apt-get; printf '%s\\n' "
-             "'NAME=\"Rocky Linux\"' 'ID=\"rocky\"' 'ID_LIKE=\"rhel centos fedora\"' 'VERSION_ID=\"9.4\"' "
-             "> /etc/os-release; rm -f /usr/lib/os-release")
+        # (Debian's /etc/os-release is a link to /usr/lib/os-release: both go before the new file is written.)
+        c.sh("useradd -m alice; rm -f /etc/debian_version /usr/bin/apt /usr/bin/apt-get /etc/os-release "
+             "/usr/lib/os-release; printf '%s\\n' 'NAME=\"Rocky Linux\"' 'ID=\"rocky\"' "
+             "'ID_LIKE=\"rhel centos fedora\"' 'VERSION_ID=\"9.4\"' > /etc/os-release")
         c.host_vars = {"qwen_code_node_method": "distro"}
         yield c
     finally:
