@@ -238,7 +238,9 @@ def test_a_second_uninstall_changes_nothing():
 
 
 def test_present_installs_again_cleanly_and_idempotently():
-    play("reinstall", {"qwen_test_key": ROTATED})
+    # In waves of one host (qwen_code_serial, max_fail_percentage 0): the second host installs after the first.
+    recap = play("reinstall", {"qwen_test_key": ROTATED, "qwen_code_serial": 1, "qwen_code_max_fail_percentage": 0})
+    assert all(recap[name_of(h)] > 0 for h in every_host()), recap
     for host in every_host():
         for user in USERS:
             ask(host, user)
