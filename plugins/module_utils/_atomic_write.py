@@ -11,6 +11,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import stat
 import tempfile
 
 from ansible.module_utils.common.text.converters import to_bytes
@@ -37,3 +38,12 @@ def atomic_write(path, data, uid=None, gid=None, mode=0o600, before_rename=None)
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+ROOT_ONLY_DIR = "%s must be a directory of root that only root can write to"
+
+
+def root_only_dir(st):
+    """Whether st (an lstat result) is a directory that belongs to root and that no one else may write to: where
+    root may create and rename files by path."""
+    return stat.S_ISDIR(st.st_mode) and st.st_uid == 0 and not st.st_mode & 0o022

@@ -67,7 +67,8 @@ import stat
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_native
-from ansible_collections.qwenops.qwen_code.plugins.module_utils._atomic_write import atomic_write
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._atomic_write import (
+    ROOT_ONLY_DIR, atomic_write, root_only_dir)
 
 
 def main():
@@ -96,8 +97,8 @@ def main():
             result["changed"] = True
             module.exit_json(**result)
         module.fail_json(msg="%s does not exist" % directory, **result)
-    if not stat.S_ISDIR(dst.st_mode) or dst.st_uid != 0 or dst.st_mode & 0o022:
-        module.fail_json(msg="%s must be a directory of root that only root can write to" % directory, **result)
+    if not root_only_dir(dst):
+        module.fail_json(msg=ROOT_ONLY_DIR % directory, **result)
     current, st = None, None
     if os.path.lexists(path):
         st = os.lstat(path)

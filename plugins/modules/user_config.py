@@ -223,7 +223,8 @@ from ansible.module_utils.common.text.converters import to_native
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._user_files import (
     HomeFailure, env_diff, file_state, fix_file, mask, merge, merge_json_file, normalise_managed, private_dir, read_settings,
     render_env, render_settings, secret_values)
-from ansible_collections.qwenops.qwen_code.plugins.module_utils._atomic_write import atomic_write
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._atomic_write import (
+    ROOT_ONLY_DIR, atomic_write, root_only_dir)
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._user_home import UserHomeError, as_user
 from ansible_collections.qwenops.qwen_code.plugins.module_utils import _manifest
 
@@ -261,14 +262,6 @@ def configure_env(plan, pw, directory, text):
     fix_file(path, text, st, pw.pw_uid, pw.pw_gid, plan.check_mode, plan.changes, "env")
 
 
-def managed_record(managed, desired, recorded, what):
-    """The manifest's record of a JSON file the role manages keys of, and the key paths to remove first (recorded
-    before, managed no more)."""
-    keys = _manifest.leaf_paths(normalise_managed(managed))
-    old = (recorded or {}).get(what, {}).get("keys") or []
-    return dict(keys=keys, digest=_manifest.managed_digest(desired, keys)), _manifest.stale_paths(old, keys)
-
-
 def merge_json(plan, uid, gid, path, managed, what, remove=(), mode=FILE_MODE):
     """Merge managed into the JSON file at path (after removing the key paths in remove). Returns what it holds."""
     done = merge_json_file(path, managed, uid, gid, mode, plan.check_mode, plan.want_diff, remove)
@@ -280,6 +273,15 @@ def merge_json(plan, uid, gid, path, managed, what, remove=(), mode=FILE_MODE):
     if done["changed"]:
         plan.changes.append(what)
     return done["desired"]
+
+
+def merge_managed(plan, uid, gid, path, managed, recorded, what, mode=FILE_MODE):
+    """Merge managed into the JSON file at path, first removing the keys the manifest recorded (recorded: that
+    file's record) that the role manages no more. Returns the file's new record: key paths and managed digest."""
+    keys = _manifest.leaf_paths(normalise_managed(managed))
+    remove = _manifest.stale_paths((recorded or {}).get("keys") or [], keys)
+    desired = merge_json(plan, uid, gid, path, managed, what, remove, mode)
+    return dict(keys=keys, digest=_manifest.managed_digest(desired, keys))
 
 
 def unmanage_json(plan, uid, gid, path, keys, what, mode=FILE_MODE):
@@ -318,17 +320,14 @@ def system_file(module, path, managed, recorded):
         if not module.check_mode:
             os.makedirs(directory, 0o755)
             os.chmod(directory, 0o755)
-    elif not stat.S_ISDIR(st.st_mode) or st.st_uid != 0 or st.st_mode & 0o022:
-        raise HomeFailure("%s must be a directory of root that only root can write to" % directory)
+    elif not root_only_dir(st):
+        raise HomeFailure(ROOT_ONLY_DIR % directory)
     if not managed:
         unmanage_json(plan, 0, 0, path, (recorded or {}).get("keys") or [], "settings", SYSTEM_FILE_MODE)
         return plan, None
     if st is None and module.check_mode:
         return plan, None
-    keys = _manifest.leaf_paths(normalise_managed(managed))
-    remove = _manifest.stale_paths((recorded or {}).get("keys") or [], keys)
-    desired = merge_json(plan, 0, 0, path, managed, "settings", remove, SYSTEM_FILE_MODE)
-    return plan, dict(keys=keys, digest=_manifest.managed_digest(desired, keys))
+    return plan, merge_managed(plan, 0, 0, path, managed, recorded, "settings", SYSTEM_FILE_MODE)
 
 
 def configure_user(pw, env_text, settings, trusted_folders, recorded, check_mode, want_diff):
@@ -343,14 +342,11 @@ def configure_user(pw, env_text, settings, trusted_folders, recorded, check_mode
     files = {".env": dict(digest=_manifest.file_digest(env_text))}
     for name, managed in (("settings.json", settings), ("trustedFolders.json", trusted_folders)):
         path = os.path.join(inside, name)
+        what = "settings" if name == "settings.json" else "trusted_folders"
         if managed:
-            keys = _manifest.leaf_paths(normalise_managed(managed))
-            remove = _manifest.stale_paths((recorded.get(name) or {}).get("keys") or [], keys)
-            what = "settings" if name == "settings.json" else "trusted_folders"
-            desired = merge_json(plan, pw.pw_uid, pw.pw_gid, path, managed, what, remove)
-            files[name] = dict(keys=keys, digest=_manifest.managed_digest(desired, keys))
+            files[name] = merge_managed(plan, pw.pw_uid, pw.pw_gid, path, managed, recorded.get(name), what)
         elif (recorded.get(name) or {}).get("keys"):
-            unmanage_json(plan, pw.pw_uid, pw.pw_gid, path, recorded[name]["keys"], "trusted_folders")
+            unmanage_json(plan, pw.pw_uid, pw.pw_gid, path, recorded[name]["keys"], what)
     return dict(changes=plan.changes, diffs=plan.diffs, warnings=plan.warnings, backups=plan.backups, files=files)
 
 
@@ -418,8 +414,8 @@ def write_manifest(module, path, manifest, previous_text):
         os.makedirs(directory, 0o700)
         os.chmod(directory, 0o700)
     st = os.lstat(directory)
-    if not stat.S_ISDIR(st.st_mode) or st.st_uid != 0 or st.st_mode & 0o022:
-        module.fail_json(msg="%s must be a directory of root that only root can write to" % directory)
+    if not root_only_dir(st):
+        module.fail_json(msg=ROOT_ONLY_DIR % directory)
     atomic_write(path, text, uid=0, gid=0, mode=0o600)
     return True
 

@@ -132,31 +132,34 @@ def test_a_hostile_workspace_cannot_redirect_the_key(image, stub, tmp_path):
         other.stop()
 
 
-def test_answers_with_anthropic_variables_alone(image, stub):
-    """ANTHROPIC_* and nothing else: the entrypoint picks the protocol, qwen speaks Anthropic's Messages API to the
-    stub (Bearer, since the host is not anthropic.com)."""
+def answer_with_variables_alone(image, stub, variables, log):
+    """qwen in the image, given only these variables (passed by name: the key is on no command line), answers
+    through the stub; returns the stub's requests made meanwhile."""
     before = len(stub.requests())
-    env = dict(os.environ, ANTHROPIC_API_KEY=CANARY, ANTHROPIC_BASE_URL=stub.url.rsplit("/v1", 1)[0],
-               ANTHROPIC_MODEL=MODEL)
-    proc = run(["docker", "run", "--rm", "-i", "--network", "host", "-e", "ANTHROPIC_API_KEY", "-e",
-                "ANTHROPIC_BASE_URL", "-e", "ANTHROPIC_MODEL", image, "-p", "summarize"], log="anthropic.log",
+    env = dict(os.environ, **variables)
+    names = [arg for name in sorted(variables) for arg in ("-e", name)]
+    proc = run(["docker", "run", "--rm", "-i", "--network", "host"] + names + [image, "-p", "summarize"], log=log,
                input="test\n", env=env)
     assert proc.returncode == 0 and "QWENOPS-IMAGE-ANSWER" in proc.stdout, proc.stdout + proc.stderr
     assert CANARY not in proc.stdout + proc.stderr
-    calls = [r for r in stub.requests()[before:] if r["path"].endswith("/v1/messages")]
+    return stub.requests()[before:]
+
+
+def test_answers_with_anthropic_variables_alone(image, stub):
+    """ANTHROPIC_* and nothing else: the entrypoint picks the protocol, qwen speaks Anthropic's Messages API to the
+    stub (Bearer, since the host is not anthropic.com)."""
+    requests = answer_with_variables_alone(image, stub, {
+        "ANTHROPIC_API_KEY": CANARY, "ANTHROPIC_BASE_URL": stub.url.rsplit("/v1", 1)[0], "ANTHROPIC_MODEL": MODEL},
+        "anthropic.log")
+    calls = [r for r in requests if r["path"].endswith("/v1/messages")]
     assert calls and all(r["auth_ok"] and r["protocol"] == "anthropic" for r in calls), calls
 
 
 def test_answers_with_gemini_variables_alone(image, stub):
-    before = len(stub.requests())
-    env = dict(os.environ, GEMINI_API_KEY=CANARY, GOOGLE_GEMINI_BASE_URL=stub.url.rsplit("/v1", 1)[0],
-               GEMINI_MODEL=MODEL)
-    proc = run(["docker", "run", "--rm", "-i", "--network", "host", "-e", "GEMINI_API_KEY", "-e",
-                "GOOGLE_GEMINI_BASE_URL", "-e", "GEMINI_MODEL", image, "-p", "summarize"], log="gemini.log",
-               input="test\n", env=env)
-    assert proc.returncode == 0 and "QWENOPS-IMAGE-ANSWER" in proc.stdout, proc.stdout + proc.stderr
-    assert CANARY not in proc.stdout + proc.stderr
-    calls = [r for r in stub.requests()[before:] if ":streamGenerateContent" in r["path"]]
+    requests = answer_with_variables_alone(image, stub, {
+        "GEMINI_API_KEY": CANARY, "GOOGLE_GEMINI_BASE_URL": stub.url.rsplit("/v1", 1)[0], "GEMINI_MODEL": MODEL},
+        "gemini.log")
+    calls = [r for r in requests if ":streamGenerateContent" in r["path"]]
     assert calls and all(r["auth_ok"] and r["protocol"] == "gemini" for r in calls), calls
 
 
