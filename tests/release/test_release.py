@@ -88,8 +88,9 @@ def test_tarball_installs_without_junk(release, tmp_path):
     junk = re.compile(r"(^|/)(\.venv|\.ci|bench|certs|dist|\.git|\.cache|\.ansible|node_modules|__pycache__|"
                       r"\.pytest_cache|\.plugin-cache\.yaml)(/|$)|^tests/output/|\.tar\.gz$")
     assert not [n for n in names if junk.search(n)]
+    # Only tmp_path on the collections path: this checkout (qwenops.qwen_code too) would count as installed.
     run([os.path.join(RELEASE_VENV, "bin", "ansible-galaxy"), "collection", "install", "--offline", "-p",
-         str(tmp_path), str(tarball)], log="install.log")
+         str(tmp_path), str(tarball)], log="install.log", env=dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(tmp_path)))
     installed = tmp_path / "ansible_collections" / "qwenops" / "qwen_code"
     manifest = json.loads((installed / "MANIFEST.json").read_text())
     assert manifest["collection_info"]["version"] == VERSION
@@ -139,11 +140,11 @@ def test_sbom_lists_the_image_qwen_node_and_debian(sbom):
     meta = doc["metadata"]["component"]
     assert meta["type"] == "container" and meta["version"] == "%s-qwen%s" % (VERSION, QWEN)
     assert {"name": "oci:image:id", "value": image_id} in meta["properties"]
-    purls = [c.get("purl", "") for c in walk(doc["components"])]
+    purls = [c.get("purl", "").split("?")[0] for c in walk(doc["components"])]  # without qualifiers
     assert "pkg:npm/%%40qwen-code/qwen-code@%s" % QWEN in purls
     launcher = run(["docker", "run", "--rm", "--entrypoint", "cat", TAG, "/usr/local/bin/qwen"]).stdout
     node = re.search(r"/node/([0-9.]+)/bin/node", launcher).group(1)
-    assert [p for p in purls if p.startswith("pkg:npm/node-linux-") and "@%s" % node in p], "no Node %s" % node
+    assert [p for p in purls if p.startswith("pkg:npm/node-linux-") and p.endswith("@" + node)], "no Node " + node
     debs = [p for p in purls if p.startswith("pkg:deb/debian/")]
     assert len(debs) > 50 and [p for p in debs if p.startswith("pkg:deb/debian/libc6@")], debs
     assert [c for c in walk(doc["components"]) if c["type"] == "operating-system"]

@@ -64,9 +64,11 @@ def run_tool(cmd, env=None):
 
 def dpkg_bom(rootfs, work):
     out = os.path.join(work, "deb.cdx.json")
+    # --root: dpkg --root reads the image's database and copyright files; DISTRO2SBOM_ROOT_PATH: its os-release
+    # names the distribution and the purls' distro (without it, the host's would).
     env = dict(os.environ, DISTRO2SBOM_ROOT_PATH=rootfs, LIB4SBOM_CYCLONEDX_VERSION=SPEC)
-    run_tool([os.path.join(os.path.dirname(sys.executable), "distro2sbom"), "--distro", "deb", "--system", "--root", rootfs, "--sbom", "cyclonedx",
-              "--format", "json", "--output-file", out], env=env)
+    run_tool([os.path.join(os.path.dirname(sys.executable), "distro2sbom"), "--distro", "deb", "--system",
+              "--root", rootfs, "--sbom", "cyclonedx", "--format", "json", "--output-file", out], env=env)
     return json.load(open(out))
 
 
