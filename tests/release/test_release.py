@@ -1,6 +1,7 @@
 """The release path (tests/tools/release --scratch): in a clone of HEAD, antsibull-changelog release, the collection
 tarball, the image tagged with the collection and qwen versions, its CycloneDX SBOM and SHA256SUMS. This checkout
 is left as it is (fragments, tags); the image build reuses the layers tests/image built from the same files."""
+import collections
 import json
 import os
 import pathlib
@@ -21,6 +22,7 @@ VERSION = yaml.safe_load(open(os.path.join(REPO, "galaxy.yml")))["version"]
 QWEN = re.search(r"^ARG QWEN_CODE_VERSION=(\S+)$", open(os.path.join(REPO, "Dockerfile")).read(), re.M).group(1)
 TAG = "qwenops/qwen-code:%s-qwen%s" % (VERSION, QWEN)
 CANARY = os.environ["QWEN_TEST_CANARY_KEY"]
+Release = collections.namedtuple("Release", "clone dist")
 
 
 def run(cmd, log=None, check=True, **kw):
@@ -47,11 +49,11 @@ def release(tmp_path_factory):
     print("release made in %.0f s" % (time.time() - start))
     # This checkout keeps its fragments.
     assert sorted(p.name for p in pathlib.Path(REPO, "changelogs", "fragments").glob("*.yml")) == fragments
-    return clone, clone / "dist"
+    return Release(clone, clone / "dist")
 
 
 def test_changelog_released(release):
-    clone, _ = release
+    clone = release.clone
     changes = yaml.safe_load((clone / "changelogs" / "changelog.yaml").read_text())
     assert VERSION in changes["releases"] and changes["releases"][VERSION]["release_date"]
     assert changes["releases"][VERSION]["changes"]["release_summary"]
@@ -70,7 +72,7 @@ def test_changelog_released(release):
 
 
 def test_fragments_consumed_in_the_clone_only(release):
-    clone, _ = release
+    clone = release.clone
     assert not list((clone / "changelogs" / "fragments").glob("*.yml"))
     assert run(["git", "log", "-1", "--format=%s"], cwd=clone).stdout.strip() == "Release %s" % VERSION
     assert run(["git", "status", "--porcelain"], cwd=clone).stdout == ""
@@ -80,7 +82,7 @@ def test_fragments_consumed_in_the_clone_only(release):
 
 
 def test_tarball_installs_without_junk(release, tmp_path):
-    clone, dist = release
+    clone, dist = release.clone, release.dist
     tarball = dist / ("qwenops-qwen_code-%s.tar.gz" % VERSION)
     with tarfile.open(tarball) as tar:
         names = tar.getnames()
@@ -99,7 +101,7 @@ def test_tarball_installs_without_junk(release, tmp_path):
 
 
 def test_image_tag_labels_and_version(release):
-    clone, _ = release
+    clone = release.clone
     config = json.loads(run(["docker", "image", "inspect", TAG]).stdout)[0]["Config"]
     labels = config["Labels"]
     assert labels["org.opencontainers.image.version"] == "%s-qwen%s" % (VERSION, QWEN)
@@ -116,7 +118,7 @@ def test_image_tag_labels_and_version(release):
 
 @pytest.fixture(scope="module")
 def sbom(release):
-    _, dist = release
+    dist = release.dist
     path = dist / ("qwen-code-image-%s-qwen%s.cdx.json" % (VERSION, QWEN))
     return path, json.loads(path.read_text())
 
@@ -159,7 +161,7 @@ def test_sbom_lists_the_image_qwen_node_and_debian(sbom):
 
 
 def test_sha256sums_verify(release, sbom):
-    _, dist = release
+    dist = release.dist
     sums = (dist / "SHA256SUMS").read_text().split("\n")
     names = sorted(line.split()[1] for line in sums if line)
     assert names == sorted(["qwenops-qwen_code-%s.tar.gz" % VERSION, sbom[0].name])

@@ -58,8 +58,8 @@ def export_rootfs(image, dest):
 def run_tool(cmd, env=None):
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
     if proc.returncode != 0:
-        raise SystemExit("image_sbom: %s failed (exit %d):\n%s%s" % (cmd[0], proc.returncode, proc.stdout,
-                                                                      proc.stderr))
+        raise SystemExit("image_sbom: %s failed (exit %d):\n%s%s"
+                         % (cmd[0], proc.returncode, proc.stdout, proc.stderr))
 
 
 def dpkg_bom(rootfs, work):
@@ -115,7 +115,7 @@ def integrity_hash(package_dir):
     """The sha512 of the package's tarball that npm_unpack verified at install time (its record), if any."""
     try:
         record = json.load(open(os.path.join(package_dir, ".qwenops-npm-unpack.json")))
-        algo, _, b64 = record["integrity"].partition("-")
+        algo, b64 = record["integrity"].split("-", 1)
     except (OSError, ValueError, KeyError):
         return []
     return [{"alg": "SHA-512", "content": base64.b64decode(b64).hex()}] if algo == "sha512" else []
@@ -142,7 +142,7 @@ def merge(image, name, version, deb, npm_boms):
         else:
             dependencies.append(dep)
     components += deb["components"]
-    for bom in [deb] + [bom for bom, _ in npm_boms]:
+    for bom in [deb] + [pair[0] for pair in npm_boms]:
         tools += bom["metadata"].get("tools", {}).get("components", [])
     for bom, package_dir in npm_boms:
         root = dict(bom["metadata"]["component"])
@@ -182,7 +182,7 @@ def walk(components):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("image", nargs="?")
     parser.add_argument("output", nargs="?")
     parser.add_argument("--npm-tools", help="where to install tests/tools/sbom (npm ci, once per lock file)")
