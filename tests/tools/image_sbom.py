@@ -146,8 +146,9 @@ def merge(image, name, version, deb, npm_boms):
         tools += bom["metadata"].get("tools", {}).get("components", [])
     for bom, package_dir in npm_boms:
         root = dict(bom["metadata"]["component"])
-        if not root.get("hashes") and integrity_hash(package_dir):
-            root["hashes"] = integrity_hash(package_dir)
+        hashes = integrity_hash(package_dir)
+        if hashes and not root.get("hashes"):
+            root["hashes"] = hashes
         components.append(root)
         components += bom.get("components", [])
         dependencies += bom.get("dependencies", [])
