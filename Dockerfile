@@ -20,12 +20,6 @@ RUN QWEN_CODE_VERSION="${QWEN_CODE_VERSION}" NPM_REGISTRY="${NPM_REGISTRY}" \
 
 FROM ${BASE_IMAGE}
 ARG QWEN_CODE_VERSION=0.24.4
-LABEL org.opencontainers.image.title="qwen-code-headless" \
-      org.opencontainers.image.description="The qwen coding CLI (@qwen-code/qwen-code) for headless use, configured at run time" \
-      org.opencontainers.image.version="${QWEN_CODE_VERSION}" \
-      org.opencontainers.image.source="https://github.com/qwenops/qwen_code" \
-      org.opencontainers.image.licenses="GPL-3.0-or-later AND Apache-2.0" \
-      org.opencontainers.image.vendor="qwenops"
 RUN useradd --create-home --uid 1000 --user-group --shell /bin/sh qwen \
  && mkdir /workspace && chown qwen:qwen /workspace
 COPY --from=build /opt/qwen-code /opt/qwen-code
@@ -37,3 +31,19 @@ USER 1000:1000
 WORKDIR /workspace
 ENTRYPOINT ["/usr/local/bin/qwen-entrypoint"]
 CMD ["--help"]
+# Labels last, so that a release's build arguments (tests/tools/release: the collection version, the commit and its
+# time) change only this metadata layer and every layer above comes from the cache.
+ARG COLLECTION_VERSION=""
+ARG REVISION=""
+ARG CREATED=""
+ARG IMAGE_VERSION=${QWEN_CODE_VERSION}
+LABEL org.opencontainers.image.title="qwen-code-headless" \
+      org.opencontainers.image.description="The qwen coding CLI (@qwen-code/qwen-code) for headless use, configured at run time" \
+      org.opencontainers.image.version="${IMAGE_VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.created="${CREATED}" \
+      org.opencontainers.image.source="https://github.com/qwenops/qwen_code" \
+      org.opencontainers.image.licenses="GPL-3.0-or-later AND Apache-2.0" \
+      org.opencontainers.image.vendor="qwenops" \
+      io.github.qwenops.collection-version="${COLLECTION_VERSION}" \
+      io.github.qwenops.qwen-code-version="${QWEN_CODE_VERSION}"

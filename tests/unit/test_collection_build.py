@@ -27,6 +27,10 @@ LEFTOVERS = {
     ".pytest_cache/v/cache/nodeids": 1_000,
     "plugins/modules/__pycache__/user_config.cpython-311.pyc": 10_000,
     "qwenops-qwen_code-0.0.1.tar.gz": 100_000,
+    # tests/tools/release: its artifacts, and antsibull-changelog's cache of the plugins.
+    "dist/qwen-code-image-0.0.1-qwen0.24.4.cdx.json": 100_000,
+    "dist/SHA256SUMS": 1_000,
+    "changelogs/.plugin-cache.yaml": 10_000,
 }
 
 
