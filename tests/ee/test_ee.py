@@ -40,6 +40,8 @@ LOGS = os.path.join(REPO, "tests", "output", "logs", "ee")
 SSH_IMAGE = "qwenops-test/debian-ssh:bookworm"
 STUB_PORT = 18095
 MODEL = "qwenops/stub-coder"
+# QWEN_TEST_EE_REBUILD=1: build the image from scratch (no image or layer cache), to measure a cold build.
+REBUILD = os.environ.get("QWEN_TEST_EE_REBUILD") == "1"
 VARS = {
     "qwen_code_users": ["alice"],
     "qwen_code_provider": "custom",
@@ -331,11 +333,11 @@ def ee_image(definition, context):
     context's content; its log is tests/output/logs/ee/build.log."""
     base = ensure_ee_base()
     tag = "qwen-ee-test:" + digest(context_digest(context).encode(), base.encode())
-    if image_exists(tag):
+    if image_exists(tag) and not REBUILD:
         print("ee image %s present (same build context and base)" % tag)
         return tag
     args = ["ansible-builder", "build", "-f", str(definition), "-c", str(context), "-t", tag, "--container-runtime",
-            "docker", "--build-arg", "EE_BASE_IMAGE=" + base, "-v", "3"]
+            "docker", "--build-arg", "EE_BASE_IMAGE=" + base, "-v", "3"] + (["--no-cache"] if REBUILD else [])
     run = ee_tool(*args)
     if run.returncode != 0:  # a cached `apt-get update` layer may name packages the mirror no longer has
         run = ee_tool(*args + ["--no-cache"])
