@@ -70,8 +70,12 @@ def galaxy_version():
 
 @pytest.fixture(scope="module")
 def work(tmp_path_factory):
+    """The module's temporary directory, removed at the end (pytest would keep it): the private data directories
+    hold the key (env/extravars) and the throwaway SSH key."""
     os.makedirs(LOGS, exist_ok=True)
-    return tmp_path_factory.mktemp("ee")
+    path = tmp_path_factory.mktemp("ee")
+    yield path
+    shutil.rmtree(str(path))
 
 
 @pytest.fixture(scope="module")
@@ -196,7 +200,7 @@ def host(ssh_key):
     h.remove()
 
 
-def private_data_dir(path, host, ssh_key, envvars=None):
+def private_data_dir(path, host, ssh_key):
     """AWX's layout: project/ with the playbook, inventory/, env/extravars (the key: 0600, never a command line),
     env/envvars, env/ssh_key (the machine credential)."""
     for sub in ("project", "inventory", "env"):
@@ -206,8 +210,7 @@ def private_data_dir(path, host, ssh_key, envvars=None):
         "ansible_host": host.ip, "ansible_user": "deploy",
         "ansible_ssh_common_args": "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"}}}})
     write_vars(str(path / "env" / "extravars"), VARS)
-    write_vars(str(path / "env" / "envvars"), dict({"ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"},
-                                                    **(envvars or {})))
+    write_vars(str(path / "env" / "envvars"), {"ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"})
     shutil.copy(str(ssh_key), str(path / "env" / "ssh_key"))
     return path
 
@@ -228,7 +231,7 @@ def runner(pdd, name, *options):
     artifacts = pdd / "artifacts" / ident
     stdout = (artifacts / "stdout").read_text() if (artifacts / "stdout").exists() else ""
     with open(os.path.join(LOGS, "%s.log" % name), "w") as f:
-        f.write(stdout + run.stdout + run.stderr)
+        f.write((stdout or run.stdout) + run.stderr)  # (ansible-runner prints the job's stdout as it goes)
     events = [json.loads(p.read_text()) for p in (artifacts / "job_events").glob("*.json")]
     stats = [e["event_data"] for e in events if e.get("event") == "playbook_on_stats"]
     return run.returncode, stdout + run.stderr, (stats[0] if stats else {}), artifacts
@@ -334,7 +337,8 @@ def ee_image(definition, context):
     base = ensure_ee_base()
     tag = "qwen-ee-test:" + digest(context_digest(context).encode(), base.encode())
     if image_exists(tag) and not REBUILD:
-        print("ee image %s present (same build context and base)" % tag)
+        with open(os.path.join(LOGS, "build.log"), "w") as f:
+            f.write("ee image %s present (same build context and base): not rebuilt\n" % tag)
         return tag
     args = ["ansible-builder", "build", "-f", str(definition), "-c", str(context), "-t", tag, "--container-runtime",
             "docker", "--build-arg", "EE_BASE_IMAGE=" + base, "-v", "3"] + (["--no-cache"] if REBUILD else [])
