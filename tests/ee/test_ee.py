@@ -254,14 +254,14 @@ def assert_no_key_but_the_input(pdd):
 
 
 def assert_provisioned_twice(pdd, host, first, second):
-    rc, out, stats, _ = first
+    rc, out, stats = first[:3]
     assert rc == 0, out[-3000:]
     assert stats["changed"].get("ee-host", 0) > 0 and not stats["failures"] and not stats["dark"], stats
     answer = host.answer()
     assert answer.returncode == 0 and REPLY in answer.stdout, answer.stdout + answer.stderr
     asked = len(requests_in(host))
     assert asked > 0 and all(r.get("auth_ok") for r in requests_in(host))
-    rc, out, stats, _ = second
+    rc, out, stats = second[:3]
     assert rc == 0, out[-3000:]
     assert stats["changed"].get("ee-host", 0) == 0 and stats["ok"]["ee-host"] > 0 and not stats["failures"], stats
     assert len(requests_in(host)) == asked, "a run with nothing to change asked the provider"
