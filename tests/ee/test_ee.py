@@ -108,6 +108,7 @@ def test_build_context_is_valid(context):
                  'ARG PYPKG="python3 python3-pip python3-venv"',
                  'ARG ANSIBLE_INSTALL_REFS="ansible-core==2.19.14 ansible-runner==2.4.3"',
                  "FROM $EE_BASE_IMAGE AS base", "RUN apt-get update", "FROM base AS galaxy",
+                 "ENV PIP_CONSTRAINT=/etc/qwenops-ee/constraints.txt",
                  "FROM base AS builder", "FROM base AS final", "COPY _build/bindep.txt bindep.txt",
                  "RUN /output/scripts/assemble", "RUN /output/scripts/install-from-bindep && rm -rf /output/wheels",
                  "RUN /output/scripts/check_ansible $PYCMD", "LABEL ansible-execution-environment=true"):
@@ -130,6 +131,8 @@ def test_build_context_is_valid(context):
     assert meta == {"version": 1, "dependencies": {"python": "meta/ee-requirements.txt",
                                                    "system": "meta/ee-bindep.txt"}}
     assert {"meta/ee-requirements.txt", "meta/ee-bindep.txt", "playbooks/provision.yml"} <= set(names)
+    with open(os.path.join(REPO, "ee", "constraints.txt")) as f:
+        assert (context / "_build" / "constraints" / "constraints.txt").read_text() == f.read()
     # The execution environment's own system needs: an SSH client.
     assert "openssh-client [platform:dpkg]" in (context / "_build" / "bindep.txt").read_text().splitlines()
 
@@ -360,6 +363,14 @@ def test_image_holds_the_collection_and_the_controller(ee_image):
     assert "/usr/share/ansible/collections/ansible_collections" in out and "qwenops.qwen_code" in out
     assert "/usr/bin/ssh\n/usr/bin/ssh-agent\n1000\n" in out
     assert 'VERSION_CODENAME=bookworm' in out
+    # Every Python package pip installed has the version ee/constraints.txt pins.
+    with open(os.path.join(REPO, "ee", "constraints.txt")) as f:
+        pinned = dict(line.strip().lower().split("==") for line in f if "==" in line and not line.startswith("#"))
+    frozen = dict(line.lower().split("==") for line in docker("run", "--rm", ee_image, "pip", "list",
+                                                               "--format=freeze").stdout.split())
+    for name, version in frozen.items():
+        assert name in ("pip", "setuptools", "wheel") or pinned.get(name) == version, (name, version)
+    assert pinned["ansible-core"] == frozen["ansible-core"] and pinned["dumb-init"] == frozen["dumb-init"]
     assert docker("image", "inspect", "-f", "{{index .Config.Labels \"ansible-execution-environment\"}}",
                   ee_image).stdout.strip() == "true"
 
