@@ -366,8 +366,8 @@ def test_image_holds_the_collection_and_the_controller(ee_image):
     # Every Python package pip installed has the version ee/constraints.txt pins.
     with open(os.path.join(REPO, "ee", "constraints.txt")) as f:
         pinned = dict(line.strip().lower().split("==") for line in f if "==" in line and not line.startswith("#"))
-    frozen = dict(line.lower().split("==") for line in docker("run", "--rm", ee_image, "pip", "list",
-                                                               "--format=freeze").stdout.split())
+    freeze = docker("run", "--rm", ee_image, "pip", "list", "--format=freeze").stdout
+    frozen = dict(line.lower().split("==") for line in freeze.split())
     for name, version in frozen.items():
         assert name in ("pip", "setuptools", "wheel") or pinned.get(name) == version, (name, version)
     assert pinned["ansible-core"] == frozen["ansible-core"] and pinned["dumb-init"] == frozen["dumb-init"]
