@@ -1,8 +1,9 @@
 # Sourced by tests/demo, tests/all and .ci/run: makes a fresh Debian machine ready to run the collection's
 # tests, and costs ~nothing when it already is. Installs (as root, when missing): docker.io + a running dockerd,
 # debootstrap, python3-venv, shellcheck; a pinned virtualenv in .venv, on whose import path tests/tools and
-# tests/stub_provider are, and one in .venv/release for Galaxy's importer and the release tools; a collection path
-# (under ~/.cache) that resolves qwenops.qwen_code to this checkout.
+# tests/stub_provider are, one in .venv/release for Galaxy's importer and the release tools, one in .venv/ee for
+# ansible-builder and ansible-runner; a collection path (under ~/.cache) that resolves qwenops.qwen_code to this
+# checkout.
 # shellcheck shell=bash
 QWEN_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 export QWEN_REPO
@@ -52,6 +53,8 @@ _qwen_venv() {
   _qwen_pinned_venv .venv tests/requirements.txt || return 1
   # Galaxy's importer and the release tools (tests/tools/release-checks), apart: their caps would hold .venv back.
   _qwen_pinned_venv .venv/release tests/requirements-release.txt || return 1
+  # ansible-builder and ansible-runner for the execution environment (tests/ee), as AWX's controller has them.
+  _qwen_pinned_venv .venv/ee tests/requirements-ee.txt || return 1
   # The test tools (tests/tools: harness.py, stub_harness.py, molecule_verify.py, counting_proxy.py) and the stub
   # provider import by name from every suite, the benchmarks and the Molecule verifiers.
   local site
