@@ -15,13 +15,12 @@ Results: bench/results/ab.json and bench/results/ab.md.
 """
 import argparse
 import datetime
-import json
 import os
 import platform
 import sys
 import uuid
 
-from fleet_bench import NODE, NPM, QWEN, Bench, median, sh, slowest
+from fleet_bench import NODE, NPM, QWEN, Bench, median, save, sh, slowest
 from harness import REPO, Container, docker, ensure_test_image
 
 
@@ -105,13 +104,7 @@ def main():
     finally:
         bench.cleanup()
         docker("rmi", "-f", image, check=False)
-    os.makedirs(args.out, exist_ok=True)
-    with open(os.path.join(args.out, "ab.json"), "w") as f:
-        json.dump(results, f, indent=1)
-    report = markdown(results)
-    with open(os.path.join(args.out, "ab.md"), "w") as f:
-        f.write(report)
-    print(report)
+    save(args.out, "ab", results, markdown(results))
 
 
 def markdown(r):

@@ -238,9 +238,10 @@ import platform
 import pwd
 import shutil
 import stat
-import tarfile
 import sys
+import tarfile
 import tempfile
+import threading
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 
@@ -514,32 +515,55 @@ def seed_npm_cache(cache, tgz, integrity):
         raise
 
 
-def seed_optional(request, p, doc, work, result, depth=0, seen=None):
+def _seed_one(p, dep, spec, work):
+    """Fetches dep@spec's version document; when npm would install it here, its verified tarball into npm's cache.
+    Returns (its document or None, bytes downloaded). RegistryError when it cannot be fetched or verified."""
+    request = make_request(ca_path=p["ca_path"], validate_certs=p["validate_certs"], timeout=p["timeout"],
+                           http_agent="qwenops.qwen_code npm_unpack")
+    url = version_document_url(p["registry"], dep, spec)
+    doc = fetch_version_document(request, p["registry"], dep, spec,
+                                 headers=auth_headers(p["registry"], url, p["auth_token"]))
+    if not platform_matches(doc):
+        return None, 0
+    fd, tgz = tempfile.mkstemp(dir=work, suffix=".tgz")
+    os.close(fd)
+    try:
+        tarball = doc["dist"]["tarball"]
+        size = download(request, tarball, tgz, sri_to_hex(doc["dist"]["integrity"]),
+                        headers=auth_headers(p["registry"], tarball, p["auth_token"]))
+        seed_npm_cache(p["npm_cache"], tgz, doc["dist"]["integrity"])
+    finally:
+        os.unlink(tgz)
+    return doc, size
+
+
+def seed_optional(p, doc, work, result):
     """Also seeds npm's cache with the package's optional dependencies that npm would install on this host (exact
-    versions only, and theirs, two levels down), each verified against its registry integrity. Anything that
-    cannot be fetched is left to npm, which then asks the registry itself."""
-    seen = set() if seen is None else seen
-    for dep, spec in sorted((doc.get("optionalDependencies") or {}).items()):
-        if not is_exact_version(spec) or (dep, spec) in seen:
-            continue
-        seen.add((dep, spec))
-        try:
-            url = version_document_url(p["registry"], dep, spec)
-            dep_doc = fetch_version_document(request, p["registry"], dep, spec,
-                                             headers=auth_headers(p["registry"], url, p["auth_token"]))
-            if not platform_matches(dep_doc):
-                continue
-            tgz = os.path.join(work, "optional-%d.tgz" % len(seen))
-            tarball = dep_doc["dist"]["tarball"]
-            result["downloaded_bytes"] += download(request, tarball, tgz, sri_to_hex(dep_doc["dist"]["integrity"]),
-                                                   headers=auth_headers(p["registry"], tarball, p["auth_token"]))
-            seed_npm_cache(p["npm_cache"], tgz, dep_doc["dist"]["integrity"])
-            os.unlink(tgz)
-        except (RegistryError, KeyError, TypeError):
-            continue
-        result["seeded"].append("%s@%s" % (dep, spec))
-        if depth < 2:
-            seed_optional(request, p, dep_doc, work, result, depth + 1, seen)
+    versions only, and theirs, two levels down), each verified against its registry integrity; the packages of a
+    level are fetched at once (their version documents and tarballs are small, their round trips many). Anything
+    that cannot be fetched is left to npm, which then asks the registry itself."""
+    seen, level = set(), [doc]
+    for dummy in range(3):
+        wanted = sorted(set((dep, spec) for d in level for dep, spec in (d.get("optionalDependencies") or {}).items()
+                            if is_exact_version(spec)) - seen)
+        if not wanted:
+            break
+        seen.update(wanted)
+
+        def one(item):
+            try:
+                return item, _seed_one(p, item[0], item[1], work)
+            except (RegistryError, KeyError, TypeError, IOError, OSError):
+                return item, (None, 0)
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            done = list(pool.map(one, wanted))
+        level = []
+        for (dep, spec), (dep_doc, size) in done:
+            if dep_doc is not None:
+                result["seeded"].append("%s@%s" % (dep, spec))
+                result["downloaded_bytes"] += size
+                level.append(dep_doc)
 
 
 def fetch_one(module, p):
@@ -629,24 +653,33 @@ def fetch_one(module, p):
         work = cache.workdir() if cache else tempfile.mkdtemp(prefix=".npm-unpack-")
         try:
             expected_hex = sri_to_hex(result["integrity"])
-            if cached:
-                if file_sha512(cached) != expected_hex:
-                    raise RegistryError("cached tarball %s does not match its integrity; delete it" % cached)
-                tgz = cached
-                result["changed"] = bool(dest) or bool(p["npm_cache"])  # fetch-only: the cache had it
-            else:
-                tgz = os.path.join(work, "package.tgz")
-                url = doc["dist"]["tarball"]
-                result["downloaded_bytes"] = download(request, url, tgz, expected_hex,
-                                                      headers=auth_headers(p["registry"], url, p["auth_token"]))
-                if cache:
-                    tgz = result["cache_path"] = cache.add(tgz, name, result["version"], result["integrity"],
-                                                           result.get("tarball"))
+            # The optional packages' round trips overlap the package's own download.
+            optional = {"seeded": [], "downloaded_bytes": 0}
+            seeder = None
+            if p["npm_cache"] and doc is not None:
+                seeder = threading.Thread(target=seed_optional, args=(p, doc, work, optional))
+                seeder.start()
+            try:
+                if cached:
+                    if file_sha512(cached) != expected_hex:
+                        raise RegistryError("cached tarball %s does not match its integrity; delete it" % cached)
+                    tgz = cached
+                    result["changed"] = bool(dest) or bool(p["npm_cache"])  # fetch-only: the cache had it
+                else:
+                    tgz = os.path.join(work, "package.tgz")
+                    url = doc["dist"]["tarball"]
+                    result["downloaded_bytes"] = download(request, url, tgz, expected_hex,
+                                                          headers=auth_headers(p["registry"], url, p["auth_token"]))
+                    if cache:
+                        tgz = result["cache_path"] = cache.add(tgz, name, result["version"], result["integrity"],
+                                                               result.get("tarball"))
+            finally:
+                if seeder:
+                    seeder.join()
             if p["npm_cache"]:
                 seed_npm_cache(p["npm_cache"], tgz, result["integrity"])
-                result["seeded"] = ["%s@%s" % (name, result["version"])]
-                if doc is not None:
-                    seed_optional(request, p, doc, work, result)
+                result["seeded"] = ["%s@%s" % (name, result["version"])] + optional["seeded"]
+                result["downloaded_bytes"] += optional["downloaded_bytes"]
             if dest:
                 unpack_into(tgz, dest, p, result)
         finally:
