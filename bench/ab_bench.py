@@ -75,11 +75,13 @@ def main():
                     bench.remove([host])
                     print("fresh %s: %.1f s, %.1f MB" % (side, seconds, fetched / 1e6), flush=True)
         # Re-runs: hosts cloned from one installed by this role.
-        [seed] = bench.start(1, "seed")
-        bench.play([seed], env=sides["new"])
-        docker("commit", seed.name, image)
-        bench.remove([seed])
-        for n in [int(x) for x in args.hosts.split(",") if x]:
+        sizes = [int(x) for x in args.hosts.split(",") if x]
+        if sizes:
+            [seed] = bench.start(1, "seed")
+            bench.play([seed], env=sides["new"])
+            docker("commit", seed.name, image)
+            bench.remove([seed])
+        for n in sizes:
             hosts = []
             for i in range(n):
                 host = Container(image, "ab%d-%d" % (n, i), "--network", "host", prefix="qwen-perf")
@@ -122,6 +124,10 @@ def markdown(r):
             b = median([x["bytes"] for x in fresh[side]])
             lines.append("| %s | %.1f s | %.1f MB | **%.2f** |" % (label, s, b / 1e6, s / floor))
         lines.append("")
+    if not r["reruns"]:
+        lines = lines + ["", "### Fresh converge after the change: slowest tasks (profile_tasks)", ""] + [
+            "- %s: %.2f s" % (t, sec) for t, sec in r["profile"] or []]
+        return "\n".join(lines) + "\n"
     lines += ["### Re-run vs an empty play (gather_facts + ping), medians of %d, rotating order" % (
         len(r["reruns"][0]["new"]) if r["reruns"] else 0), "",
         "| hosts | before | after | empty play | **before / empty** | **after / empty** | registry bytes |",
