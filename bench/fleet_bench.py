@@ -229,11 +229,15 @@ def main():
         results.update(fresh=fresh, floor=floor, reruns=reruns, fleets=fleets, profiles=profiles)
     finally:
         bench.cleanup()
-    os.makedirs(args.out, exist_ok=True)
-    with open(os.path.join(args.out, "fleet.json"), "w") as f:
+    save(args.out, "fleet", results, markdown(results))
+
+
+def save(out, name, results, report):
+    """Writes <out>/<name>.json and <out>/<name>.md (the report), and prints the report."""
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "%s.json" % name), "w") as f:
         json.dump(results, f, indent=1)
-    report = markdown(results)
-    with open(os.path.join(args.out, "fleet.md"), "w") as f:
+    with open(os.path.join(out, "%s.md" % name), "w") as f:
         f.write(report)
     print(report)
 
