@@ -113,7 +113,11 @@ def test_a_release_completed_meanwhile_is_kept(fake, tmp_path):
     # Another run renames its tree into place while this one's npm is still busy.
 
     def other_run():
-        time.sleep(1)
+        # Once this run's npm has started (it writes its argv first, then sleeps 3 s): a fixed delay would race
+        # the module's own start on a loaded machine.
+        deadline = time.monotonic() + 60
+        while not fake.log.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
         prefix = fake.cli / "0.24.4" / "lib" / "node_modules" / PACKAGE
         prefix.mkdir(parents=True)
         (prefix / "package.json").write_text(json.dumps({"version": "0.24.4", "by": "other"}))
