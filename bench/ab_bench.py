@@ -124,20 +124,18 @@ def markdown(r):
             b = median([x["bytes"] for x in fresh[side]])
             lines.append("| %s | %.1f s | %.1f MB | **%.2f** |" % (label, s, b / 1e6, s / floor))
         lines.append("")
-    if not r["reruns"]:
-        lines = lines + ["", "### Fresh converge after the change: slowest tasks (profile_tasks)", ""] + [
-            "- %s: %.2f s" % (t, sec) for t, sec in r["profile"] or []]
-        return "\n".join(lines) + "\n"
-    lines += ["### Re-run vs an empty play (gather_facts + ping), medians of %d, rotating order" % (
-        len(r["reruns"][0]["new"]) if r["reruns"] else 0), "",
-        "| hosts | before | after | empty play | **before / empty** | **after / empty** | registry bytes |",
-        "| --- | --- | --- | --- | --- | --- | --- |"]
-    for row in r["reruns"]:
-        b, n, e = median(row["base"]), median(row["new"]), median(row["empty"])
-        lines.append("| %d | %.2f s | %.2f s | %.2f s | **%.2f** | **%.2f** | %d |" % (
-            row["hosts"], b, n, e, b / e, n / e, sum(row["bytes"])))
+    if r["reruns"]:
+        lines += ["### Re-run vs an empty play (gather_facts + ping), medians of %d, rotating order" % len(
+            r["reruns"][0]["new"]), "",
+            "| hosts | before | after | empty play | **before / empty** | **after / empty** | registry bytes |",
+            "| --- | --- | --- | --- | --- | --- | --- |"]
+        for row in r["reruns"]:
+            b, n, e = median(row["base"]), median(row["new"]), median(row["empty"])
+            lines.append("| %d | %.2f s | %.2f s | %.2f s | **%.2f** | **%.2f** | %d |" % (
+                row["hosts"], b, n, e, b / e, n / e, sum(row["bytes"])))
+        lines.append("")
     if r["profile"]:
-        lines += ["", "### Fresh converge after the change: slowest tasks (profile_tasks)", ""]
+        lines += ["### Fresh converge after the change: slowest tasks (profile_tasks)", ""]
         lines += ["- %s: %.2f s" % (t, s) for t, s in r["profile"]]
     return "\n".join(lines) + "\n"
 
