@@ -22,6 +22,7 @@ import hashlib
 import json
 import os
 import shutil
+import socket
 import subprocess
 import tarfile
 import tempfile
@@ -39,6 +40,9 @@ EE_BIN = os.path.join(REPO, ".venv", "ee", "bin")
 LOGS = os.path.join(REPO, "tests", "output", "logs", "ee")
 SSH_IMAGE = "qwenops-test/debian-ssh:bookworm"
 STUB_PORT = 18095
+# The host's sshd, on this machine's loopback (the host shares its network, as in molecule/ssh): the jobs reach it
+# at 127.0.0.1, from this machine and from the execution environment's container (also on the host's network).
+SSH_PORT = 22295
 MODEL = "qwenops/stub-coder"
 # QWEN_TEST_EE_REBUILD=1: build the image from scratch (no image or layer cache), to measure a cold build.
 REBUILD = os.environ.get("QWEN_TEST_EE_REBUILD") == "1"
@@ -170,19 +174,20 @@ def test_introspection_reads_the_collection_metadata(work, context):
 
 
 class Host(Container):
-    """A Debian 12 container with sshd, reached as `deploy` (sudo to root), alice to configure, the stub provider
-    on its loopback."""
+    """A Debian 12 container with sshd on 127.0.0.1:SSH_PORT of this machine's network, reached as `deploy` (sudo to
+    root), alice to configure, the stub provider on the same loopback."""
 
     def __init__(self, tag, public_key):
-        super().__init__(SSH_IMAGE, tag, prefix="qwen-ee")
+        # sudo resolves the host's name (this machine's, on its network), which the container's /etc/hosts lacks.
+        super().__init__(SSH_IMAGE, tag, "--network", "host", "--add-host", "%s:127.0.0.1" % socket.gethostname(),
+                         prefix="qwen-ee", command=("/usr/sbin/sshd", "-D", "-e", "-p", str(SSH_PORT),
+                                                    "-o", "ListenAddress=127.0.0.1"))
         self.sh("useradd -m -s /bin/bash alice && useradd -m -s /bin/bash deploy && "
                 "install -d -o deploy -g deploy -m 0700 /home/deploy/.ssh && "
                 "echo 'deploy ALL=(ALL:ALL) NOPASSWD: ALL' > /etc/sudoers.d/deploy && chmod 0440 /etc/sudoers.d/deploy")
         self.write_secret("/home/deploy/.ssh/authorized_keys", public_key)
         self.sh("chown deploy:deploy /home/deploy/.ssh/authorized_keys")
         start_in_container(self, CANARY, MODEL, port=STUB_PORT)
-        self.ip = docker("inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
-                         self.name).stdout.strip()
 
     def answer(self):
         return self.sh(as_user("alice", 'cd /var/tmp && echo test | qwen -p "summarize"'), check=False)
@@ -210,7 +215,7 @@ def private_data_dir(path, host, ssh_key):
         (path / sub).mkdir(parents=True)
     (path / "project" / "site.yml").write_text(yaml.safe_dump(SITE, sort_keys=False))
     write_vars(str(path / "inventory" / "hosts.yml"), {"all": {"hosts": {"ee-host": {
-        "ansible_host": host.ip, "ansible_user": "deploy",
+        "ansible_host": "127.0.0.1", "ansible_port": SSH_PORT, "ansible_user": "deploy",
         "ansible_ssh_common_args": "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"}}}})
     write_vars(str(path / "env" / "extravars"), VARS)
     write_vars(str(path / "env" / "envvars"), {"ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"})
@@ -379,7 +384,8 @@ def test_ansible_runner_provisions_a_host_inside_the_image(work, ssh_key, host, 
     """The job runs in the image (ansible-runner's process isolation with docker, as AWX runs it), with the
     image's collection: nothing of this checkout is mounted, only the private data directory."""
     pdd = private_data_dir(work / "image", host, ssh_key)
-    isolation = ["--process-isolation", "--process-isolation-executable", "docker", "--container-image", ee_image]
+    isolation = ["--process-isolation", "--process-isolation-executable", "docker", "--container-image", ee_image,
+                 "--container-option=--network=host"]
     first = runner(pdd, "image-first", *isolation)
     second = runner(pdd, "image-second", *isolation)
     assert_provisioned_twice(pdd, host, first, second)

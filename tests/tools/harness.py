@@ -38,11 +38,11 @@ def ensure_base_image(suite, tag):
 
 
 class Container:
-    """A detached container (`docker run -d`), removed by remove()."""
+    """A detached container (`docker run -d`), removed by remove(); command replaces the image's CMD."""
 
-    def __init__(self, image, tag, *run_args, prefix="qwen-it"):
+    def __init__(self, image, tag, *run_args, prefix="qwen-it", command=()):
         self.name = "%s-%s-%s" % (prefix, tag, uuid.uuid4().hex[:8])
-        docker("run", "-d", "--name", self.name, *run_args, image)
+        docker("run", "-d", "--name", self.name, *run_args, image, *command)
 
     def sh(self, cmd, check=True):
         return docker("exec", self.name, "sh", "-c", cmd, check=check)
