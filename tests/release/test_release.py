@@ -13,11 +13,11 @@ import time
 import pytest
 import yaml
 
-from harness import REPO
+from harness import HOST_CA, REPO
+from image_sbom import walk
 
 LOGS = os.path.join(REPO, "tests", "output", "logs", "release")
 RELEASE_VENV = os.path.join(REPO, ".venv", "release")
-HOST_CA = "/etc/ssl/certs/ca-certificates.crt"
 VERSION = yaml.safe_load(open(os.path.join(REPO, "galaxy.yml")))["version"]
 QWEN = re.search(r"^ARG QWEN_CODE_VERSION=(\S+)$", open(os.path.join(REPO, "Dockerfile")).read(), re.M).group(1)
 TAG = "qwenops/qwen-code:%s-qwen%s" % (VERSION, QWEN)
@@ -128,12 +128,6 @@ def test_sbom_valid_cyclonedx(sbom):
     assert doc["bomFormat"] == "CycloneDX" and doc["specVersion"] in ("1.5", "1.6")
     run([os.path.join(RELEASE_VENV, "bin", "python"), os.path.join(REPO, "tests", "tools", "image_sbom.py"),
          "--validate", str(path)], log="sbom.log")
-
-
-def walk(components):
-    for c in components:
-        yield c
-        yield from walk(c.get("components", []))
 
 
 def test_sbom_lists_the_image_qwen_node_and_debian(sbom):
