@@ -19,6 +19,7 @@ import json
 import math
 import os
 import pwd
+import stat
 import time
 
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._manifest import file_digest, managed_digest
@@ -80,6 +81,21 @@ def oauth_expiry(raw, now):
     return dict(expiry_date=int(expiry), expires_in=int((expiry - now * 1000) // 1000), expired=expiry <= now * 1000)
 
 
+# What user_config sets: ~/.qwen the user's own 0700 directory, each file of the role the user's own 0600 regular
+# file; the system files root's 0644 regular files. (The OAuth credentials are the CLI's to rewrite once deployed.)
+USER_DIR_MODE, USER_FILE_MODE, SYSTEM_FILE_MODE = 0o700, 0o600, 0o644
+
+
+def wrong_mode(path, is_dir, mode, uid):
+    """Whether path exists as something else than a directory (is_dir) or regular file of uid with mode."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return False  # a missing file is a state of its own
+    kind = stat.S_ISDIR(st.st_mode) if is_dir else stat.S_ISREG(st.st_mode)
+    return not kind or st.st_uid != uid or stat.S_IMODE(st.st_mode) != mode
+
+
 def check_home(home, files, now):
     """Run as the user: the states of the recorded files under ~/.qwen, whether ~/.qwen is there, the OAuth
     expiry when the credentials file is there."""
@@ -91,7 +107,11 @@ def check_home(home, files, now):
                 states[name] = _read(os.path.join(qwen, name))[0]
             continue
         states[name] = file_state(os.path.join(qwen, name), record)
-    out = dict(qwen_dir=os.path.isdir(qwen), files=states)
+    uid = os.getuid()
+    modes = ["."] if wrong_mode(qwen, True, USER_DIR_MODE, uid) else []
+    modes += [name for name in sorted(files) if name != OAUTH_FILE
+              and wrong_mode(os.path.join(qwen, name), False, USER_FILE_MODE, uid)]
+    out = dict(qwen_dir=os.path.isdir(qwen), files=states, modes=modes)
     state, raw = _read(os.path.join(qwen, OAUTH_FILE))
     if state == "ok":
         out["oauth"] = oauth_expiry(raw, now)
@@ -132,6 +152,9 @@ def user_drift(name, entry, now):
     if not result["qwen_dir"]:
         problems.append("%s: ~/.qwen is missing" % name)
     problems.extend("%s: ~/.qwen/%s %s" % (name, f, _SAYS[s]) for f, s in sorted(result["files"].items()) if s != "ok")
+    problems.extend("%s: ~/.qwen%s is not the user's own %s with mode %s" % (
+        name, "" if f == "." else "/" + f, "directory" if f == "." else "file",
+        oct(USER_DIR_MODE if f == "." else USER_FILE_MODE)[2:].zfill(4)) for f in result.get("modes", []))
     return result, problems
 
 
@@ -146,6 +169,8 @@ def host_drift(manifest, users, now=None):
         drift["system"][path] = state = file_state(path, record)
         if state != "ok":
             problems.append("%s %s" % (path, _SAYS[state]))
+        elif wrong_mode(path, False, SYSTEM_FILE_MODE, 0):
+            problems.append("%s is not root's own file with mode 0644" % path)
     for what in ("launcher", "ca_bundle"):
         record = manifest.get(what) or {}
         if record.get("path"):

@@ -145,6 +145,16 @@ options:
         C(active)); a new C(active) release is appended to the manifest's C(history).
     type: dict
     default: {}
+  inputs_digest:
+    description:
+      - A digest of everything the caller passed this call, recorded in the manifest as C(inputs_digest). The
+        role's next run skips this module when the digest is the same and
+        O(qwenops.qwen_code.install_info#module:drift) finds every file as recorded, with the modes this module
+        sets. Recording a new digest alone does not count as a change.
+      - With a key among the inputs, pass a digest only (such as SHA-256), never the inputs themselves, since the
+        manifest holds no secret.
+    type: str
+    version_added: "0.1.0"
   header:
     description: Comment lines written at the top of each C(.env).
     type: str
@@ -450,6 +460,7 @@ def main():
             state=dict(type="str", default="present", choices=["present", "absent"]),
             manifest_path=dict(type="path"),
             manifest_facts=dict(type="dict", default={}),
+            inputs_digest=dict(type="str"),
             header=dict(type="str", default="Managed by Ansible (qwenops.qwen_code): local edits are overwritten.\n"
                                             "Read by the qwen CLI from any working directory."),
         ),
@@ -586,9 +597,15 @@ def main():
             if p["manifest_facts"].get("active"):
                 manifest["history"] = _manifest.with_history(previous.get("history"), p["manifest_facts"]["active"])
             manifest.update(users=users, system=system_records)
+            if p["inputs_digest"]:
+                manifest["inputs_digest"] = p["inputs_digest"]
             if write_manifest(module, p["manifest_path"], manifest, previous_text):
-                result["changed"] = True
                 result["manifest_changed"] = True
+                # A new digest alone is bookkeeping, not a change of the host.
+                before = dict(manifest, inputs_digest=previous.get("inputs_digest"))
+                if previous.get("inputs_digest") is None:
+                    before.pop("inputs_digest")
+                result["changed"] = result["changed"] or _manifest.render(before) != previous_text
             result["manifest"] = manifest
         elif previous_text is not None and not failed:
             result["changed"] = result["manifest_changed"] = True

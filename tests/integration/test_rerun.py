@@ -54,3 +54,48 @@ def test_check_mode_on_a_fresh_host_reports_and_changes_nothing(runner, tmp_path
         assert not (tmp_path / "cache").exists(), "check mode fetched into the controller's cache"
     finally:
         host.remove()
+
+
+USER_CONFIG = "Write the system settings and, for each user"
+
+
+def task_status(output, name):
+    """ok, changed, skipping or fatal: what the task whose name starts with name reported (one host)."""
+    block = output.split("TASK [qwenops.qwen_code.qwen_code : %s" % name, 1)[1]
+    return re.search(r"^(ok|changed|skipping|fatal):", block, re.M).group(1)
+
+
+def changed(run):
+    return [int(n) for n in re.findall(r"changed=(\d+)", run.output.split("PLAY RECAP")[-1])]
+
+
+def test_a_rerun_skips_the_users_files_unless_something_moved(runner, installed_host):
+    """With the inputs of last time (their digest in the manifest) and every file as recorded, user_config is not
+    called; a file's mode, a deleted file, the system settings' mode or another input each make it run and restore
+    what the role sets, and the run after that skips it again."""
+    good = installed_host.good_vars
+    run = runner.play(installed_host, good, "rerun-config-current")
+    assert run.returncode == 0 and changed(run) == [0], run.output[-3000:]
+    assert task_status(run.output, USER_CONFIG) == "skipping"
+    cases = [
+        ("alice-env-mode", "chmod 0644 /home/alice/.qwen/.env", "stat -c %a /home/alice/.qwen/.env", "600", None),
+        ("bob-dir-mode", "chmod 0755 /home/bob/.qwen", "stat -c %a /home/bob/.qwen", "700", None),
+        ("bob-env-deleted", "rm /home/bob/.qwen/.env", "stat -c %a /home/bob/.qwen/.env", "600", None),
+        ("system-mode", "chmod 0666 /etc/qwen-code/settings.json", "stat -c %a /etc/qwen-code/settings.json", "644",
+         None),
+        ("an-input", "true", "grep -c usageStatisticsEnabled.:.true /etc/qwen-code/settings.json", "1",
+         {"qwen_code_usage_statistics": True}),
+    ]
+    for name, break_it, probe, want, other in cases:
+        installed_host.sh(break_it)
+        variables = dict(good, **(other or {}))
+        run = runner.play(installed_host, variables, "rerun-config-%s" % name)
+        assert run.returncode == 0, run.output[-3000:]
+        assert task_status(run.output, USER_CONFIG) == "changed" and changed(run) != [0], name
+        assert installed_host.sh(probe).stdout.strip() == want, name
+        again = runner.play(installed_host, variables, "rerun-config-%s-again" % name)
+        assert again.returncode == 0 and changed(again) == [0], again.output[-3000:]
+        assert task_status(again.output, USER_CONFIG) == "skipping", name
+    # Back to the session's inputs for the other tests.
+    run = runner.play(installed_host, good, "rerun-config-restored")
+    assert run.returncode == 0 and task_status(run.output, USER_CONFIG) == "changed", run.output[-3000:]

@@ -228,3 +228,24 @@ def test_no_manifest_and_a_manifest_that_is_not_ours(tmp_path):
     bad.write_text(render({}))
     r = run_module("install_info", dict(args, manifest_path=str(bad)), tmp_path)
     assert r["manifest"] == {} and "not a regular file of root" in r["manifest_error"]
+
+
+def test_modes_and_owners_other_than_the_roles_are_named(host, accounts):
+    """What user_config sets (~/.qwen 0700, its files 0600, the user's own; the system files root's 0644) is part of
+    the record: the role's re-run skips user_config only when drift finds nothing."""
+    alice = accounts("qud")
+    host["manifest"]["users"][alice.pw_name] = configure(alice)
+    qwen = os.path.join(alice.pw_dir, ".qwen")
+    os.chmod(qwen, 0o755)
+    os.chmod(os.path.join(qwen, ".env"), 0o644)
+    os.chown(os.path.join(qwen, "trustedFolders.json"), alice.pw_uid + 1, alice.pw_gid)
+    os.chmod(os.path.join(qwen, "oauth_creds.json"), 0o644)  # the CLI's file once deployed: not the role's to judge
+    os.chmod(str(host["system"]), 0o666)
+    r = drift(host)
+    assert r["drift"]["users"][alice.pw_name]["modes"] == [".", ".env", "trustedFolders.json"]
+    for line in ["%s: ~/.qwen is not the user's own directory with mode 0700" % alice.pw_name,
+                 "%s: ~/.qwen/.env is not the user's own file with mode 0600" % alice.pw_name,
+                 "%s: ~/.qwen/trustedFolders.json is not the user's own file with mode 0600" % alice.pw_name,
+                 "%s is not root's own file with mode 0644" % host["system"]]:
+        assert line in r["problems"], r["problems"]
+    assert not any("oauth_creds" in p for p in r["problems"])

@@ -281,6 +281,20 @@ def test_manifest_records_digests_and_keys_but_no_secret(users, tmp_path):
     assert not again["changed"], again
 
 
+def test_the_inputs_digest_is_recorded_and_a_new_one_alone_is_no_change(users, tmp_path):
+    facts = {"install_root": "/opt/qwen-code", "active": {"cli": "0.24.4", "node": "22.23.3", "npm": "10.9.9"}}
+    path = tmp_path / "var-lib" / "manifest.json"
+    first = lifecycle(users, tmp_path, manifest_facts=facts, inputs_digest="sha256-one")
+    assert first["changed"] and json.loads(path.read_text())["inputs_digest"] == "sha256-one"
+    other = lifecycle(users, tmp_path, manifest_facts=facts, inputs_digest="sha256-two")
+    assert not other["changed"] and other["manifest_changed"], other
+    assert json.loads(path.read_text())["inputs_digest"] == "sha256-two"
+    kept = lifecycle(users, tmp_path, manifest_facts=facts)  # without one, the last is kept
+    assert not kept["changed"] and json.loads(path.read_text())["inputs_digest"] == "sha256-two"
+    checked = lifecycle(users, tmp_path, manifest_facts=facts, inputs_digest="sha256-three", check=True)
+    assert not checked["changed"] and json.loads(path.read_text())["inputs_digest"] == "sha256-two"
+
+
 def test_keys_the_role_no_longer_manages_are_removed_the_users_own_kept(users, tmp_path):
     lifecycle(users, tmp_path, system_settings={"$version": 4, "tools": {"approvalMode": "plan", "sandbox": True}},
               per_user_settings={users[0].pw_name: {"modelProviders": {"anthropic": [{"id": "c"}]}}})
