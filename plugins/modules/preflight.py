@@ -54,15 +54,7 @@ options:
     default: {}
 extends_documentation_fragment:
   - qwenops.qwen_code.attributes
-attributes:
-  check_mode:
-    support: full
-    details:
-      - This action does not modify state.
-  diff_mode:
-    support: none
-    details:
-      - This action does not modify state.
+  - qwenops.qwen_code.attributes.info_module
 """
 
 EXAMPLES = r"""
