@@ -50,7 +50,7 @@ def test_the_first_check_with_a_message_fails_and_later_ones_are_not_evaluated(t
 
 
 def test_a_list_of_messages_is_joined(tmp_path):
-    _, pf = run(tmp_path, {"checks": ["two"]}, {"two": "{{ ['one is wrong.', '', 'two is wrong.'] }}"})
+    pf = run(tmp_path, {"checks": ["two"]}, {"two": "{{ ['one is wrong.', '', 'two is wrong.'] }}"})[1]
     assert pf["failed"] and pf["msg"] == "one is wrong. two is wrong."
 
 
@@ -73,16 +73,16 @@ def test_the_host_read_is_what_host_checks_warnings_and_results_see(tmp_path):
 
 def test_a_host_check_fails_with_the_read_host_in_the_result(tmp_path):
     task = {"read_host": {"users": [ME.pw_name, "no-such-user-qwenops"]}, "host_checks": ["missing"]}
-    _, pf = run(tmp_path, task, {
+    pf = run(tmp_path, task, {
         "missing": "{{ 'no account: ' ~ __qwen_code_host.missing_users | join(', ')"
-                   " if __qwen_code_host.missing_users else '' }}"})
+                   " if __qwen_code_host.missing_users else '' }}"})[1]
     assert pf["failed"] and pf["msg"] == "no account: no-such-user-qwenops" and pf["check"] == "missing"
     assert pf["missing_users"] == ["no-such-user-qwenops"]
 
 
 def test_check_mode_reads_the_host_all_the_same(tmp_path):
-    _, pf = run(tmp_path, {"read_host": {"users": [ME.pw_name]}, "results": {"home": "home"}},
-                {"home": "{{ __qwen_code_host.users[me].home }}", "me": ME.pw_name}, check=True)
+    pf = run(tmp_path, {"read_host": {"users": [ME.pw_name]}, "results": {"home": "home"}},
+             {"home": "{{ __qwen_code_host.users[me].home }}", "me": ME.pw_name}, check=True)[1]
     assert not pf.get("failed") and pf["decided"] == {"home": ME.pw_dir}
 
 
@@ -95,5 +95,5 @@ def test_check_mode_reads_the_host_all_the_same(tmp_path):
     ({"unknown": 1}, "unknown"),
 ])
 def test_bad_arguments_are_refused(tmp_path, task, message):
-    _, pf = run(tmp_path, task, {"fine": ""})
+    pf = run(tmp_path, task, {"fine": ""})[1]
     assert pf["failed"] and message in pf["msg"], pf
