@@ -13,7 +13,6 @@ __metaclass__ = type
 import re
 
 from ansible.errors import AnsibleActionFail
-from ansible.module_utils.six import string_types
 from ansible.plugins.action import ActionBase
 
 try:  # ansible-core 2.19 and later template only strings trusted as templates
@@ -33,7 +32,7 @@ class ActionModule(ActionBase):
 
     def _names(self, key):
         names = self._task.args.get(key) or []
-        if not isinstance(names, list) or not all(isinstance(n, string_types) and NAME.match(n) for n in names):
+        if not isinstance(names, list) or not all(isinstance(n, str) and NAME.match(n) for n in names):
             raise AnsibleActionFail("%s must be a list of variable names" % key)
         return names
 
@@ -45,7 +44,7 @@ class ActionModule(ActionBase):
     def _problems(value):
         if value is None:
             return []
-        if isinstance(value, string_types):
+        if isinstance(value, str):
             value = [value]
         return [" ".join(str(v).split()) for v in value if v is not None and str(v).strip()]
 
@@ -64,13 +63,13 @@ class ActionModule(ActionBase):
         args = self._task.args
         read_host = args.get("read_host")
         host_var = args.get("host_var", "__qwen_code_host")
-        if not isinstance(host_var, string_types) or not NAME.match(host_var):
+        if not isinstance(host_var, str) or not NAME.match(host_var):
             raise AnsibleActionFail("host_var must be a variable name")
         if read_host is not None and not isinstance(read_host, dict):
             raise AnsibleActionFail("read_host must be the arguments of qwenops.qwen_code.install_info")
         checks, host_checks = self._names("checks"), self._names("host_checks")
         warnings, results = self._names("warnings"), args.get("results") or {}
-        if not isinstance(results, dict) or not all(isinstance(n, string_types) and NAME.match(n)
+        if not isinstance(results, dict) or not all(isinstance(n, str) and NAME.match(n)
                                                     for n in results.values()):
             raise AnsibleActionFail("results must map each key to a variable name")
 
