@@ -23,7 +23,8 @@ import stat
 import time
 
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._manifest import file_digest, managed_digest
-from ansible_collections.qwenops.qwen_code.plugins.module_utils._user_files import strip_json_comments
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._user_files import (
+    DIR_MODE, FILE_MODE, SYSTEM_FILE_MODE, strip_json_comments)
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._user_home import UserHomeError, as_user
 
 OAUTH_FILE = "oauth_creds.json"
@@ -81,19 +82,17 @@ def oauth_expiry(raw, now):
     return dict(expiry_date=int(expiry), expires_in=int((expiry - now * 1000) // 1000), expired=expiry <= now * 1000)
 
 
-# What user_config sets: ~/.qwen the user's own 0700 directory, each file of the role the user's own 0600 regular
-# file; the system files root's 0644 regular files. (The OAuth credentials are the CLI's to rewrite once deployed.)
-USER_DIR_MODE, USER_FILE_MODE, SYSTEM_FILE_MODE = 0o700, 0o600, 0o644
-
-
-def wrong_mode(path, is_dir, mode, uid):
-    """Whether path exists as something else than a directory (is_dir) or regular file of uid with mode."""
+def wrong_mode(path, is_dir, mode, uid, gid):
+    """Whether path exists as something else than what user_config makes it (private_dir, fix_file): a directory
+    (is_dir) or regular file of uid:gid with mode. user_config sets ~/.qwen and each file of the role as the user
+    (DIR_MODE, FILE_MODE) and the system files as root (SYSTEM_FILE_MODE); the OAuth credentials are the CLI's to
+    rewrite once deployed."""
     try:
         st = os.lstat(path)
     except OSError:
         return False  # a missing file is a state of its own
     kind = stat.S_ISDIR(st.st_mode) if is_dir else stat.S_ISREG(st.st_mode)
-    return not kind or st.st_uid != uid or stat.S_IMODE(st.st_mode) != mode
+    return not kind or (st.st_uid, st.st_gid) != (uid, gid) or stat.S_IMODE(st.st_mode) != mode
 
 
 def check_home(home, files, now):
@@ -107,10 +106,10 @@ def check_home(home, files, now):
                 states[name] = _read(os.path.join(qwen, name))[0]
             continue
         states[name] = file_state(os.path.join(qwen, name), record)
-    uid = os.getuid()
-    modes = ["."] if wrong_mode(qwen, True, USER_DIR_MODE, uid) else []
+    uid, gid = os.getuid(), os.getgid()
+    modes = ["."] if wrong_mode(qwen, True, DIR_MODE, uid, gid) else []
     modes += [name for name in sorted(files) if name != OAUTH_FILE
-              and wrong_mode(os.path.join(qwen, name), False, USER_FILE_MODE, uid)]
+              and wrong_mode(os.path.join(qwen, name), False, FILE_MODE, uid, gid)]
     out = dict(qwen_dir=os.path.isdir(qwen), files=states, modes=modes)
     state, raw = _read(os.path.join(qwen, OAUTH_FILE))
     if state == "ok":
@@ -154,7 +153,7 @@ def user_drift(name, entry, now):
     problems.extend("%s: ~/.qwen/%s %s" % (name, f, _SAYS[s]) for f, s in sorted(result["files"].items()) if s != "ok")
     problems.extend("%s: ~/.qwen%s is not the user's own %s with mode %s" % (
         name, "" if f == "." else "/" + f, "directory" if f == "." else "file",
-        oct(USER_DIR_MODE if f == "." else USER_FILE_MODE)[2:].zfill(4)) for f in result.get("modes", []))
+        oct(DIR_MODE if f == "." else FILE_MODE)[2:].zfill(4)) for f in result.get("modes", []))
     return result, problems
 
 
@@ -169,7 +168,7 @@ def host_drift(manifest, users, now=None):
         drift["system"][path] = state = file_state(path, record)
         if state != "ok":
             problems.append("%s %s" % (path, _SAYS[state]))
-        elif wrong_mode(path, False, SYSTEM_FILE_MODE, 0):
+        elif wrong_mode(path, False, SYSTEM_FILE_MODE, 0, 0):
             problems.append("%s is not root's own file with mode 0644" % path)
     for what in ("launcher", "ca_bundle"):
         record = manifest.get(what) or {}

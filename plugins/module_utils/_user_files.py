@@ -30,6 +30,8 @@ from ansible_collections.qwenops.qwen_code.plugins.module_utils._manifest import
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600
+# The system settings files (root's, read by every user; never a secret).
+SYSTEM_FILE_MODE = 0o644
 SECRET_KEY = re.compile(r"(api_?key|token|secret|password)", re.IGNORECASE)
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 MASK = "********"

@@ -231,15 +231,13 @@ import stat
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._user_files import (
-    HomeFailure, env_diff, file_state, fix_file, mask, merge, merge_json_file, normalise_managed, private_dir, read_settings,
-    render_env, render_settings, secret_values)
+    FILE_MODE, SYSTEM_FILE_MODE, HomeFailure, env_diff, file_state, fix_file, mask, merge, merge_json_file,
+    normalise_managed, private_dir, read_settings, render_env, render_settings, secret_values)
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._atomic_write import (
     ROOT_ONLY_DIR, atomic_write, root_only_dir)
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._user_home import UserHomeError, as_user
 from ansible_collections.qwenops.qwen_code.plugins.module_utils import _manifest
 
-FILE_MODE = 0o600
-SYSTEM_FILE_MODE = 0o644
 TRUST_LEVELS = ("TRUST_FOLDER", "TRUST_PARENT", "DO_NOT_TRUST")
 # What an offboarding removes from a settings.json the manifest has no record of (a host configured before the
 # manifest existed): the keys that point the CLI at a provider and a key.

@@ -239,13 +239,15 @@ def test_modes_and_owners_other_than_the_roles_are_named(host, accounts):
     os.chmod(qwen, 0o755)
     os.chmod(os.path.join(qwen, ".env"), 0o644)
     os.chown(os.path.join(qwen, "trustedFolders.json"), alice.pw_uid + 1, alice.pw_gid)
+    os.chown(os.path.join(qwen, "settings.json"), alice.pw_uid, alice.pw_gid + 1)  # user_config restores the group
     os.chmod(os.path.join(qwen, "oauth_creds.json"), 0o644)  # the CLI's file once deployed: not the role's to judge
     os.chmod(str(host["system"]), 0o666)
     r = drift(host)
-    assert r["drift"]["users"][alice.pw_name]["modes"] == [".", ".env", "trustedFolders.json"]
+    assert r["drift"]["users"][alice.pw_name]["modes"] == [".", ".env", "settings.json", "trustedFolders.json"]
     for line in ["%s: ~/.qwen is not the user's own directory with mode 0700" % alice.pw_name,
                  "%s: ~/.qwen/.env is not the user's own file with mode 0600" % alice.pw_name,
                  "%s: ~/.qwen/trustedFolders.json is not the user's own file with mode 0600" % alice.pw_name,
+                 "%s: ~/.qwen/settings.json is not the user's own file with mode 0600" % alice.pw_name,
                  "%s is not root's own file with mode 0644" % host["system"]]:
         assert line in r["problems"], r["problems"]
     assert not any("oauth_creds" in p for p in r["problems"])
