@@ -18,8 +18,8 @@ description:
     renamed over O(path). So the file is created where it lives and gets that directory's default SELinux context
     (a file written elsewhere, such as under C(/tmp), and moved in keeps the wrong label on an enforcing host).
   - Compared by content, owner and mode; a symbolic link where the file should be is replaced by a file.
-  - For root's own directories only (C(/usr/local/bin), C(/etc/qwen-code)); the directory must exist and belong to
-    root.
+  - For root's own directories only (C(/usr/local/bin), C(/etc/qwen-code)); the directory must belong to root and
+    be writable by root only. It must exist, unless O(directory_mode) is given.
 author:
   - qwenops contributors (@qwenops)
 options:
@@ -35,6 +35,14 @@ options:
     description: The file's mode, in octal.
     type: str
     default: "0644"
+  directory_mode:
+    description:
+      - When given, the file's directory is created (root's, with this mode) when it does not exist, and an existing
+        one of root gets this mode and root's group, in the same call. Its own parent must then exist and belong to
+        root.
+      - When not given, the directory must exist.
+    type: str
+    version_added: "0.2.0"
 extends_documentation_fragment:
   - qwenops.qwen_code.attributes
   - qwenops.qwen_code.attributes.diff
@@ -48,6 +56,12 @@ EXAMPLES = r"""
     path: /usr/local/bin/qwen
     content: "{{ lookup('ansible.builtin.template', 'qwen-launcher.sh.j2') }}"
     mode: "0755"
+
+- name: Install a CA bundle, creating /etc/qwen-code when it is not there yet
+  qwenops.qwen_code.system_file:
+    path: /etc/qwen-code/ca-bundle.pem
+    content: "{{ lookup('ansible.builtin.file', 'files/ca-bundle.pem') }}"
+    directory_mode: "0755"
 """
 
 RETURN = r"""
@@ -71,32 +85,72 @@ from ansible_collections.qwenops.qwen_code.plugins.module_utils._atomic_write im
     ROOT_ONLY_DIR, atomic_write, root_only_dir)
 
 
+def octal_mode(module, option, result):
+    value = module.params[option]
+    try:
+        mode = int(value, 8)
+        if not 0 <= mode <= 0o7777:
+            raise ValueError(value)
+    except ValueError:
+        module.fail_json(msg="%s must be an octal mode such as '0644', not %r" % (option, value), **result)
+    return mode
+
+
+def ensure_directory(module, directory, st, mode, result):
+    """Creates directory (root's, mode) in a parent of root that only root can write to, or gives the existing
+    directory of root mode: by path, which is safe where no one else can rename or create entries."""
+    parent = os.path.dirname(directory)
+    try:
+        pst = os.lstat(parent)
+    except OSError:
+        module.fail_json(msg="%s does not exist" % parent, **result)
+    if not root_only_dir(pst):
+        module.fail_json(msg=ROOT_ONLY_DIR % parent, **result)
+    if st is not None and st.st_uid != 0:  # someone else's: not root's to take over
+        module.fail_json(msg=ROOT_ONLY_DIR % directory, **result)
+    result["changed"] = True
+    if module.check_mode:
+        return
+    try:
+        if st is None:
+            os.mkdir(directory, 0o700)
+        os.chown(directory, 0, 0)
+        os.chmod(directory, mode)
+    except (IOError, OSError) as e:
+        module.fail_json(msg="%s: %s" % (directory, to_native(e)), **result)
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
             path=dict(type="path", required=True),
             content=dict(type="str", required=True),
             mode=dict(type="str", default="0644"),
+            directory_mode=dict(type="str"),
         ),
         supports_check_mode=True,
     )
     p = module.params
     path, data = p["path"], to_bytes(p["content"])
     result = dict(changed=False, path=path, sha256=hashlib.sha256(data).hexdigest())
-    try:
-        mode = int(p["mode"], 8)
-        if not 0 <= mode <= 0o7777:
-            raise ValueError(p["mode"])
-    except ValueError:
-        module.fail_json(msg="mode must be an octal mode such as '0644', not %r" % (p["mode"],), **result)
+    mode = octal_mode(module, "mode", result)
+    dir_mode = octal_mode(module, "directory_mode", result) if p["directory_mode"] is not None else None
     directory = os.path.dirname(path)
     try:
         dst = os.lstat(directory)
     except OSError:
-        if module.check_mode:  # a directory an earlier task of the same check-mode run would have created
-            result["changed"] = True
+        dst = None
+    if dst is None or (dir_mode is not None and stat.S_ISDIR(dst.st_mode) and
+                       (stat.S_IMODE(dst.st_mode), dst.st_uid, dst.st_gid) != (dir_mode, 0, 0)):
+        if dir_mode is None:
+            if module.check_mode:  # a directory an earlier task of the same check-mode run would have created
+                result["changed"] = True
+                module.exit_json(**result)
+            module.fail_json(msg="%s does not exist" % directory, **result)
+        ensure_directory(module, directory, dst, dir_mode, result)
+        if dst is None and module.check_mode:
             module.exit_json(**result)
-        module.fail_json(msg="%s does not exist" % directory, **result)
+        dst = os.lstat(directory)
     if not root_only_dir(dst):
         module.fail_json(msg=ROOT_ONLY_DIR % directory, **result)
     current, st = None, None

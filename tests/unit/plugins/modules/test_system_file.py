@@ -9,7 +9,7 @@ import stat
 
 import pytest
 
-from ansible_collections.qwenops.qwen_code.tests.unit.helpers import run_module
+from ansible_collections.qwenops.qwen_code.tests.unit.helpers import run_module, umask
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="writes files of root")
 
@@ -57,3 +57,48 @@ def test_check_mode_in_a_directory_not_made_yet_predicts_a_change(tmp_path):
     assert r["changed"] and not r.get("failed") and not path.parent.exists()
     r = run_module("system_file", {"path": str(path), "content": "PEM"}, tmp_path)
     assert r["failed"] and "does not exist" in r["msg"]
+
+
+def test_directory_mode_creates_the_directory_then_changes_nothing(tmp_path):
+    os.chmod(str(tmp_path), 0o755)
+    path = tmp_path / "etc-qwen-code" / "ca-bundle.pem"
+    args = {"path": str(path), "content": "PEM", "directory_mode": "0755"}
+    r = run_module("system_file", args, tmp_path, check=True)
+    assert r["changed"] and not path.parent.exists()
+    with umask(0o077):
+        assert run_module("system_file", args, tmp_path)["changed"]
+    st = os.lstat(str(path.parent))
+    assert (stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid) == (0o755, 0, 0) and path.read_text() == "PEM"
+    assert not run_module("system_file", args, tmp_path)["changed"]
+    # An existing directory of root with another mode or group gets the mode and root's group back.
+    os.chmod(str(path.parent), 0o700)
+    os.chown(str(path.parent), 0, 1)
+    assert run_module("system_file", args, tmp_path)["changed"]
+    st = os.lstat(str(path.parent))
+    assert (stat.S_IMODE(st.st_mode), st.st_gid) == (0o755, 0)
+
+
+@pytest.mark.parametrize("what", ["someone else's directory", "a link", "a parent others can write to",
+                                  "no parent", "a bad mode"])
+def test_directory_mode_refuses_what_is_not_roots_to_take(tmp_path, what):
+    os.chmod(str(tmp_path), 0o755)
+    directory = tmp_path / "etc-qwen-code"
+    mode = "0755"
+    if what == "someone else's directory":
+        directory.mkdir()
+        os.chown(str(directory), 1000, 1000)
+    elif what == "a link":
+        (tmp_path / "elsewhere").mkdir()
+        os.symlink(str(tmp_path / "elsewhere"), str(directory))
+    elif what == "a parent others can write to":
+        os.chmod(str(tmp_path), 0o777)
+    elif what == "no parent":
+        directory = tmp_path / "missing" / "etc-qwen-code"
+    else:
+        mode = "rwx"
+    r = run_module("system_file", {"path": str(directory / "ca.pem"), "content": "PEM", "directory_mode": mode},
+                   tmp_path)
+    assert r["failed"], r
+    assert not (tmp_path / "elsewhere" / "ca.pem").exists()
+    if what == "someone else's directory":
+        assert os.lstat(str(directory)).st_uid == 1000 and not (directory / "ca.pem").exists()
