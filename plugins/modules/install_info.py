@@ -103,6 +103,15 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+install_root:
+  description:
+    - What O(install_root) is (C(lstat), a link is not followed) - whether it exists, whether it is a directory, its
+      mode (octal string), owner and group ids. The role gives it root's C(0755) only when it is not that already;
+      when it is missing, the first install creates it so.
+  returned: always
+  type: dict
+  sample: {"exists": true, "directory": true, "mode": "0755", "uid": 0, "gid": 0}
+  version_added: "0.2.0"
 os:
   description:
     - The OS release (from C(/etc/os-release)), its family from C(ID) and C(ID_LIKE) (C(debian), C(rhel), C(suse),
@@ -212,6 +221,7 @@ import hashlib
 import os
 import pwd
 import re
+import stat
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._host_facts import host_os
@@ -252,6 +262,16 @@ def unpacked(directory):
 def cli_releases(directory, package):
     return [v for v in entries(directory)
             if not v.startswith(".") and installed_version(os.path.join(directory, v), package) == v]
+
+
+def path_state(path):
+    """Whether path exists, and as what (lstat: a link is not followed)."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return dict(exists=False)
+    return dict(exists=True, directory=stat.S_ISDIR(st.st_mode), mode="%04o" % stat.S_IMODE(st.st_mode),
+                uid=st.st_uid, gid=st.st_gid)
 
 
 def partial_dirs(install_root):
@@ -320,6 +340,7 @@ def main():
     result = dict(
         changed=False,
         os=host_os(),
+        install_root=path_state(root),
         users=users,
         missing_users=missing,
         node=unpacked(os.path.join(root, "node")),

@@ -50,6 +50,9 @@ def test_reports_installed_releases_launcher_and_ca(tmp_path):
     assert [os.path.basename(d["path"]) for d in r["partial"]] == [".0.25.0.partial-abc"]
     assert r["os"]["architecture"] == platform.machine() and r["os"]["distribution"]
     assert "system_node" not in r
+    st = os.lstat(str(root))
+    assert r["install_root"] == {"exists": True, "directory": True, "mode": "%04o" % (st.st_mode & 0o7777),
+                                 "uid": st.st_uid, "gid": st.st_gid}
 
 
 def test_empty_host(tmp_path):
@@ -58,6 +61,10 @@ def test_empty_host(tmp_path):
     assert (r["node"], r["npm"], r["cli"], r["partial"]) == ({}, {}, [], [])
     assert r["launcher"] == {"exists": False, "sha256": None, "release": None}
     assert r["ca_bundle"] == {"exists": False, "sha256": None}
+    assert r["install_root"] == {"exists": False}
+    os.symlink(str(tmp_path), str(tmp_path / "none"))
+    r = run_module("install_info", {"install_root": str(tmp_path / "none")}, tmp_path)
+    assert r["install_root"]["exists"] and not r["install_root"]["directory"], "a link is not followed"
 
 
 def test_probes_a_system_node(tmp_path):
