@@ -99,3 +99,17 @@ def test_a_rerun_skips_the_users_files_unless_something_moved(runner, installed_
     # Back to the session's inputs for the other tests.
     run = runner.play(installed_host, good, "rerun-config-restored")
     assert run.returncode == 0 and task_status(run.output, USER_CONFIG) == "changed", run.output[-3000:]
+
+
+def test_a_rerun_gives_the_install_root_its_owner_and_mode_back(runner, installed_host):
+    """The first install creates the install root without a call of its own (the first unpack makes it root's 0755);
+    one that exists as anything else is given root's group and 0755 back by the next run (a user could not run the
+    CLI under a 0700 root), and the run after that changes nothing."""
+    good = installed_host.good_vars
+    assert installed_host.sh("stat -c '%a %U %G' /opt/qwen-code").stdout.strip() == "755 root root"
+    installed_host.sh("chmod 0700 /opt/qwen-code && chgrp daemon /opt/qwen-code")
+    run = runner.play(installed_host, good, "rerun-install-root")
+    assert run.returncode == 0 and changed(run) != [0], run.output[-3000:]
+    assert installed_host.sh("stat -c '%a %U %G' /opt/qwen-code").stdout.strip() == "755 root root"
+    again = runner.play(installed_host, good, "rerun-install-root-again")
+    assert again.returncode == 0 and changed(again) == [0], again.output[-3000:]
