@@ -350,7 +350,7 @@ def _extract(tar, root):
     (O_EXCL, O_NOFOLLOW). Whatever _prepare() must see on disk is written first: before a member that is not a
     regular file (a directory, a link: a hard link's target must exist), or whose path or one of its parents is
     still being written, every pending write completes."""
-    pending, futures = set(), []
+    pending = {}  # path -> the future writing it
     slots = threading.BoundedSemaphore(WRITERS * 16)  # bounds the file contents held in memory
 
     def write(path, data, mode):
@@ -360,9 +360,8 @@ def _extract(tar, root):
             slots.release()
 
     def drain():
-        for future in futures:
+        for future in pending.values():
             future.result()
-        del futures[:]
         pending.clear()
 
     with ThreadPoolExecutor(WRITERS) as pool:
@@ -394,11 +393,7 @@ def _extract(tar, root):
                     continue
                 data = tar.extractfile(member).read()
                 slots.acquire()
-                futures.append(pool.submit(write, dest, data, prepared.mode))
-                pending.add(dest)
-                # Failures surface early, not after the whole archive was read.
-                if futures[0].done():
-                    futures[0].result()
+                pending[dest] = pool.submit(write, dest, data, prepared.mode)
             elif prepared.issym():
                 os.symlink(prepared.linkname, dest)
             else:
@@ -651,22 +646,17 @@ def main():
         except Failure as e:
             module.fail_json(msg=e.msg, exception=e.exception, **e.result)
 
-    # Several packages: each in a thread of its own (downloads, checks and unpacks overlap), all reported.
-    items = [dict(p, packages=None, resolve_only=False, **item) for item in p["packages"]]
-    results, failures = [None] * len(items), []
-
-    def run(index):
+    # Several packages: each in a thread of its own (downloads, checks and unpacks overlap), all reported, in order.
+    def attempt(item):
         try:
-            results[index] = unpack_one(module, items[index])
+            return unpack_one(module, dict(p, packages=None, resolve_only=False, **item)), None
         except Failure as e:
-            results[index] = e.result
-            failures.append(e)
+            return e.result, e
 
-    threads = [threading.Thread(target=run, args=(index,)) for index in range(len(items))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    with ThreadPoolExecutor(len(p["packages"])) as pool:
+        outcomes = list(pool.map(attempt, p["packages"]))
+    results = [r for r, dummy in outcomes]
+    failures = [e for dummy, e in outcomes if e]
     result = dict(changed=any(r["changed"] for r in results), packages=results,
                   downloaded_bytes=sum(r["downloaded_bytes"] for r in results))
     if failures:
