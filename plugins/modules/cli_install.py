@@ -23,6 +23,12 @@ description:
   - With O(tarball), npm installs that local file with C(--offline) and makes no network request at all (the
     collection copies tarballs fetched once on the controller, see C(qwen_code_artifact_cache)). npm then skips the
     CLI's optional native packages (node-pty, clipboard, sharp, audio capture), none of which a headless run needs.
+  - When the collection pins the dependency tree of O(package)@O(version) (a lockfile made by npm, every package
+    with its exact version and sha512 integrity) and O(lock) is true, npm installs exactly that tree with C(npm ci)
+    instead of resolving it. That saves the registry round trips to find the CLI's dependencies (about 60 on the public
+    registry); every host gets the same tree, and each tarball is checked against its integrity. The tree is laid out as
+    C(npm install --global) lays it out (the same files, modes and C(bin) links). Should C(npm ci) fail (a mirror
+    that lacks a pinned version, say), the module warns and lets npm resolve the tree as without a lock.
   - When O(dest) already holds O(version), nothing runs.
 author:
   - qwenops contributors (@qwenops)
@@ -60,6 +66,13 @@ options:
       - npm's cache directory. By default a temporary one beside O(dest), removed afterwards, so the downloads do
         not stay on the host.
     type: path
+  lock:
+    description:
+      - Install the dependency tree the collection pins for O(package)@O(version), when it has one (see above), with
+        C(npm ci). With V(false), or for a release without one, npm resolves the tree from the registry.
+      - Not used with O(tarball).
+    type: bool
+    default: true
   executables:
     description: Glob patterns, relative to the installed package, of files to make executable (mode C(0755)).
     type: list
@@ -131,6 +144,13 @@ executables:
   returned: when npm ran
   type: list
   elements: str
+installed_from:
+  description:
+    - How npm found the tree. V(lock) when it installed the collection's pinned tree with C(npm ci), V(registry)
+      when it resolved the tree itself, V(tarball) for O(tarball).
+  returned: when npm ran
+  type: str
+  sample: lock
 removed_staging:
   description: Staging directories of interrupted runs that were removed.
   returned: always
@@ -139,7 +159,9 @@ removed_staging:
 """
 
 import glob
+import json
 import os
+import posixpath
 import shutil
 
 from ansible.module_utils.basic import AnsibleModule
@@ -147,21 +169,87 @@ from ansible.module_utils.common.text.converters import to_native
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._transport import (
     proxy_environment, transport_argument_spec)
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._atomic_write import atomic_write
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._cli_locks import known_lock
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._npm_registry import (
     RegistryError, installed_version, nerf_dart, registry_argument_spec, registry_problem, verify_file)
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._staging import (
     normalise_tree_modes, remove_stale, staging_dir, swap_into_place)
 
 
-def npm_argv(p, staging, cache, userconfig=None):
-    """npm's command line: paths and public settings only, never a secret (every user sees it in ps)."""
-    argv = [p["node"], p["npm_cli"], "install", "--global", "--prefix=%s" % staging, "--cache=%s" % cache,
-            "--no-audit", "--no-fund", "--update-notifier=false", "--loglevel=warn"]
+def npm_argv(p, staging, cache, userconfig=None, locked=False):
+    """npm's command line: paths and public settings only, never a secret (every user sees it in ps). locked: `npm
+    ci` in the prefix's lib directory, where install_locked() wrote the package.json and lockfile."""
+    if locked:
+        argv = [p["node"], p["npm_cli"], "ci", "--prefix=%s" % os.path.join(staging, "lib")]
+    else:
+        argv = [p["node"], p["npm_cli"], "install", "--global", "--prefix=%s" % staging]
+    argv += ["--cache=%s" % cache, "--no-audit", "--no-fund", "--update-notifier=false", "--loglevel=warn"]
     if userconfig:
         argv.append("--userconfig=%s" % userconfig)
     if p["tarball"]:
         return argv + ["--offline", p["tarball"]]
-    return argv + ["--registry=%s" % p["registry"], "%s@%s" % (p["package"], p["version"])]
+    argv.append("--registry=%s" % p["registry"])
+    return argv if locked else argv + ["%s@%s" % (p["package"], p["version"])]
+
+
+def lock_problem(lock, package, version):
+    """Why lock is not a global-style tree of package@version alone, every package pinned by its sha512 integrity
+    (None when it is)."""
+    top = "node_modules/" + package
+    packages = lock.get("packages") if isinstance(lock, dict) else None
+    if not isinstance(packages, dict) or lock.get("lockfileVersion") != 3:
+        return "not an npm lockfile of version 3"
+    if packages.get("", {}).get("dependencies") != {package: version}:
+        return "its root does not depend on %s@%s alone" % (package, version)
+    if packages.get(top, {}).get("version") != version:
+        return "it does not hold %s %s" % (package, version)
+    for location, entry in sorted(packages.items()):
+        if not location:
+            continue
+        if location != top and not location.startswith(top + "/node_modules/"):
+            return "%s is not under %s (not the layout of a global install)" % (location, top)
+        if entry.get("link") or not str(entry.get("integrity", "")).startswith("sha512-") \
+                or not str(entry.get("resolved", "")).startswith("https://"):
+            return "%s is not pinned to a registry tarball by its sha512 integrity" % location
+    return None
+
+
+def bin_links(lock, package):
+    """{name: target} of the package's executables, as npm links them into <prefix>/bin on a global install."""
+    bins = lock["packages"]["node_modules/" + package].get("bin") or {}
+    links = {}
+    for name, path in sorted(bins.items()):
+        target = posixpath.normpath(posixpath.join("..", "lib", "node_modules", package, path))
+        if "/" in name or name in (".", "..") or not target.startswith("../lib/node_modules/%s/" % package):
+            raise ValueError("the lock's executable %r -> %r leaves the package" % (name, path))
+        links[name] = target
+    return links
+
+
+def install_locked(module, p, staging, cache, userconfig, lock, result):
+    """npm ci of the pinned tree in <staging>/lib, then the layout of npm install --global: the project files and
+    node_modules/.bin go, <staging>/bin gets the package's executables. Returns False when npm failed."""
+    lib = os.path.join(staging, "lib")
+    os.mkdir(lib, 0o755)
+    with open(os.path.join(lib, "package.json"), "w") as f:
+        json.dump({"dependencies": {p["package"]: p["version"]}}, f)
+    with open(os.path.join(lib, "package-lock.json"), "w") as f:
+        json.dump(lock, f)
+    rc, out, err = module.run_command(npm_argv(p, staging, cache, userconfig, locked=True),
+                                      environ_update=npm_env(p))
+    if rc != 0:
+        module.warn("npm could not install the pinned tree of %s@%s (exit %d), so it resolves the tree from the "
+                    "registry instead: %s" % (p["package"], p["version"], rc, (err or out).strip()[-1000:]))
+        return False
+    for name in ("package.json", "package-lock.json", os.path.join("node_modules", ".package-lock.json")):
+        os.remove(os.path.join(lib, name))
+    shutil.rmtree(os.path.join(lib, "node_modules", ".bin"), ignore_errors=True)
+    links = bin_links(lock, p["package"])
+    if links:
+        os.mkdir(os.path.join(staging, "bin"), 0o755)
+    for name, target in links.items():
+        os.symlink(target, os.path.join(staging, "bin", name))
+    return True
 
 
 def npm_env(p):
@@ -184,14 +272,26 @@ def write_userconfig(directory, p):
 
 
 def npm_install(module, p, staging, cache, userconfig_dir, result):
-    """Runs npm to install the release into the staging prefix, checks what it installed, makes the executables
-    executable and every file usable by all users. Returns the executables, relative to the package."""
+    """Runs npm to install the release into the staging prefix (from the pinned tree when there is one), checks
+    what it installed, makes the executables executable and every file usable by all users. Returns the
+    executables, relative to the package."""
     package = p["package"]
     userconfig = write_userconfig(userconfig_dir, p) if userconfig_dir else None
-    rc, out, err = module.run_command(npm_argv(p, staging, cache, userconfig), environ_update=npm_env(p))
-    if rc != 0:
-        module.fail_json(msg="npm could not install %s@%s (exit %d): %s"
-                         % (package, p["version"], rc, (err or out).strip()[-3000:]), **result)
+    lock = known_lock(package, p["version"]) if p["lock"] and not p["tarball"] else None
+    if lock is not None and lock_problem(lock, package, p["version"]):
+        module.fail_json(msg="the collection's pinned tree of %s@%s is broken (%s): set lock to false"
+                         % (package, p["version"], lock_problem(lock, package, p["version"])), **result)
+    result["installed_from"] = "tarball" if p["tarball"] else "registry"
+    if lock is not None and install_locked(module, p, staging, cache, userconfig, lock, result):
+        result["installed_from"] = "lock"
+    else:
+        if lock is not None:  # what npm ci left goes: npm install --global starts from an empty prefix
+            for name in os.listdir(staging):
+                shutil.rmtree(os.path.join(staging, name))
+        rc, out, err = module.run_command(npm_argv(p, staging, cache, userconfig), environ_update=npm_env(p))
+        if rc != 0:
+            module.fail_json(msg="npm could not install %s@%s (exit %d): %s"
+                             % (package, p["version"], rc, (err or out).strip()[-3000:]), **result)
     package_dir = os.path.join(staging, "lib", "node_modules", package)
     found = installed_version(staging, package)
     if found != p["version"]:
@@ -220,6 +320,7 @@ def main():
         tarball=dict(type="path"),
         integrity=dict(type="str"),
         cache=dict(type="path"),
+        lock=dict(type="bool", default=True),
         executables=dict(type="list", elements="str", default=["vendor/ripgrep/*/rg"]),
         stale_after=dict(type="int", default=3600),
     )

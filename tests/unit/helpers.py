@@ -286,6 +286,29 @@ def run_module(name, args, tmp_path, check=False, diff=False, env=None):
 
 # --- npm_unpack / cli_install security tests: an authenticating proxy, a umask ---------------------------------
 
+def collection_with(tmp_path, module_util, extra_source):
+    """Environment for run_module that runs a module with one of the collection's module_utils extended by
+    extra_source (appended to its text: a table of the test's own, say): a copy of the collection tree (links) in
+    which only that file is replaced, first on PYTHONPATH."""
+    root = tmp_path / ("collection-with-" + module_util)
+    base = root / "ansible_collections" / "qwenops" / "qwen_code"
+    utils = base / "plugins" / "module_utils"
+    utils.mkdir(parents=True)
+    for name in os.listdir(REPO):
+        if name != "plugins":
+            os.symlink(os.path.join(REPO, name), str(base / name))
+    for name in os.listdir(os.path.join(REPO, "plugins")):
+        if name != "module_utils":
+            os.symlink(os.path.join(REPO, "plugins", name), str(base / "plugins" / name))
+    for name in os.listdir(os.path.join(REPO, "plugins", "module_utils")):
+        if name != module_util + ".py":
+            os.symlink(os.path.join(REPO, "plugins", "module_utils", name), str(utils / name))
+    with open(os.path.join(REPO, "plugins", "module_utils", module_util + ".py")) as f:
+        source = f.read()
+    (utils / (module_util + ".py")).write_text(source + "\n" + extra_source + "\n")
+    return {"PYTHONPATH": str(root)}  # run_module puts it first
+
+
 class AuthProxy(ConnectProxy):
     """A ConnectProxy that demands Basic proxy credentials (407 without the right ones) and records every
     Proxy-Authorization it got; besides CONNECT tunnels it forwards plain absolute-URI http:// requests to

@@ -19,27 +19,43 @@ import time
 
 import pytest
 
-from ansible_collections.qwenops.qwen_code.tests.unit.helpers import AuthProxy, run_module, umask
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._cli_locks import LOCKS, known_lock
+from ansible_collections.qwenops.qwen_code.plugins.modules.cli_install import lock_problem
+from ansible_collections.qwenops.qwen_code.tests.unit.helpers import (
+    REPO, AuthProxy, collection_with, run_module, umask)
 
 PACKAGE = "@qwen-code/qwen-code"
 
-# Stands in for `node npm-cli.js install --global --prefix=P ... SPEC`: records its argv, then builds what npm
-# would, or fails (FAKE_NPM_FAIL) or hangs (FAKE_NPM_SLEEP) the way a broken registry or a kill would.
+# Stands in for `node npm-cli.js install --global --prefix=P ... SPEC` and `npm ci --prefix=P/lib`: records its
+# argv (each call's in .calls), then builds what npm would, or fails (FAKE_NPM_FAIL, FAKE_NPM_FAIL_CI for ci only) or
+# hangs (FAKE_NPM_SLEEP) the way a broken registry or a kill would. npm ci lays the tree out as a project: the
+# package in P/lib/node_modules, its executable in node_modules/.bin, the hidden lockfile; it saves the lockfile and
+# package.json it was given.
 FAKE_NPM = r"""#!/bin/sh
 printf '%s\n' "$@" > "$FAKE_NPM_LOG"
+printf '%s\n' "$*" >> "$FAKE_NPM_LOG.calls"
 env > "$FAKE_NPM_LOG.env"
 umask > "$FAKE_NPM_LOG.umask"
 [ -n "$FAKE_NPM_UMASK" ] && umask "$FAKE_NPM_UMASK"
 [ -n "$FAKE_NPM_FAIL" ] && { echo "npm error code ECONNREFUSED" >&2; exit 1; }
+[ "$1" = ci ] && [ -n "$FAKE_NPM_FAIL_CI" ] && { echo "npm error code ETARGET (no such version)" >&2; exit 1; }
 for a in "$@"; do case "$a" in --prefix=*) prefix=${a#--prefix=};; --cache=*) mkdir -p "${a#--cache=}/_cacache";;
   --userconfig=*) uc=${a#--userconfig=}; cp "$uc" "$FAKE_NPM_LOG.npmrc"; stat -c '%a' "$uc" "${uc%/*}" > "$FAKE_NPM_LOG.npmrc.mode";;
 esac; done
-pkg="$prefix/lib/node_modules/@qwen-code/qwen-code"
-mkdir -p "$pkg/vendor/ripgrep/x64-linux" "$prefix/bin" "$pkg/dist"
+if [ "$1" = ci ]; then
+  cp "$prefix/package-lock.json" "$FAKE_NPM_LOG.lock"; cp "$prefix/package.json" "$FAKE_NPM_LOG.package"
+  modules="$prefix/node_modules"; bin="$modules/.bin"; link=../@qwen-code/qwen-code/dist/cli.js
+  mkdir -p "$modules"; echo '{"lockfileVersion": 3}' > "$modules/.package-lock.json"
+else
+  modules="$prefix/lib/node_modules"; bin="$prefix/bin"; link=../lib/node_modules/@qwen-code/qwen-code/dist/cli.js
+fi
+pkg="$modules/@qwen-code/qwen-code"
+mkdir -p "$pkg/vendor/ripgrep/x64-linux" "$bin" "$pkg/dist"
 echo "{\"name\": \"@qwen-code/qwen-code\", \"version\": \"${FAKE_NPM_VERSION:-0.24.4}\"}" > "$pkg/package.json"
 printf 'rg' > "$pkg/vendor/ripgrep/x64-linux/rg"; chmod 0644 "$pkg/vendor/ripgrep/x64-linux/rg"
 printf '#!/usr/bin/env node' > "$pkg/dist/cli.js"; chmod u+x "$pkg/dist/cli.js"
-ln -s ../lib/node_modules/@qwen-code/qwen-code/dist/cli.js "$prefix/bin/qwen"
+printf '#!/usr/bin/env node' > "$pkg/cli-entry.js"; chmod u+x "$pkg/cli-entry.js"
+ln -s "$link" "$bin/qwen"
 [ -n "$FAKE_NPM_SETUID" ] && chmod 4755 "$pkg/dist/cli.js"
 [ -n "$FAKE_NPM_SLEEP" ] && sleep "$FAKE_NPM_SLEEP"
 exit 0
@@ -53,7 +69,9 @@ def fake(tmp_path):
     log = tmp_path / "npm-argv.log"
 
     def run(check=False, env=None, **over):
-        a = {"version": "0.24.4", "dest": str(tmp_path / "cli" / "0.24.4"), "node": "/bin/sh", "npm_cli": str(npm)}
+        # npm resolves the tree unless a test asks for the collection's pinned tree (lock=True; 0.24.4 has one)
+        a = {"version": "0.24.4", "dest": str(tmp_path / "cli" / "0.24.4"), "node": "/bin/sh", "npm_cli": str(npm),
+             "lock": False}
         a.update(over)
         return run_module("cli_install", a, tmp_path, check=check, env=dict({"FAKE_NPM_LOG": str(log)}, **(env or {})))
     run.log = log
@@ -292,3 +310,183 @@ def test_real_npm_uses_the_token_and_the_proxy_credentials(tmp_path, httpserver,
     assert proxy.requests and set(proxy.auth_seen) == {proxy.expected}, (proxy.requests, proxy.auth_seen)
     assert [req.headers.get("Authorization") for req, dummy in httpserver.log] == ["Bearer npm_S3CRET"] * 2
     assert "S3CRET" not in r["_raw"] and proxy.password not in r["_raw"]
+
+
+# --- the pinned tree: npm ci of the collection's lockfile, laid out as npm install --global lays it out ----------
+
+def test_pinned_tree_is_installed_with_npm_ci_in_the_global_layout(fake):
+    with umask(0o077):
+        r = fake(lock=True, registry="https://npm.example.com/repo/npm", auth_token="npm_S3CRET-T0KEN",
+                 env={"FAKE_NPM_UMASK": "077"})
+    assert r["changed"] and r["installed_from"] == "lock", r.get("msg")
+    argv = fake.log.read_text().split("\n")
+    assert argv[0] == "ci" and "--global" not in argv and not [a for a in argv if a.startswith(PACKAGE)]
+    prefix = [a for a in argv if a.startswith("--prefix=")]
+    assert len(prefix) == 1 and prefix[0].startswith("--prefix=%s/.0.24.4.partial-" % fake.cli)
+    assert prefix[0].endswith("/lib") and "--registry=https://npm.example.com/repo/npm" in argv
+    # npm got the collection's lockfile, and a package.json that asks for this release alone
+    assert json.loads((fake.log.parent / "npm-argv.log.lock").read_text()) == known_lock(PACKAGE, "0.24.4")
+    assert json.loads((fake.log.parent / "npm-argv.log.package").read_text()) == {"dependencies": {PACKAGE: "0.24.4"}}
+    # the token as on the other path: a private npmrc, never on npm's command line or in its environment
+    assert (fake.log.parent / "npm-argv.log.npmrc").read_text().endswith(":_authToken=npm_S3CRET-T0KEN\n")
+    assert "S3CRET" not in fake.log.read_text() + (fake.log.parent / "npm-argv.log.env").read_text() + r["_raw"]
+    dest = fake.cli / "0.24.4"
+    lib = dest / "lib"
+    # what a global install has, and nothing of the project npm ci worked in
+    assert sorted(os.listdir(str(lib))) == ["node_modules"] and sorted(os.listdir(str(lib / "node_modules"))) == [
+        "@qwen-code"]
+    assert os.listdir(str(dest / "bin")) == ["qwen"]
+    assert os.readlink(str(dest / "bin" / "qwen")) == "../lib/node_modules/@qwen-code/qwen-code/cli-entry.js"
+    assert os.path.isfile(str(dest / "bin" / "qwen")), "the link resolves"
+    for dirpath, dirnames, filenames in os.walk(str(dest)):
+        for name in dirnames:
+            assert stat.S_IMODE(os.lstat(os.path.join(dirpath, name)).st_mode) == 0o755, os.path.join(dirpath, name)
+    rg = lib / "node_modules" / PACKAGE / "vendor" / "ripgrep" / "x64-linux" / "rg"
+    assert stat.S_IMODE(os.stat(str(rg)).st_mode) == 0o755
+    assert os.listdir(str(fake.cli)) == ["0.24.4"], "staging, npmrc or npm cache left behind"
+
+
+def test_when_npm_ci_fails_npm_resolves_the_tree_in_a_clean_prefix(fake):
+    r = fake(lock=True, env={"FAKE_NPM_FAIL_CI": "1"})
+    assert r["changed"] and r["installed_from"] == "registry", r.get("msg")
+    calls = (fake.log.parent / "npm-argv.log.calls").read_text().splitlines()
+    assert [c.split()[0] for c in calls] == ["ci", "install"] and "--global" in calls[1].split()
+    warnings = json.dumps(r["warnings"])  # (strings, or WarningSummary objects from ansible-core 2.19 on)
+    assert "ETARGET" in warnings and "resolves the tree from the registry" in warnings, warnings
+    lib = fake.cli / "0.24.4" / "lib"
+    assert sorted(os.listdir(str(lib))) == ["node_modules"] and not (lib / "node_modules" / ".bin").exists()
+    assert os.readlink(str(fake.cli / "0.24.4" / "bin" / "qwen")).endswith("/dist/cli.js")
+
+
+def test_when_npm_ci_and_npm_install_fail_nothing_is_left(fake):
+    r = fake(lock=True, env={"FAKE_NPM_FAIL": "1"})
+    assert r["failed"] and "ECONNREFUSED" in r["msg"] and os.listdir(str(fake.cli)) == []
+    assert len((fake.log.parent / "npm-argv.log.calls").read_text().splitlines()) == 2
+
+
+def test_without_a_pinned_tree_npm_resolves_it(fake):
+    r = fake(lock=True, version="0.99.1", dest=str(fake.cli / "0.99.1"), env={"FAKE_NPM_VERSION": "0.99.1"})
+    assert r["changed"] and r["installed_from"] == "registry", r.get("msg")
+    argv = fake.log.read_text().split("\n")
+    assert argv[0] == "install" and "%s@0.99.1" % PACKAGE in argv
+    r = fake(lock=False, version="0.24.4")
+    assert r["installed_from"] == "registry" and fake.log.read_text().split("\n")[0] == "install"
+
+
+def test_a_tarball_is_installed_offline_whatever_lock_says(fake, tmp_path):
+    tgz = tmp_path / "q.tgz"
+    tgz.write_bytes(b"x")
+    r = fake(lock=True, tarball=str(tgz))
+    assert r["installed_from"] == "tarball" and "--offline" in fake.log.read_text().split("\n"), r.get("msg")
+
+
+def test_every_pinned_tree_is_a_global_layout_of_sha512_pinned_tarballs_with_libc():
+    assert LOCKS, "no pinned tree"
+    for key in LOCKS:
+        package, version = key.rsplit("@", 1)
+        lock = known_lock(package, version)
+        assert lock_problem(lock, package, version) is None, key
+        for location, entry in lock["packages"].items():
+            # npm 10 would install sharp's musl builds on a glibc host (and the glibc ones on musl) without it
+            if "linuxmusl" in location or location.endswith("-gnu") or "/sharp-linux-" in location \
+                    or "/sharp-libvips-linux-" in location:
+                assert entry.get("libc") == (["musl"] if "musl" in location else ["glibc"]), location
+
+
+def test_the_roles_default_release_has_a_pinned_tree():
+    import yaml
+    with open(os.path.join(REPO, "roles", "qwen_code", "defaults", "main.yml")) as f:
+        version = str(yaml.safe_load(f)["qwen_code_version"])
+    assert known_lock(PACKAGE, version) is not None, \
+        "pin the tree of %s (python3 tests/tools/cli_lock.py %s), or every fresh host resolves it" % (version, version)
+
+
+@pytest.mark.parametrize("change, problem", [
+    (lambda lock: lock.update(lockfileVersion=2), "version 3"),
+    (lambda lock: lock["packages"][""].update(dependencies={PACKAGE: "0.24.5"}), "alone"),
+    (lambda lock: lock["packages"]["node_modules/" + PACKAGE].update(version="0.24.5"), "does not hold"),
+    (lambda lock: lock["packages"].update({"node_modules/sharp": {
+        "version": "1.0.0", "resolved": "https://registry.npmjs.org/sharp/-/sharp-1.0.0.tgz",
+        "integrity": "sha512-AAAA"}}), "not the layout of a global install"),
+    (lambda lock: lock["packages"].update({"node_modules/%s/node_modules/x" % PACKAGE: {
+        "version": "1.0.0", "resolved": "https://registry.npmjs.org/x/-/x-1.0.0.tgz", "integrity": "sha1-AAAA"}}),
+     "sha512"),
+    (lambda lock: lock["packages"].update({"node_modules/%s/node_modules/x" % PACKAGE: {
+        "resolved": "file:../x", "link": True}}), "sha512"),
+    (lambda lock: lock["packages"].update({"node_modules/%s/node_modules/x" % PACKAGE: {
+        "version": "1.0.0", "resolved": "git+ssh://git@example.com/x.git", "integrity": "sha512-AAAA"}}),
+     "registry tarball"),
+])
+def test_a_lock_that_is_not_a_pinned_global_tree_is_refused(change, problem):
+    lock = known_lock(PACKAGE, "0.24.4")
+    assert lock_problem(lock, PACKAGE, "0.24.4") is None
+    change(lock)
+    assert problem in lock_problem(lock, PACKAGE, "0.24.4")
+    assert lock_problem([], PACKAGE, "0.24.4") == "not an npm lockfile of version 3"
+
+
+def test_a_broken_pinned_tree_fails_before_npm_runs(fake, tmp_path):
+    lock = known_lock(PACKAGE, "0.24.4")
+    lock["packages"]["node_modules/%s/node_modules/x" % PACKAGE] = {"version": "1", "resolved": "file:x"}
+    env = collection_with(tmp_path, "_cli_locks", "LOCKS = %r" % ({PACKAGE + "@0.24.4": json.dumps(lock)},))
+    r = fake(lock=True, env=env)
+    assert r["failed"] and "pinned tree" in r["msg"] and "lock to false" in r["msg"] and not fake.log.exists()
+
+
+def make_tgz(manifest, files):
+    buf = io.BytesIO()
+    files = dict(files, **{"package/package.json": json.dumps(manifest)})
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for name, text in files.items():
+            info = tarfile.TarInfo(name)
+            data = text.encode()
+            info.size, info.mode = len(data), 0o644
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+@pytest.mark.skipif(not (shutil.which("node") and os.path.exists(REAL_NPM)), reason="needs the machine's node and npm")
+def test_real_npm_installs_the_pinned_tree_without_asking_for_any_packument(tmp_path, httpserver, no_proxy_env):
+    """A lock of the test's own (the CLI's real tree is too big to serve): the CLI, a dependency, and two optional
+    platform packages this host must skip without fetching them, one by os, one by libc. The lock's resolved URLs
+    name the public registry; npm asks the configured one (its replace-registry-host)."""
+    public = "https://registry.npmjs.org/"
+    registry = "http://127.0.0.1:%d/" % httpserver.port
+    cli = make_tgz({"name": PACKAGE, "version": "0.99.0", "bin": {"qwen": "./cli.js"},
+                    "dependencies": {"qwenops-dep": "^1.0.0"},
+                    "optionalDependencies": {"qwenops-win": "1.0.0", "qwenops-musl": "1.0.0"}},
+                   {"package/cli.js": "#!/usr/bin/env node\nconsole.log('qwen stand-in');\n",
+                    "package/vendor/ripgrep/x64-linux/rg": "#!/bin/sh\n"})
+    dep = make_tgz({"name": "qwenops-dep", "version": "1.0.3"}, {"package/index.js": "module.exports = 1;\n"})
+    top = "node_modules/" + PACKAGE
+
+    def entry(name, version, data, **extra):
+        return dict({"version": version, "resolved": "%s%s/-/%s-%s.tgz" % (public, name, name.split("/")[-1], version),
+                     "integrity": "sha512-" + base64.b64encode(hashlib.sha512(data).digest()).decode()}, **extra)
+    lock = {"lockfileVersion": 3, "requires": True, "packages": {
+        "": {"dependencies": {PACKAGE: "0.99.0"}},
+        top: entry(PACKAGE, "0.99.0", cli, bin={"qwen": "cli.js"}, dependencies={"qwenops-dep": "^1.0.0"},
+                   optionalDependencies={"qwenops-win": "1.0.0", "qwenops-musl": "1.0.0"}),
+        top + "/node_modules/qwenops-dep": entry("qwenops-dep", "1.0.3", dep),
+        top + "/node_modules/qwenops-win": entry("qwenops-win", "1.0.0", b"never served", optional=True,
+                                                 os=["win32"]),
+        top + "/node_modules/qwenops-musl": entry("qwenops-musl", "1.0.0", b"never served", optional=True,
+                                                  os=["linux"], libc=["musl"]),
+    }}
+    httpserver.expect_request("/@qwen-code/qwen-code/-/qwen-code-0.99.0.tgz").respond_with_data(cli)
+    httpserver.expect_request("/qwenops-dep/-/qwenops-dep-1.0.3.tgz").respond_with_data(dep)
+    env = collection_with(tmp_path, "_cli_locks", "LOCKS = %r" % ({PACKAGE + "@0.99.0": json.dumps(lock)},))
+    dest = tmp_path / "cli" / "0.99.0"
+    r = run_module("cli_install", {
+        "version": "0.99.0", "dest": str(dest), "node": shutil.which("node"), "npm_cli": REAL_NPM,
+        "registry": registry, "executables": ["cli.js"], "cache": str(tmp_path / "npm-cache")}, tmp_path, env=env)
+    assert r["changed"] and r["installed_from"] == "lock", r.get("msg")
+    assert sorted(req.path for req, dummy in httpserver.log) == [
+        "/@qwen-code/qwen-code/-/qwen-code-0.99.0.tgz", "/qwenops-dep/-/qwenops-dep-1.0.3.tgz"]
+    modules = dest / "lib" / "node_modules"
+    assert sorted(os.listdir(str(modules))) == ["@qwen-code"]
+    assert sorted(os.listdir(str(modules / PACKAGE / "node_modules"))) == ["qwenops-dep"]
+    assert sorted(os.listdir(str(dest / "lib"))) == ["node_modules"]
+    assert os.readlink(str(dest / "bin" / "qwen")) == "../lib/node_modules/@qwen-code/qwen-code/cli.js"
+    assert stat.S_IMODE(os.stat(str(modules / PACKAGE / "cli.js")).st_mode) == 0o755
+    assert not r.get("warnings"), r.get("warnings")

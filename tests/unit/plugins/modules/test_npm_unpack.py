@@ -16,7 +16,7 @@ import pytest
 
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._npm_registry import RegistryError
 from ansible_collections.qwenops.qwen_code.plugins.modules import npm_unpack
-from ansible_collections.qwenops.qwen_code.tests.unit.helpers import REPO, AuthProxy, run_module, umask
+from ansible_collections.qwenops.qwen_code.tests.unit.helpers import AuthProxy, collection_with, run_module, umask
 
 
 def make_tgz(files, prefix="package/"):
@@ -433,27 +433,9 @@ def test_a_mirror_serving_another_tarball_for_a_known_release_is_refused(registr
 
 @pytest.fixture
 def known_table(tmp_path):
-    """Environment that runs a module with a _known_artifacts table of the test's own: a copy of the collection
-    tree (links) whose table is replaced, first on PYTHONPATH. The real table's releases are too big to serve."""
-    def make(table):
-        root = tmp_path / "known-collections"
-        base = root / "ansible_collections" / "qwenops" / "qwen_code"
-        utils = base / "plugins" / "module_utils"
-        utils.mkdir(parents=True)
-        for name in os.listdir(REPO):
-            if name != "plugins":
-                os.symlink(os.path.join(REPO, name), str(base / name))
-        for name in os.listdir(os.path.join(REPO, "plugins")):
-            if name != "module_utils":
-                os.symlink(os.path.join(REPO, "plugins", name), str(base / "plugins" / name))
-        for name in os.listdir(os.path.join(REPO, "plugins", "module_utils")):
-            if name != "_known_artifacts.py":
-                os.symlink(os.path.join(REPO, "plugins", "module_utils", name), str(utils / name))
-        with open(os.path.join(REPO, "plugins", "module_utils", "_known_artifacts.py")) as f:
-            source = f.read()
-        (utils / "_known_artifacts.py").write_text(source + "\nKNOWN_INTEGRITY = %r\n" % (table,))
-        return {"PYTHONPATH": str(root)}  # run_module puts it first
-    return make
+    """Environment that runs a module with a _known_artifacts table of the test's own (the real table's releases
+    are too big to serve)."""
+    return lambda table: collection_with(tmp_path, "_known_artifacts", "KNOWN_INTEGRITY = %r" % (table,))
 
 
 def test_known_release_is_verified_against_the_table(registry, tmp_path, known_table):
