@@ -211,24 +211,31 @@ def lock_problem(lock, package, version):
         if entry.get("link") or not str(entry.get("integrity", "")).startswith("sha512-") \
                 or not str(entry.get("resolved", "")).startswith("https://"):
             return "%s is not pinned to a registry tarball by its sha512 integrity" % location
+    try:
+        bin_links(lock, package)
+    except ValueError as e:
+        return to_native(e)
     return None
 
 
 def bin_links(lock, package):
     """{name: target} of the package's executables, as npm links them into <prefix>/bin on a global install."""
     bins = lock["packages"]["node_modules/" + package].get("bin") or {}
+    if not isinstance(bins, dict):
+        raise ValueError("its executables (bin) are not a mapping")
     links = {}
     for name, path in sorted(bins.items()):
-        target = posixpath.normpath(posixpath.join("..", "lib", "node_modules", package, path))
-        if "/" in name or name in (".", "..") or not target.startswith("../lib/node_modules/%s/" % package):
+        target = posixpath.normpath(posixpath.join("..", "lib", "node_modules", package, str(path)))
+        if "/" in name or name in ("", ".", "..") or not target.startswith("../lib/node_modules/%s/" % package):
             raise ValueError("the lock's executable %r -> %r leaves the package" % (name, path))
         links[name] = target
     return links
 
 
-def install_locked(module, p, staging, cache, userconfig, lock, result):
+def install_locked(module, p, staging, cache, userconfig, lock):
     """npm ci of the pinned tree in <staging>/lib, then the layout of npm install --global: the project files and
-    node_modules/.bin go, <staging>/bin gets the package's executables. Returns False when npm failed."""
+    node_modules/.bin go, <staging>/bin gets the package's executables (lock_problem() checked them). Returns
+    False when npm failed."""
     lib = os.path.join(staging, "lib")
     os.mkdir(lib, 0o755)
     with open(os.path.join(lib, "package.json"), "w") as f:
@@ -282,7 +289,7 @@ def npm_install(module, p, staging, cache, userconfig_dir, result):
         module.fail_json(msg="the collection's pinned tree of %s@%s is broken (%s): set lock to false"
                          % (package, p["version"], lock_problem(lock, package, p["version"])), **result)
     result["installed_from"] = "tarball" if p["tarball"] else "registry"
-    if lock is not None and install_locked(module, p, staging, cache, userconfig, lock, result):
+    if lock is not None and install_locked(module, p, staging, cache, userconfig, lock):
         result["installed_from"] = "lock"
     else:
         if lock is not None:  # what npm ci left goes: npm install --global starts from an empty prefix

@@ -416,6 +416,10 @@ def test_the_roles_default_release_has_a_pinned_tree():
     (lambda lock: lock["packages"].update({"node_modules/%s/node_modules/x" % PACKAGE: {
         "version": "1.0.0", "resolved": "git+ssh://git@example.com/x.git", "integrity": "sha512-AAAA"}}),
      "registry tarball"),
+    (lambda lock: lock["packages"]["node_modules/" + PACKAGE].update(bin={"qwen": "../../../../etc/passwd"}),
+     "leaves the package"),
+    (lambda lock: lock["packages"]["node_modules/" + PACKAGE].update(bin={"../qwen": "cli-entry.js"}),
+     "leaves the package"),
 ])
 def test_a_lock_that_is_not_a_pinned_global_tree_is_refused(change, problem):
     lock = known_lock(PACKAGE, "0.24.4")
