@@ -285,9 +285,10 @@ def npm_install(module, p, staging, cache, userconfig_dir, result):
     package = p["package"]
     userconfig = write_userconfig(userconfig_dir, p) if userconfig_dir else None
     lock = known_lock(package, p["version"]) if p["lock"] and not p["tarball"] else None
-    if lock is not None and lock_problem(lock, package, p["version"]):
+    problem = lock_problem(lock, package, p["version"]) if lock is not None else None
+    if problem:
         module.fail_json(msg="the collection's pinned tree of %s@%s is broken (%s): set lock to false"
-                         % (package, p["version"], lock_problem(lock, package, p["version"])), **result)
+                         % (package, p["version"], problem), **result)
     result["installed_from"] = "tarball" if p["tarball"] else "registry"
     if lock is not None and install_locked(module, p, staging, cache, userconfig, lock):
         result["installed_from"] = "lock"
