@@ -84,12 +84,12 @@ options:
   exclude:
     description:
       - Paths inside the package (relative to its root, without C(package/)), such as C(include), that are not
-        unpacked: neither the path nor anything under it. The whole tarball is still verified.
+        unpacked, neither the path nor anything under it. The whole tarball is still verified.
       - The marker records them. O(dest) satisfies a request when it lacks no more than the request excludes, so a
         tree unpacked whole is kept when a later run excludes something, and a tree that lacks a path is unpacked
         again, whole, when a later run wants that path.
       - The collection leaves out Node.js's C headers (C(include), 2,725 files) unless C(qwen_code_node_headers) is
-        true: running qwen never needs them, and on a container's overlayfs creating them took about 2.5 s.
+        true. Running qwen never needs them, and on a container's overlayfs creating them took about 2.5 s.
     type: list
     elements: str
     default: []
