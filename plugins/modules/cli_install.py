@@ -342,8 +342,9 @@ def main():
     p = module.params
     dest, package = p["dest"], p["package"]
     result = dict(changed=False, dest=dest, version=p["version"], removed_staging=[])
-    if registry_problem(p["registry"], p["auth_token"]):
-        module.fail_json(msg=registry_problem(p["registry"], p["auth_token"]), **result)
+    problem = registry_problem(p["registry"], p["auth_token"])
+    if problem:
+        module.fail_json(msg=problem, **result)
     try:
         if p["auth_token"]:
             nerf_dart(p["registry"])

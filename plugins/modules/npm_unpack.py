@@ -315,13 +315,12 @@ class _Tree(object):
             self.kinds[directory] = "dir"
 
 
-def _prepare(member, root, tree=None):
+def _prepare(member, root, tree):
     """The member to extract, with package/ stripped from its name (and from a hard link's target, an archive path
     too), its mode normalised, and checked against the tree already on disk (tree, a _Tree of root); None for what
     is skipped (the top-level directory itself, devices, FIFOs). RegistryError for anything that would reach outside
     root: an absolute name, a name or a hard link target that climbs out of root, a symbolic link whose target,
     resolved from the link's directory, is outside root, or a path through a symbolic link."""
-    tree = tree or _Tree(root)
     if member.name.startswith("/"):
         raise RegistryError("refusing to unpack %s: an absolute path" % member.name)
     name = os.path.normpath(_strip_top(member.name)) if _strip_top(member.name) else "."
@@ -588,11 +587,9 @@ def unpack_one(module, p):
             sri_to_hex(p["integrity"])
         except RegistryError:
             raise Failure("integrity must be a sha512 SRI string (sha512-...)", result)
-    if registry_problem(p["registry"], p["auth_token"]):
-        raise Failure(registry_problem(p["registry"], p["auth_token"]), result)
-    p["exclude"] = p["exclude"] or []
-    if exclude_problem(p["exclude"]):
-        raise Failure(exclude_problem(p["exclude"]), result)
+    problem = registry_problem(p["registry"], p["auth_token"]) or exclude_problem(p["exclude"])
+    if problem:
+        raise Failure(problem, result)
     known = known_integrity(name, p["version"])
     if p["integrity"] and known and p["integrity"] != known:
         raise Failure("%s@%s: the integrity given, %s, differs from the one this collection knows for that "
