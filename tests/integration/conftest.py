@@ -1,5 +1,6 @@
 """Fixtures that drive real ansible-playbook runs against throwaway Debian containers (tests/tools/harness.py)."""
 import os
+import re
 import shutil
 
 import pytest
@@ -20,6 +21,11 @@ GOOD_VARS = {
     "qwen_code_ca_bundle": "/etc/ssl/certs/ca-certificates.crt",
     "qwen_code_verify_provider": False,
 }
+
+
+def changed_counts(output):
+    """The changed= count of each host in a play's recap."""
+    return [int(n) for n in re.findall(r"changed=(\d+)", output.split("PLAY RECAP")[-1])]
 
 
 class Runner:

@@ -2,24 +2,19 @@
 qwen answers (its shell tool included, without the optional native packages), and a run with nothing to change
 needs no network on the controller or the hosts. Registry traffic goes through a counting proxy on 127.0.0.1."""
 import os
-import re
 import subprocess
 import sys
 
 import pytest
 
 import counting_proxy
-from conftest import CANARY, GOOD_VARS, STUB_PORT
+from conftest import CANARY, GOOD_VARS, STUB_PORT, changed_counts
 from harness import TEST_IMAGE, Container
 from stub_harness import requests_in, start_in_container
 
 PACKAGE_DIR = "/opt/qwen-code/cli/0.24.4/lib/node_modules/@qwen-code/qwen-code"
 TOOL_COMMAND = "echo qwenops-tool-$((6*7)); sleep 0.3"  # qwen may drop output that arrives as the shell exits
 OFFLINE = ["unshare", "--net"]  # the controller in a network namespace of its own: loopback only, and down
-
-
-def changed_counts(output):
-    return [int(n) for n in re.findall(r"changed=(\d+)", output.split("PLAY RECAP")[-1])]
 
 
 def ask_qwen(host):

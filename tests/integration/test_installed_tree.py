@@ -13,7 +13,7 @@ import json
 import os
 import re
 
-from conftest import GOOD_VARS, STUB_PORT
+from conftest import GOOD_VARS, STUB_PORT, changed_counts
 from harness import TEST_IMAGE, Container
 from stub_harness import start_in_container
 
@@ -43,10 +43,6 @@ def assert_tree(host, want):
     return tree
 
 
-def changed(run):
-    return [int(n) for n in re.findall(r"changed=(\d+)", run.output.split("PLAY RECAP")[-1])]
-
-
 def test_installed_tree_is_the_reference_tree(installed_host):
     want = reference(headers=False)
     assert len(reference(headers=True) - want) > 2700  # the headers are a part of the reference
@@ -72,15 +68,15 @@ def test_node_headers_turned_on_give_the_reference_tree_exactly_and_stay_when_tu
 
         on = dict(GOOD_VARS, qwen_code_node_headers=True)
         run = runner.play(host, on, "headers-on")
-        assert run.returncode == 0 and changed(run) != [0], run.output[-3000:]
+        assert run.returncode == 0 and changed_counts(run.output) != [0], run.output[-3000:]
         assert "excluded" not in json.loads(host.sh("cat %s" % MARKER).stdout)
         assert_tree(host, reference(headers=True))
         assert host.sh("test -f %s/include/node/node.h" % NODE_DIR, check=False).returncode == 0
 
         run = runner.play(host, on, "headers-on-again")
-        assert run.returncode == 0 and changed(run) == [0], run.output[-3000:]
+        assert run.returncode == 0 and changed_counts(run.output) == [0], run.output[-3000:]
         run = runner.play(host, GOOD_VARS, "headers-off-again")
-        assert run.returncode == 0 and changed(run) == [0], run.output[-3000:]
+        assert run.returncode == 0 and changed_counts(run.output) == [0], run.output[-3000:]
         assert_tree(host, reference(headers=True))
         assert host.sh("qwen --version").stdout.strip() == "0.24.4"
     finally:

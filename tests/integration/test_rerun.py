@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from conftest import GOOD_VARS
+from conftest import GOOD_VARS, changed_counts
 from harness import TEST_IMAGE, Container, docker
 from stub_harness import requests_in
 
@@ -27,7 +27,7 @@ def test_rerun_with_no_network_anywhere_changes_nothing(runner, installed_host):
     finally:
         docker("network", "connect", "bridge", installed_host.name)
     assert run.returncode == 0, run.output[-3000:]
-    assert re.findall(r"changed=(\d+)", run.output.split("PLAY RECAP")[-1]) == ["0"], run.output[-2000:]
+    assert changed_counts(run.output) == [0], run.output[-2000:]
     assert stub_requests(installed_host) == asked, "a run with nothing to change asked the provider"
 
 
@@ -49,7 +49,7 @@ def test_check_mode_on_a_fresh_host_reports_and_changes_nothing(runner, tmp_path
         run = runner.play(host, variables, "check-mode-fresh-%s" % ("cache" if cached else "registry"),
                           extra_args=["--check"])
         assert run.returncode == 0, run.output[-3000:]
-        assert int(re.findall(r"changed=(\d+)", run.output.split("PLAY RECAP")[-1])[0]) > 0
+        assert changed_counts(run.output)[0] > 0
         assert host.snapshot() == before
         assert not (tmp_path / "cache").exists(), "check mode fetched into the controller's cache"
     finally:
@@ -65,17 +65,13 @@ def task_status(output, name):
     return re.search(r"^(ok|changed|skipping|fatal):", block, re.M).group(1)
 
 
-def changed(run):
-    return [int(n) for n in re.findall(r"changed=(\d+)", run.output.split("PLAY RECAP")[-1])]
-
-
 def test_a_rerun_skips_the_users_files_unless_something_moved(runner, installed_host):
     """With the inputs of last time (their digest in the manifest) and every file as recorded, user_config is not
     called; a file's mode, a deleted file, the system settings' mode or another input each make it run and restore
     what the role sets, and the run after that skips it again."""
     good = installed_host.good_vars
     run = runner.play(installed_host, good, "rerun-config-current")
-    assert run.returncode == 0 and changed(run) == [0], run.output[-3000:]
+    assert run.returncode == 0 and changed_counts(run.output) == [0], run.output[-3000:]
     assert task_status(run.output, USER_CONFIG) == "skipping"
     cases = [
         ("alice-env-mode", "chmod 0644 /home/alice/.qwen/.env", "stat -c %a /home/alice/.qwen/.env", "600", None),
@@ -91,10 +87,10 @@ def test_a_rerun_skips_the_users_files_unless_something_moved(runner, installed_
         variables = dict(good, **(other or {}))
         run = runner.play(installed_host, variables, "rerun-config-%s" % name)
         assert run.returncode == 0, run.output[-3000:]
-        assert task_status(run.output, USER_CONFIG) == "changed" and changed(run) != [0], name
+        assert task_status(run.output, USER_CONFIG) == "changed" and changed_counts(run.output) != [0], name
         assert installed_host.sh(probe).stdout.strip() == want, name
         again = runner.play(installed_host, variables, "rerun-config-%s-again" % name)
-        assert again.returncode == 0 and changed(again) == [0], again.output[-3000:]
+        assert again.returncode == 0 and changed_counts(again.output) == [0], again.output[-3000:]
         assert task_status(again.output, USER_CONFIG) == "skipping", name
     # Back to the session's inputs for the other tests.
     run = runner.play(installed_host, good, "rerun-config-restored")
@@ -109,7 +105,7 @@ def test_a_rerun_gives_the_install_root_its_owner_and_mode_back(runner, installe
     assert installed_host.sh("stat -c '%a %U %G' /opt/qwen-code").stdout.strip() == "755 root root"
     installed_host.sh("chmod 0700 /opt/qwen-code && chgrp daemon /opt/qwen-code")
     run = runner.play(installed_host, good, "rerun-install-root")
-    assert run.returncode == 0 and changed(run) != [0], run.output[-3000:]
+    assert run.returncode == 0 and changed_counts(run.output) != [0], run.output[-3000:]
     assert installed_host.sh("stat -c '%a %U %G' /opt/qwen-code").stdout.strip() == "755 root root"
     again = runner.play(installed_host, good, "rerun-install-root-again")
-    assert again.returncode == 0 and changed(again) == [0], again.output[-3000:]
+    assert again.returncode == 0 and changed_counts(again.output) == [0], again.output[-3000:]

@@ -14,7 +14,7 @@ import tarfile
 
 import pytest
 
-from ansible_collections.qwenops.qwen_code.plugins.module_utils._npm_registry import RegistryError
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._npm_registry import RegistryError, read_marker
 from ansible_collections.qwenops.qwen_code.plugins.modules import npm_unpack
 from ansible_collections.qwenops.qwen_code.tests.unit.helpers import AuthProxy, collection_with, run_module, umask
 
@@ -719,11 +719,6 @@ HEADERS_TGZ = make_tgz({"bin/node": (b"#!/bin/sh\necho v22\n", 0o755), "include/
                         "share/doc/node/gdbinit": (b"g", 0o644)})
 
 
-def marker_of(dest):
-    with open(os.path.join(str(dest), npm_unpack.MARKER)) as f:
-        return json.load(f)
-
-
 def test_exclude_leaves_out_a_directory_and_its_contents_and_the_marker_says_so(registry, tmp_path):
     registry(tgz=HEADERS_TGZ)
     dest = tmp_path / "node"
@@ -731,7 +726,7 @@ def test_exclude_leaves_out_a_directory_and_its_contents_and_the_marker_says_so(
     assert r["changed"], r.get("msg")
     # include.txt is not under include/; share/ had nothing but share/doc
     assert sorted(os.listdir(dest)) == sorted(["bin", "include.txt", npm_unpack.MARKER])
-    assert marker_of(dest)["excluded"] == ["include", "share/doc"]
+    assert read_marker(str(dest))["excluded"] == ["include", "share/doc"]
     assert r["integrity"] == sri(HEADERS_TGZ)  # the whole tarball was verified
 
 
@@ -739,7 +734,7 @@ def test_a_whole_tree_satisfies_a_later_exclude_and_a_partial_one_is_unpacked_ag
     registry(tgz=HEADERS_TGZ)
     dest = tmp_path / "node"
     run_module("npm_unpack", args(registry, dest), tmp_path)
-    assert "excluded" not in marker_of(dest) and (dest / "include" / "node" / "node.h").exists()
+    assert "excluded" not in read_marker(str(dest)) and (dest / "include" / "node" / "node.h").exists()
     before = len(registry.server.log)
     # A host unpacked whole (before exclude existed, or with headers on) is kept: no request, no change.
     r = run_module("npm_unpack", args(registry, dest, exclude=["include"]), tmp_path)
@@ -753,7 +748,7 @@ def test_a_whole_tree_satisfies_a_later_exclude_and_a_partial_one_is_unpacked_ag
     assert not again["changed"]
     r = run_module("npm_unpack", args(registry, other), tmp_path)
     assert r["changed"] and (other / "include" / "node" / "v8.h").exists()
-    assert "excluded" not in marker_of(other)
+    assert "excluded" not in read_marker(str(other))
     assert sorted(p for p in os.listdir(tmp_path) if p.startswith(".")) == [], "staging or old trees left behind"
 
 
@@ -767,7 +762,8 @@ def test_packages_take_their_own_exclude_or_the_shared_one(registry, tmp_path):
     assert r["changed"], r
     assert not (tmp_path / "node" / "include").exists() and (tmp_path / "node" / "share").exists()
     assert not (tmp_path / "npm" / "lib").exists() and (tmp_path / "npm" / "bin" / "npm-cli.js").exists()
-    assert marker_of(tmp_path / "node")["excluded"] == ["include"] and marker_of(tmp_path / "npm")["excluded"] == ["lib"]
+    assert read_marker(str(tmp_path / "node"))["excluded"] == ["include"]
+    assert read_marker(str(tmp_path / "npm"))["excluded"] == ["lib"]
 
 
 @pytest.mark.parametrize("path", ["/include", "../include", "include/", "./include", "a/../include", ".", ""])
