@@ -8,6 +8,11 @@ the qwen releases this collection pins, each the tree npm resolved once for `npm
 (global-style: every dependency under the CLI's own node_modules), with each package's exact version and sha512
 integrity, and the `libc` of its platform-specific packages. cli_install installs a release that has one here with
 `npm ci`: no registry round trips to resolve the tree on each host, and the same tree on every host.
+
+Below the table, what a lock means, in one place: whether it is a pinned global tree (lock_problem), the executables
+npm links (bin_links), which of its packages belong on a host (host_platform, expected_locations: npm leaves out
+optional packages of other platforms, and silently drops one whose tarball fails its integrity, which must not pass
+unnoticed), and what an installed tree lacks (tree_problems).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -15,6 +20,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import os
+import platform
+import posixpath
 
 # "<package>@<version>": the lockfile, as compact JSON
 LOCKS = {
@@ -210,3 +218,195 @@ def known_lock(package, version):
     """The lockfile this collection pins for package@version (a dict), or None."""
     text = LOCKS.get("%s@%s" % (package, version))
     return json.loads(text) if text is not None else None
+
+
+def _top(package):
+    return "node_modules/" + package
+
+
+def lock_problem(lock, package, version, integrity=None):
+    """Why lock is not a global-style tree of package@version alone, every package pinned by its sha512 integrity,
+    the package itself by integrity (the one this collection knows for it, when given), or None when it is."""
+    top = _top(package)
+    packages = lock.get("packages") if isinstance(lock, dict) else None
+    if not isinstance(packages, dict) or lock.get("lockfileVersion") != 3:
+        return "not an npm lockfile of version 3"
+    if packages.get("", {}).get("dependencies") != {package: version}:
+        return "its root does not depend on %s@%s alone" % (package, version)
+    if packages.get(top, {}).get("version") != version:
+        return "it does not hold %s %s" % (package, version)
+    for location, entry in sorted(packages.items()):
+        if not location:
+            continue
+        if location != top and not location.startswith(top + "/node_modules/"):
+            return "%s is not under %s (not the layout of a global install)" % (location, top)
+        if entry.get("link") or not str(entry.get("integrity", "")).startswith("sha512-") \
+                or not str(entry.get("resolved", "")).startswith("https://"):
+            return "%s is not pinned to a registry tarball by its sha512 integrity" % location
+    if integrity and packages[top]["integrity"] != integrity:
+        return "it pins %s@%s as %s, but this collection knows that release as %s" % (
+            package, version, packages[top]["integrity"], integrity)
+    try:
+        bin_links(lock, package)
+    except ValueError as e:
+        return str(e)
+    return None
+
+
+def bin_links(lock, package):
+    """{name: target} of the package's executables, as npm links them into <prefix>/bin on a global install."""
+    bins = lock["packages"][_top(package)].get("bin") or {}
+    if not isinstance(bins, dict):
+        raise ValueError("its executables (bin) are not a mapping")
+    links = {}
+    for name, path in sorted(bins.items()):
+        target = posixpath.normpath(posixpath.join("..", "lib", "node_modules", package, str(path)))
+        if "/" in name or name in ("", ".", "..") or not target.startswith("../lib/node_modules/%s/" % package):
+            raise ValueError("the lock's executable %r -> %r leaves the package" % (name, path))
+        links[name] = target
+    return links
+
+
+# platform.machine() -> npm's process.arch
+_NPM_CPU = {"x86_64": "x64", "amd64": "x64", "aarch64": "arm64", "arm64": "arm64", "armv7l": "arm", "armv6l": "arm",
+            "ppc64le": "ppc64", "s390x": "s390x", "riscv64": "riscv64", "i686": "ia32", "i386": "ia32"}
+
+
+def host_platform(node_version=None):
+    """This host as npm sees it: os, cpu, libc (glibc or musl), and the Node version npm runs with (for engines)."""
+    try:
+        libc = "glibc" if os.confstr("CS_GNU_LIBC_VERSION") else "musl"
+    except (ValueError, OSError, AttributeError):
+        libc = "musl"
+    machine = platform.machine().lower()
+    return dict(os="linux" if platform.system() == "Linux" else platform.system().lower(),
+                cpu=_NPM_CPU.get(machine, machine), libc=libc, node=node_version)
+
+
+def _allows(values, value):
+    """npm's os/cpu/libc rule: a list of allowed values, or of !excluded ones."""
+    if not values:
+        return True
+    values = [values] if isinstance(values, str) else list(values)
+    if "!" + value in values:
+        return False
+    allowed = [v for v in values if not v.startswith("!")]
+    return not allowed or value in allowed or "any" in allowed
+
+
+def _version_tuple(text):
+    parts = []
+    for part in str(text).lstrip("v=").split("-")[0].split("."):
+        parts.append(int(part) if part.isdigit() else 0)
+    return tuple((parts + [0, 0, 0])[:3])
+
+
+def _engine_allows(entry, node_version):
+    """Whether the entry's engines.node admits node_version. Only the plain >=X.Y.Z form is read (the only one in
+    the pinned trees); anything else counts as admitted, so that a package npm might skip is still expected: the
+    check then errs towards refusing a tree, never towards accepting one that lacks a package."""
+    wanted = (entry.get("engines") or {}).get("node") if isinstance(entry.get("engines"), dict) else None
+    if not node_version or not wanted or not str(wanted).strip().startswith(">="):
+        return True
+    bound = str(wanted).strip()[2:].strip()
+    if not bound or " " in bound or "|" in bound:
+        return True
+    return _version_tuple(node_version) >= _version_tuple(bound)
+
+
+def runs_on(entry, host):
+    """Whether npm installs this lock entry on host (an optional package for another platform, or whose engines
+    exclude the host's Node, it leaves out)."""
+    if not entry.get("optional"):
+        return True
+    return _allows(entry.get("os"), host["os"]) and _allows(entry.get("cpu"), host["cpu"]) \
+        and _allows(entry.get("libc"), host["libc"]) and _engine_allows(entry, host.get("node"))
+
+
+def _resolve(packages, location, name):
+    """Where a dependency name of the package at location resolves, in npm's node_modules lookup (None: nowhere)."""
+    while True:
+        candidate = (location + "/" if location else "") + "node_modules/" + name
+        if candidate in packages:
+            return candidate
+        if not location:
+            return None
+        cut = location.rfind("node_modules/")
+        location = location[:cut].rstrip("/") if cut > 0 else ""
+
+
+def expected_locations(lock, package, host):
+    """The lock's locations npm installs on host: reached from the package through dependencies and optional
+    dependencies, each one that runs on host (runs_on)."""
+    packages = lock["packages"]
+    top = _top(package)
+    expected, queue = set([top]), [top]
+    while queue:
+        location = queue.pop()
+        entry = packages[location]
+        for name in list(entry.get("dependencies") or {}) + list(entry.get("optionalDependencies") or {}):
+            found = _resolve(packages, location, name)
+            if found and found not in expected and runs_on(packages[found], host):
+                expected.add(found)
+                queue.append(found)
+    return expected
+
+
+def installed_locations(lib):
+    """{location: version} of every package under lib/node_modules (scoped ones too), at any depth."""
+    found = {}
+
+    def walk(modules, prefix):
+        try:
+            names = sorted(os.listdir(modules))
+        except OSError:
+            return
+        for name in names:
+            if name.startswith("."):
+                continue
+            if name.startswith("@"):
+                for sub in sorted(os.listdir(os.path.join(modules, name))):
+                    visit(os.path.join(modules, name, sub), prefix + name + "/" + sub)
+            else:
+                visit(os.path.join(modules, name), prefix + name)
+
+    def visit(path, location):
+        if os.path.islink(path) or not os.path.isdir(path):
+            found[location] = None
+            return
+        try:
+            with open(os.path.join(path, "package.json")) as f:
+                found[location] = json.load(f).get("version")
+        except (IOError, OSError, ValueError, AttributeError):
+            found[location] = None
+        walk(os.path.join(path, "node_modules"), location + "/node_modules/")
+
+    walk(os.path.join(lib, "node_modules"), "node_modules/")
+    return found
+
+
+def tree_problems(lock, package, lib, host):
+    """What the tree installed under lib (a prefix's lib directory) lacks or has besides the lock for this host:
+    a list of lines naming each package, empty when it is exactly the pinned tree."""
+    packages = lock["packages"]
+    installed = installed_locations(lib)
+    problems = []
+    for location in sorted(expected_locations(lock, package, host)):
+        name = location.rsplit("node_modules/", 1)[1]
+        if location not in installed:
+            problems.append("%s %s is missing" % (name, packages[location]["version"]))
+        elif installed[location] != packages[location]["version"]:
+            problems.append("%s is %s, not the pinned %s" % (name, installed[location], packages[location]["version"]))
+    for location in sorted(set(installed) - set(packages)):
+        problems.append("%s is not in the pinned tree" % location.rsplit("node_modules/", 1)[1])
+    return problems
+
+
+def packages_with_integrity(lock, text):
+    """name@version of each lock entry whose integrity appears in text (npm's messages quote it, often without the
+    package's name)."""
+    found = []
+    for location, entry in sorted(lock["packages"].items()):
+        if location and entry.get("integrity") and entry["integrity"] in text:
+            found.append("%s@%s" % (location.rsplit("node_modules/", 1)[1], entry.get("version")))
+    return found

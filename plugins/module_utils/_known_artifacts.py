@@ -39,3 +39,18 @@ KNOWN_INTEGRITY = {
 def known_integrity(name, version):
     """The integrity this collection knows for name@version (an exact version), or None."""
     return KNOWN_INTEGRITY.get(name, {}).get(version)
+
+
+def unknown_release_problem(name, version, allowed, option):
+    """Why name@version may not be installed (None when it may): a release this collection does not know is only
+    installed when the operator trusts the registry for its code (option, the variable or module option that says
+    so, is allowed). Such a release gets its tarball checked against the registry's own integrity only, and npm
+    resolves its dependencies."""
+    if allowed or known_integrity(name, version):
+        return None
+    known = sorted(KNOWN_INTEGRITY.get(name, {}), key=lambda v: tuple(int(x) for x in v.split(".") if x.isdigit()))
+    return ("%s %s is not a release this collection knows (it knows %s: their tarballs' sha512 is in its table), so "
+            "it is refused: installing it would trust the registry, or a mirror, for the CLI's code, which runs for "
+            "every user. Pin a known release, update the collection, or set %s: true to trust the registry for "
+            "this release (its tarball is then checked against the registry's own integrity only, and npm resolves "
+            "its dependencies)." % (name, version, ", ".join(known) or "no release", option))

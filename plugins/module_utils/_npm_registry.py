@@ -129,6 +129,32 @@ def download(request, url, target, expected_hex, headers=None):
     return size
 
 
+def integrity_problem(name, version, source, found, known):
+    """Why a tarball (or a version document) of name@version that source gives with integrity found is refused,
+    when this collection knows that release as known (None when they agree, or the release is not known)."""
+    if known and found != known:
+        return ("%s@%s: the integrity check failed: %s gives it as %s, but this collection knows that release as %s. "
+                "The registry or mirror serves another package than the one published; refusing it."
+                % (name, version, source, found, known))
+    return None
+
+
+def fetch_verified(request, registry, token, name, version, target, known=None):
+    """Downloads name@version's tarball from the registry into target, verified: against known (the integrity this
+    collection knows for the release) before anything is downloaded, and against the registry's own integrity while
+    it is. Returns the version document. RegistryError names what failed."""
+    doc = fetch_version_document(request, registry, name, version,
+                                 headers=auth_headers(registry, version_document_url(registry, name, version), token))
+    problem = integrity_problem(name, doc["version"], "the registry %s" % registry, doc["dist"]["integrity"], known)
+    if problem:
+        raise RegistryError(problem)
+    url = doc["dist"].get("tarball")
+    if not url:
+        raise RegistryError("%s@%s: the registry %s names no tarball" % (name, doc["version"], registry))
+    download(request, url, target, sri_to_hex(doc["dist"]["integrity"]), headers=auth_headers(registry, url, token))
+    return doc
+
+
 def read_marker(directory):
     """The npm_unpack marker of directory (name, version, integrity), or None."""
     try:

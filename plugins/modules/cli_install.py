@@ -10,25 +10,34 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 ---
 module: cli_install
-short_description: Install a qwen CLI release with npm into its own directory, all or nothing
+short_description: Install a qwen CLI release, verified, into its own directory, all or nothing
 version_added: "0.1.0"
 description:
-  - Runs C(npm install --global) for O(package)@O(version) with the given Node.js and npm into a staging prefix
-    beside O(dest), makes the vendored executables (ripgrep) executable, and renames the prefix to O(dest) only
-    when all of that succeeded. A failed or killed install never leaves a partial O(dest), and the release that
-    was there before keeps working.
+  - Installs O(package)@O(version) with the given Node.js and npm into a staging prefix beside O(dest), makes the
+    vendored executables (ripgrep) executable, and renames the prefix to O(dest) only when all of that succeeded. A
+    failed or killed install never leaves a partial O(dest), and the release that was there before keeps working.
+  - The release's own tarball is verified before npm sees it, on every path. The module fetches it itself (or takes
+    O(tarball)) and checks its sha512 against the integrity this collection knows for the release (the table of
+    known releases) and against the registry's; npm then installs that verified local file. A mirror that serves
+    another package under a known release's name is refused, whatever integrity its documents give.
+  - When the collection pins the release's whole dependency tree (a lockfile made by npm, every package with its
+    exact version and sha512 integrity) and O(lock) is true, npm installs exactly that tree with C(npm ci), laid
+    out as C(npm install --global) lays it out (the same files, modes and C(bin) links). The tree is then checked
+    against the lock for this host's platform, since npm drops an optional package whose tarball fails its integrity with
+    no more than a warning, and a tree that lacks a package of the lock (or has one that is not in it) fails the
+    install, naming the package. There is no fallback to resolving the tree.
+  - A release this collection knows without a pinned tree (or O(lock=false)) is installed from its verified tarball,
+    with npm resolving its dependencies from the registry (a warning says so).
+  - A release in neither table (a newer C(latest), a mirror's private build) is refused unless O(allow_unpinned),
+    which trusts the registry for the CLI's code as well.
+  - npm never runs a package's install scripts (C(--ignore-scripts)), so nothing a registry serves runs as root. A
+    failing npm run is retried (O(attempts)), unless the failure is an integrity check, and then the install fails.
   - Each run stages into a directory of its own, so two runs at once never write into the same tree; when another
     run completed O(dest) first, its tree is kept. Staging directories older than O(stale_after) seconds, left by
     runs that were killed, are removed.
   - With O(tarball), npm installs that local file with C(--offline) and makes no network request at all (the
     collection copies tarballs fetched once on the controller, see C(qwen_code_artifact_cache)). npm then skips the
     CLI's optional native packages (node-pty, clipboard, sharp, audio capture), none of which a headless run needs.
-  - When the collection pins the dependency tree of O(package)@O(version) (a lockfile made by npm, every package
-    with its exact version and sha512 integrity) and O(lock) is true, npm installs exactly that tree with C(npm ci)
-    instead of resolving it. That saves the registry round trips to find the CLI's dependencies (about 60 on the public
-    registry); every host gets the same tree, and each tarball is checked against its integrity. The tree is laid out as
-    C(npm install --global) lays it out (the same files, modes and C(bin) links). Should C(npm ci) fail (a mirror
-    that lacks a pinned version, say), the module warns and lets npm resolve the tree as without a lock.
   - When O(dest) already holds O(version), nothing runs.
 author:
   - qwenops contributors (@qwenops)
@@ -42,7 +51,7 @@ options:
     type: path
     required: true
   node:
-    description: The Node.js binary that runs npm (its directory is put first on C(PATH) for install scripts).
+    description: The Node.js binary that runs npm (its directory is put first on C(PATH) for npm).
     type: path
     required: true
   npm_cli:
@@ -56,7 +65,7 @@ options:
   tarball:
     description:
       - Install this package tarball (on the host) offline instead of asking the registry; O(registry) and
-        O(auth_token) are then not used.
+        O(auth_token) are then not used. It is verified like a download (O(integrity), and the known integrity).
     type: path
   integrity:
     description: The sha512 SRI string O(tarball) must match; checked before npm runs.
@@ -73,6 +82,21 @@ options:
       - Not used with O(tarball).
     type: bool
     default: true
+  allow_unpinned:
+    description:
+      - Install a release this collection does not know (neither its integrity nor its tree), trusting the registry
+        for its tarball and its dependencies. Without it such a release is refused before anything changes.
+    type: bool
+    default: false
+    version_added: "0.2.0"
+  attempts:
+    description:
+      - How many times npm is run before the install fails, for failures that may pass (a registry that does not
+        answer, a dropped connection). An integrity failure is never retried. The release's own download is tried
+        as often.
+    type: int
+    default: 3
+    version_added: "0.2.0"
   executables:
     description: Glob patterns, relative to the installed package, of files to make executable (mode C(0755)).
     type: list
@@ -85,10 +109,12 @@ options:
 extends_documentation_fragment:
   - qwenops.qwen_code.npm_registry
   - qwenops.qwen_code.transport
-  - qwenops.qwen_code.transport.npm
+  - qwenops.qwen_code.transport.requests
   - qwenops.qwen_code.attributes
   - qwenops.qwen_code.attributes.no_diff
 notes:
+  - O(ca_path) is also given to npm, as C(NODE_EXTRA_CA_CERTS). O(timeout) is the module's own requests' (the
+    release's version document and tarball), default 60 seconds.
   - npm gets O(auth_token) in a throwaway npmrc (mode C(0600), in a private directory beside O(dest), removed
     afterwards) passed with C(--userconfig), keyed to O(registry)'s host and path, so that npm sends it to that
     registry only. It never appears on npm's command line or in its environment. With it, npm does not read the
@@ -147,10 +173,23 @@ executables:
 installed_from:
   description:
     - How npm found the tree. V(lock) when it installed the collection's pinned tree with C(npm ci), V(registry)
-      when it resolved the tree itself, V(tarball) for O(tarball).
+      when it resolved the dependencies itself, V(tarball) for O(tarball) (offline).
   returned: when npm ran
   type: str
   sample: lock
+trust:
+  description:
+    - Why the release's own tarball was trusted. V(known) it has the integrity this collection knows for the
+      release. V(registry) it has the registry's integrity, for a release this collection does not know
+      (O(allow_unpinned)), or O(integrity) for O(tarball).
+  returned: when the release was installed or would be
+  type: str
+  sample: known
+npm_attempts:
+  description: How many times npm ran.
+  returned: when npm ran
+  type: int
+  version_added: "0.2.0"
 removed_staging:
   description: Staging directories of interrupted runs that were removed.
   returned: always
@@ -158,110 +197,56 @@ removed_staging:
   elements: str
 """
 
+
 import glob
 import json
 import os
-import posixpath
+import re
 import shutil
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._transport import (
-    proxy_environment, transport_argument_spec)
+    apply_proxy_options, make_request, proxy_environment, transport_argument_spec)
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._atomic_write import atomic_write
-from ansible_collections.qwenops.qwen_code.plugins.module_utils._cli_locks import known_lock
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._cli_locks import (
+    bin_links, host_platform, known_lock, lock_problem, packages_with_integrity, tree_problems)
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._known_artifacts import (
+    known_integrity, unknown_release_problem)
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._npm_registry import (
-    RegistryError, installed_version, nerf_dart, registry_argument_spec, registry_problem, verify_file)
+    RegistryError, fetch_verified, installed_version, integrity_problem, nerf_dart, registry_argument_spec,
+    registry_problem, verify_file)
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._staging import (
     normalise_tree_modes, remove_stale, staging_dir, swap_into_place)
 
+# npm's words for a tarball that is not what the lock or the registry says it is: never worth another attempt.
+INTEGRITY_FAILURE = re.compile(r"EINTEGRITY|integrity checksum failed|seems to be corrupted", re.I)
+# Seconds before npm's next attempt (each failing fetch is also retried by npm itself, quickly: see npm_argv).
+RETRY_DELAY = 2
 
-def npm_argv(p, staging, cache, userconfig=None, locked=False):
+
+def npm_argv(p, staging, cache, tgz, userconfig=None, locked=False):
     """npm's command line: paths and public settings only, never a secret (every user sees it in ps). locked: `npm
-    ci` in the prefix's lib directory, where install_locked() wrote the package.json and lockfile."""
+    ci` in the prefix's lib directory, where install_locked() wrote the package.json and lockfile; otherwise `npm
+    install --global` of the verified local tarball tgz. Install scripts never run."""
     if locked:
         argv = [p["node"], p["npm_cli"], "ci", "--prefix=%s" % os.path.join(staging, "lib")]
     else:
         argv = [p["node"], p["npm_cli"], "install", "--global", "--prefix=%s" % staging]
-    argv += ["--cache=%s" % cache, "--no-audit", "--no-fund", "--update-notifier=false", "--loglevel=warn"]
+    argv += ["--cache=%s" % cache, "--ignore-scripts", "--no-audit", "--no-fund", "--update-notifier=false",
+             "--loglevel=warn", "--fetch-retries=1", "--fetch-retry-mintimeout=1000", "--fetch-retry-maxtimeout=5000"]
     if userconfig:
         argv.append("--userconfig=%s" % userconfig)
     if p["tarball"]:
-        return argv + ["--offline", p["tarball"]]
+        return argv + ["--offline", tgz]
     argv.append("--registry=%s" % p["registry"])
-    return argv if locked else argv + ["%s@%s" % (p["package"], p["version"])]
-
-
-def lock_problem(lock, package, version):
-    """Why lock is not a global-style tree of package@version alone, every package pinned by its sha512 integrity
-    (None when it is)."""
-    top = "node_modules/" + package
-    packages = lock.get("packages") if isinstance(lock, dict) else None
-    if not isinstance(packages, dict) or lock.get("lockfileVersion") != 3:
-        return "not an npm lockfile of version 3"
-    if packages.get("", {}).get("dependencies") != {package: version}:
-        return "its root does not depend on %s@%s alone" % (package, version)
-    if packages.get(top, {}).get("version") != version:
-        return "it does not hold %s %s" % (package, version)
-    for location, entry in sorted(packages.items()):
-        if not location:
-            continue
-        if location != top and not location.startswith(top + "/node_modules/"):
-            return "%s is not under %s (not the layout of a global install)" % (location, top)
-        if entry.get("link") or not str(entry.get("integrity", "")).startswith("sha512-") \
-                or not str(entry.get("resolved", "")).startswith("https://"):
-            return "%s is not pinned to a registry tarball by its sha512 integrity" % location
-    try:
-        bin_links(lock, package)
-    except ValueError as e:
-        return to_native(e)
-    return None
-
-
-def bin_links(lock, package):
-    """{name: target} of the package's executables, as npm links them into <prefix>/bin on a global install."""
-    bins = lock["packages"]["node_modules/" + package].get("bin") or {}
-    if not isinstance(bins, dict):
-        raise ValueError("its executables (bin) are not a mapping")
-    links = {}
-    for name, path in sorted(bins.items()):
-        target = posixpath.normpath(posixpath.join("..", "lib", "node_modules", package, str(path)))
-        if "/" in name or name in ("", ".", "..") or not target.startswith("../lib/node_modules/%s/" % package):
-            raise ValueError("the lock's executable %r -> %r leaves the package" % (name, path))
-        links[name] = target
-    return links
-
-
-def install_locked(module, p, staging, cache, userconfig, lock):
-    """npm ci of the pinned tree in <staging>/lib, then the layout of npm install --global: the project files and
-    node_modules/.bin go, <staging>/bin gets the package's executables (lock_problem() checked them). Returns
-    False when npm failed."""
-    lib = os.path.join(staging, "lib")
-    os.mkdir(lib, 0o755)
-    with open(os.path.join(lib, "package.json"), "w") as f:
-        json.dump({"dependencies": {p["package"]: p["version"]}}, f)
-    with open(os.path.join(lib, "package-lock.json"), "w") as f:
-        json.dump(lock, f)
-    rc, out, err = module.run_command(npm_argv(p, staging, cache, userconfig, locked=True),
-                                      environ_update=npm_env(p))
-    if rc != 0:
-        module.warn("npm could not install the pinned tree of %s@%s (exit %d), so it resolves the tree from the "
-                    "registry instead: %s" % (p["package"], p["version"], rc, (err or out).strip()[-1000:]))
-        return False
-    for name in ("package.json", "package-lock.json", os.path.join("node_modules", ".package-lock.json")):
-        os.remove(os.path.join(lib, name))
-    shutil.rmtree(os.path.join(lib, "node_modules", ".bin"), ignore_errors=True)
-    links = bin_links(lock, p["package"])
-    if links:
-        os.mkdir(os.path.join(staging, "bin"), 0o755)
-    for name, target in links.items():
-        os.symlink(target, os.path.join(staging, "bin", name))
-    return True
+    return argv if locked else argv + [tgz]
 
 
 def npm_env(p):
-    """npm's environment: its Node first on PATH, the extra CA bundle and the proxies (npm and install scripts read
-    https_proxy, http_proxy and no_proxy). Not visible to other users, unlike a command line."""
+    """npm's environment: its Node first on PATH, the extra CA bundle and the proxies (npm reads https_proxy,
+    http_proxy and no_proxy). Not visible to other users, unlike a command line."""
     env = dict(PATH=os.path.dirname(p["node"]) + os.pathsep + "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
     if p["ca_path"]:
         env["NODE_EXTRA_CA_CERTS"] = p["ca_path"]
@@ -278,41 +263,154 @@ def write_userconfig(directory, p):
     return path
 
 
-def npm_install(module, p, staging, cache, userconfig_dir, result):
-    """Runs npm to install the release into the staging prefix (from the pinned tree when there is one), checks
-    what it installed, makes the executables executable and every file usable by all users. Returns the
-    executables, relative to the package."""
+class InstallError(Exception):
+    """Why the install failed, for the operator."""
+
+
+def run_npm(module, p, argv, what, lock=None, before_retry=None):
+    """Runs npm until it succeeds, at most p["attempts"] times: an integrity failure ends it at once (retrying would
+    only fetch the same tarball again). Returns (npm's output, how many runs); InstallError when it never
+    succeeded, naming the packages whose integrity failed where the lock knows them."""
+    attempt = 0
+    while True:
+        attempt += 1
+        rc, out, err = module.run_command(argv, environ_update=npm_env(p))
+        output = "\n".join(x for x in (out, err) if x).strip()
+        if rc == 0:
+            return output, attempt
+        if INTEGRITY_FAILURE.search(output):
+            named = packages_with_integrity(lock, output) if lock else []
+            raise InstallError(
+                "%s failed its integrity check%s: the registry %s serves another tarball than the one %s pins "
+                "(npm exit %d). Nothing was installed, and nothing was retried or resolved instead. npm said: %s"
+                % (what, " for %s" % ", ".join(named) if named else "", p["registry"],
+                   "the collection's lock" if lock else "the registry", rc, output[-2000:]))
+        if attempt >= p["attempts"]:
+            raise InstallError("%s failed %d time%s (npm exit %d); nothing was installed, and the tree is never "
+                               "resolved another way instead: %s"
+                               % (what, attempt, "s" if attempt > 1 else "", rc, output[-2000:]))
+        if before_retry:
+            before_retry()
+        time.sleep(RETRY_DELAY * attempt)
+
+
+def install_locked(module, p, staging, cache, userconfig, lock, tgz, result):
+    """npm ci of the pinned tree in <staging>/lib, the release itself from the verified local tarball tgz; then the
+    tree checked against the lock for this host, and the layout of npm install --global: the project files and
+    node_modules/.bin go, <staging>/bin gets the package's executables (lock_problem() checked them)."""
+    package, lib = p["package"], os.path.join(staging, "lib")
+    os.mkdir(lib, 0o755)
+    spec = "file:" + tgz
+    lock = json.loads(json.dumps(lock))
+    lock["packages"][""]["dependencies"] = {package: spec}
+    lock["packages"]["node_modules/" + package]["resolved"] = spec
+    with open(os.path.join(lib, "package.json"), "w") as f:
+        json.dump({"dependencies": {package: spec}}, f)
+    with open(os.path.join(lib, "package-lock.json"), "w") as f:
+        json.dump(lock, f)
+    what = "npm ci of the pinned tree of %s@%s" % (package, p["version"])
+    output, result["npm_attempts"] = run_npm(
+        module, p, npm_argv(p, staging, cache, tgz, userconfig, locked=True), what, lock,
+        before_retry=lambda: shutil.rmtree(os.path.join(lib, "node_modules"), ignore_errors=True))
+    rc, version, err = module.run_command([p["node"], "--version"])
+    host = host_platform(version.strip() if rc == 0 else None)
+    problems = tree_problems(lock, package, lib, host)
+    if problems:
+        said = [line.strip() for line in output.splitlines() if INTEGRITY_FAILURE.search(line)]
+        raise InstallError(
+            "npm installed the pinned tree of %s@%s incompletely, so it is refused (a package is never optional to "
+            "its integrity): %s.%s" % (package, p["version"], "; ".join(problems),
+                                       " npm warned that tarballs failed their integrity check: %s"
+                                       % " ".join(said)[-1500:] if said else ""))
+    for name in ("package.json", "package-lock.json", os.path.join("node_modules", ".package-lock.json")):
+        os.remove(os.path.join(lib, name))
+    shutil.rmtree(os.path.join(lib, "node_modules", ".bin"), ignore_errors=True)
+    links = bin_links(lock, package)
+    if links:
+        os.mkdir(os.path.join(staging, "bin"), 0o755)
+    for name, target in links.items():
+        os.symlink(target, os.path.join(staging, "bin", name))
+
+
+def verified_tarball(p, known, directory, attempts):
+    """The release's own tarball, verified, as a local path: O(tarball) checked against the known integrity (and
+    O(integrity)), or fetched from the registry into directory (0700) after its version document's integrity was
+    checked against the known one, and hashed while it downloads. Returns (path, trust)."""
+    package, version = p["package"], p["version"]
+    if p["tarball"]:
+        if not os.path.isfile(p["tarball"]):
+            raise RegistryError("tarball %s does not exist" % p["tarball"])
+        problem = integrity_problem(package, version, "the integrity option", p["integrity"], known) \
+            if p["integrity"] else None
+        if problem:
+            raise RegistryError(problem)
+        if known or p["integrity"]:
+            verify_file(p["tarball"], known or p["integrity"])
+        return p["tarball"], "known" if known else "registry"
+    os.mkdir(directory, 0o700)
+    target = os.path.join(directory, "%s-%s.tgz" % (package.rsplit("/", 1)[-1], version))
+    request = make_request(ca_path=p["ca_path"], validate_certs=p["validate_certs"], timeout=p["timeout"],
+                           http_agent="qwenops.qwen_code cli_install")
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            fetch_verified(request, p["registry"], p["auth_token"], package, version, target, known)
+            return target, "known" if known else "registry"
+        except RegistryError as e:
+            if attempt >= attempts or "integrity" in to_native(e):
+                raise
+        time.sleep(RETRY_DELAY * attempt)
+
+
+def npm_install(module, p, staging, cache, userconfig_dir, known, result):
+    """Installs the release into the staging prefix from its verified tarball (O(tarball), checked already, or
+    fetched now; the pinned tree with npm ci when there is one), checks what npm installed, makes the executables
+    executable and every file usable by all users. Returns the executables, relative to the package."""
     package = p["package"]
     userconfig = write_userconfig(userconfig_dir, p) if userconfig_dir else None
     lock = known_lock(package, p["version"]) if p["lock"] and not p["tarball"] else None
-    problem = lock_problem(lock, package, p["version"]) if lock is not None else None
-    if problem:
-        module.fail_json(msg="the collection's pinned tree of %s@%s is broken (%s): set lock to false"
-                         % (package, p["version"], problem), **result)
-    result["installed_from"] = "tarball" if p["tarball"] else "registry"
-    if lock is not None and install_locked(module, p, staging, cache, userconfig, lock):
+    tgz = p["tarball"]
+    if not tgz:
+        tgz, result["trust"] = verified_tarball(p, known, staging + ".download", p["attempts"])
+    if lock is not None:
         result["installed_from"] = "lock"
+        install_locked(module, p, staging, cache, userconfig, lock, tgz, result)
     else:
-        if lock is not None:  # what npm ci left goes: npm install --global starts from an empty prefix
-            for name in os.listdir(staging):
-                shutil.rmtree(os.path.join(staging, name))
-        rc, out, err = module.run_command(npm_argv(p, staging, cache, userconfig), environ_update=npm_env(p))
-        if rc != 0:
-            module.fail_json(msg="npm could not install %s@%s (exit %d): %s"
-                             % (package, p["version"], rc, (err or out).strip()[-3000:]), **result)
+        result["installed_from"] = "tarball" if p["tarball"] else "registry"
+        what = "npm install of %s@%s" % (package, p["version"])
+        dummy, result["npm_attempts"] = run_npm(
+            module, p, npm_argv(p, staging, cache, tgz, userconfig), what,
+            before_retry=lambda: [shutil.rmtree(os.path.join(staging, n)) for n in os.listdir(staging)])
+        if not p["tarball"]:
+            module.warn("%s@%s: its tarball was verified (%s), but this collection pins no dependency tree for it, "
+                        "so npm resolved its dependencies from the registry %s, which this run trusts for them."
+                        % (package, p["version"], "the integrity this collection knows" if known
+                           else "only against the registry's own integrity: allow_unpinned", p["registry"]))
     package_dir = os.path.join(staging, "lib", "node_modules", package)
     found = installed_version(staging, package)
     if found != p["version"]:
-        module.fail_json(msg="npm installed %s %s, not %s" % (package, found, p["version"]), **result)
+        raise InstallError("npm installed %s %s, not %s" % (package, found, p["version"]))
     made = []
     for pattern in p["executables"]:
         for path in sorted(glob.glob(os.path.join(package_dir, pattern))):
             if os.path.isfile(path) and not os.path.islink(path):
                 os.chmod(path, 0o755)
                 made.append(os.path.relpath(path, package_dir))
-    # mkdtemp made the prefix 0700, and a umask npm or an install script set may have narrowed more.
+    # mkdtemp made the prefix 0700, and a umask npm set may have narrowed more.
     normalise_tree_modes(staging)
     return made
+
+
+def release_problem(p, known, lock):
+    """Why this release may not be installed as asked, before anything changes (None when it may)."""
+    package, version = p["package"], p["version"]
+    if lock is not None:
+        problem = lock_problem(lock, package, version, known)
+        if problem:
+            return "the collection's pinned tree of %s@%s is broken (%s): set lock to false" % (package, version,
+                                                                                               problem)
+    return unknown_release_problem(package, version, p["allow_unpinned"], "allow_unpinned")
 
 
 def main():
@@ -329,11 +427,13 @@ def main():
         integrity=dict(type="str"),
         cache=dict(type="path"),
         lock=dict(type="bool", default=True),
+        allow_unpinned=dict(type="bool", default=False),
+        attempts=dict(type="int", default=3),
         executables=dict(type="list", elements="str", default=["vendor/ripgrep/*/rg"]),
         stale_after=dict(type="int", default=3600),
     )
     argument_spec.update(registry_argument_spec())
-    argument_spec.update(transport_argument_spec())
+    argument_spec.update(transport_argument_spec(timeout=60))
     module = AnsibleModule(
         argument_spec=argument_spec,
         required_by=dict(integrity="tarball"),
@@ -343,6 +443,8 @@ def main():
     dest, package = p["dest"], p["package"]
     result = dict(changed=False, dest=dest, version=p["version"], removed_staging=[])
     problem = registry_problem(p["registry"], p["auth_token"])
+    if not problem and p["attempts"] < 1:
+        problem = "attempts must be at least 1"
     if problem:
         module.fail_json(msg=problem, **result)
     try:
@@ -352,6 +454,10 @@ def main():
         module.fail_json(msg=to_native(e), **result)
     if installed_version(dest, package) == p["version"]:
         module.exit_json(**result)
+    known = known_integrity(package, p["version"])
+    problem = release_problem(p, known, known_lock(package, p["version"]) if p["lock"] and not p["tarball"] else None)
+    if problem:
+        module.fail_json(msg=problem, **result)
     result["changed"] = True
     if module.check_mode:
         module.exit_json(**result)
@@ -361,30 +467,30 @@ def main():
             module.fail_json(msg="%s %s does not exist" % (what, path), **result)
     if p["tarball"]:
         try:
-            if not os.path.isfile(p["tarball"]):
-                raise RegistryError("tarball %s does not exist" % p["tarball"])
-            if p["integrity"]:
-                verify_file(p["tarball"], p["integrity"])
+            dummy, result["trust"] = verified_tarball(p, known, None, 1)
         except RegistryError as e:
             module.fail_json(msg=to_native(e), **result)
-
+    apply_proxy_options(p)
     result["removed_staging"] = remove_stale(dest, p["stale_after"])
     with staging_dir(dest) as staging:
         cache = p["cache"] or staging + ".npm-cache"
         # The token goes to npm in a file only it and root can read (removed below, and by remove_stale() when a
-        # killed run left it): never on the command line, nor in the environment of install scripts.
+        # killed run left it): never on the command line, nor in the environment of anything npm starts.
         userconfig_dir = staging + ".npmrc" if p["auth_token"] and not p["tarball"] else None
         try:
-            result["executables"] = npm_install(module, p, staging, cache, userconfig_dir, result)
+            result["executables"] = npm_install(module, p, staging, cache, userconfig_dir, known, result)
             # A concurrent run that completed the same release first keeps its tree; a tree that is not a release
             # (an install that predates staging, cut short) is replaced.
             swap_into_place(staging, dest, lambda path: installed_version(path, package) == p["version"])
+        except (RegistryError, InstallError) as e:
+            module.fail_json(msg=to_native(e), **result)
         except (IOError, OSError) as e:
             module.fail_json(msg="installing %s@%s into %s failed: %s" % (package, p["version"], dest, to_native(e)),
                              **result)
         finally:
-            if userconfig_dir:
-                shutil.rmtree(userconfig_dir, ignore_errors=True)
+            for leftover in (userconfig_dir, staging + ".download"):
+                if leftover:
+                    shutil.rmtree(leftover, ignore_errors=True)
             if not p["cache"]:
                 shutil.rmtree(cache, ignore_errors=True)
     module.exit_json(**result)

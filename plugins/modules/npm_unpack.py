@@ -257,7 +257,7 @@ from ansible_collections.qwenops.qwen_code.plugins.module_utils._transport impor
     apply_proxy_options, make_request, transport_argument_spec)
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._npm_registry import (
     MARKER, ArtifactCache, RegistryError, auth_headers, download, fetch_version_document, file_sha512,
-    read_marker, registry_argument_spec, registry_problem, sri_to_hex, version_document_url)
+    integrity_problem, read_marker, registry_argument_spec, registry_problem, sri_to_hex, version_document_url)
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._staging import (
     staging_dir, swap_into_place)
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._known_artifacts import known_integrity
@@ -640,11 +640,10 @@ def unpack_one(module, p):
                                                        to_native(e)))
         if doc is not None:
             doc_known = known_integrity(name, doc["version"])
-            if doc_known and doc["dist"]["integrity"] != doc_known:
-                raise Failure("%s@%s: the registry %s says its integrity is %s, but this collection knows "
-                              "that release as %s: the registry or mirror serves another package than the one "
-                              "published; refusing it" % (name, doc["version"], p["registry"],
-                                                          doc["dist"]["integrity"], doc_known), result)
+            problem = integrity_problem(name, doc["version"], "the registry %s" % p["registry"],
+                                        doc["dist"]["integrity"], doc_known)
+            if problem:
+                raise Failure(problem, result)
             if p["integrity"] and doc["dist"]["integrity"] != p["integrity"]:
                 raise Failure("%s@%s: the registry's integrity differs from the expected %s"
                               % (name, doc["version"], p["integrity"]), result)

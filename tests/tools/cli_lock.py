@@ -87,8 +87,12 @@ def complete(lock, registry):
 def check(lock, version):
     """The module's own check: cli_install refuses a lock that fails it."""
     sys.path.insert(0, os.environ["ANSIBLE_COLLECTIONS_PATH"].split(os.pathsep)[0])  # env.sh links the checkout there
-    from ansible_collections.qwenops.qwen_code.plugins.modules.cli_install import lock_problem
-    problem = lock_problem(lock, PACKAGE, version)
+    from ansible_collections.qwenops.qwen_code.plugins.module_utils._cli_locks import lock_problem
+    from ansible_collections.qwenops.qwen_code.plugins.module_utils._known_artifacts import known_integrity
+    if not known_integrity(PACKAGE, version):
+        sys.exit("cli_lock: add %s@%s's integrity to _known_artifacts.py first (a pinned release is a known one)"
+                 % (PACKAGE, version))
+    problem = lock_problem(lock, PACKAGE, version, known_integrity(PACKAGE, version))
     if problem:
         sys.exit("cli_lock: the tree npm resolved for %s@%s: %s" % (PACKAGE, version, problem))
 

@@ -12,6 +12,7 @@ import select
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 
 # The collection root (= the repository root), as seen through ansible_collections/qwenops/qwen_code, and the
@@ -286,11 +287,14 @@ def run_module(name, args, tmp_path, check=False, diff=False, env=None):
 
 # --- npm_unpack / cli_install security tests: an authenticating proxy, a umask ---------------------------------
 
-def collection_with(tmp_path, module_util, extra_source):
-    """Environment for run_module that runs a module with one of the collection's module_utils extended by
-    extra_source (appended to its text: a table of the test's own, say): a copy of the collection tree (links) in
-    which only that file is replaced, first on PYTHONPATH."""
-    root = tmp_path / ("collection-with-" + module_util)
+def collection_with(tmp_path, module_util, extra_source=None):
+    """Environment for run_module that runs a module with some of the collection's module_utils extended (their
+    text followed by the test's own source: a table of the test's own, say): a copy of the collection tree (links) in
+    which only those files are replaced, first on PYTHONPATH. module_util names one (extended by extra_source), or
+    is a dict {module_util: extra_source}."""
+    extended = module_util if isinstance(module_util, dict) else {module_util: extra_source}
+    root = type(tmp_path)(tempfile.mkdtemp(prefix="collection-with-%s-" % "-".join(sorted(extended)),
+                                           dir=str(tmp_path)))
     base = root / "ansible_collections" / "qwenops" / "qwen_code"
     utils = base / "plugins" / "module_utils"
     utils.mkdir(parents=True)
@@ -301,11 +305,12 @@ def collection_with(tmp_path, module_util, extra_source):
         if name != "module_utils":
             os.symlink(os.path.join(REPO, "plugins", name), str(base / "plugins" / name))
     for name in os.listdir(os.path.join(REPO, "plugins", "module_utils")):
-        if name != module_util + ".py":
+        if name[:-len(".py")] not in extended:
             os.symlink(os.path.join(REPO, "plugins", "module_utils", name), str(utils / name))
-    with open(os.path.join(REPO, "plugins", "module_utils", module_util + ".py")) as f:
-        source = f.read()
-    (utils / (module_util + ".py")).write_text(source + "\n" + extra_source + "\n")
+    for name, source in extended.items():
+        with open(os.path.join(REPO, "plugins", "module_utils", name + ".py")) as f:
+            text = f.read()
+        (utils / (name + ".py")).write_text(text + "\n" + source + "\n")
     return {"PYTHONPATH": str(root)}  # run_module puts it first
 
 
