@@ -267,28 +267,37 @@ class InstallError(Exception):
     """Why the install failed, for the operator."""
 
 
-def run_npm(module, p, argv, what, lock=None, before_retry=None):
-    """Runs npm until it succeeds, at most p["attempts"] times: an integrity failure ends it at once (retrying would
-    only fetch the same tarball again). Returns (npm's output, how many runs); InstallError when it never
-    succeeded, naming the packages whose integrity failed where the lock knows them."""
+def run_npm(module, p, argv, what, lock=None, verify=None, before_retry=None):
+    """Runs npm until it succeeds, at most p["attempts"] times. Success is exit 0 and, with verify, a tree verify()
+    finds no problem with (npm leaves out an optional package it could not fetch, with exit 0 and not always a
+    word). An integrity failure ends it at once: retrying would only fetch the same tarball again. Returns how many
+    runs it took; InstallError when it never succeeded, naming the packages whose integrity failed where the lock
+    knows them."""
     attempt = 0
     while True:
         attempt += 1
         rc, out, err = module.run_command(argv, environ_update=npm_env(p))
         output = "\n".join(x for x in (out, err) if x).strip()
-        if rc == 0:
-            return output, attempt
-        if INTEGRITY_FAILURE.search(output):
+        problems = verify() if rc == 0 and verify else []
+        if rc == 0 and not problems:
+            return attempt
+        integrity = [line.strip() for line in output.splitlines() if INTEGRITY_FAILURE.search(line)]
+        if integrity:
             named = packages_with_integrity(lock, output) if lock else []
             raise InstallError(
-                "%s failed its integrity check%s: the registry %s serves another tarball than the one %s pins "
-                "(npm exit %d). Nothing was installed, and nothing was retried or resolved instead. npm said: %s"
+                "%s failed its integrity check%s: the registry %s serves another tarball than the one %s pins, so "
+                "nothing was installed, and nothing was retried or resolved instead. %snpm said: %s"
                 % (what, " for %s" % ", ".join(named) if named else "", p["registry"],
-                   "the collection's lock" if lock else "the registry", rc, output[-2000:]))
+                   "the collection's lock" if lock else "the registry",
+                   "The tree npm left lacks: %s. " % "; ".join(problems) if problems else "",
+                   " ".join(integrity)[-1500:] if rc == 0 else output[-2000:]))
+        failure = "npm exit %d: %s" % (rc, output[-2000:]) if rc else \
+            "npm exit 0, but the tree is not the pinned one (npm leaves out an optional package it could not fetch): " \
+            "%s" % "; ".join(problems)
         if attempt >= p["attempts"]:
-            raise InstallError("%s failed %d time%s (npm exit %d); nothing was installed, and the tree is never "
-                               "resolved another way instead: %s"
-                               % (what, attempt, "s" if attempt > 1 else "", rc, output[-2000:]))
+            raise InstallError("%s failed %d time%s; nothing was installed, and the tree is never resolved another "
+                               "way instead. The last time: %s" % (what, attempt, "s" if attempt > 1 else "", failure))
+        module.warn("%s failed (attempt %d of %d), trying again: %s" % (what, attempt, p["attempts"], failure[:500]))
         if before_retry:
             before_retry()
         time.sleep(RETRY_DELAY * attempt)
@@ -308,20 +317,13 @@ def install_locked(module, p, staging, cache, userconfig, lock, tgz, result):
         json.dump({"dependencies": {package: spec}}, f)
     with open(os.path.join(lib, "package-lock.json"), "w") as f:
         json.dump(lock, f)
-    what = "npm ci of the pinned tree of %s@%s" % (package, p["version"])
-    output, result["npm_attempts"] = run_npm(
-        module, p, npm_argv(p, staging, cache, tgz, userconfig, locked=True), what, lock,
-        before_retry=lambda: shutil.rmtree(os.path.join(lib, "node_modules"), ignore_errors=True))
     rc, version, err = module.run_command([p["node"], "--version"])
     host = host_platform(version.strip() if rc == 0 else None)
-    problems = tree_problems(lock, package, lib, host)
-    if problems:
-        said = [line.strip() for line in output.splitlines() if INTEGRITY_FAILURE.search(line)]
-        raise InstallError(
-            "npm installed the pinned tree of %s@%s incompletely, so it is refused (a package is never optional to "
-            "its integrity): %s.%s" % (package, p["version"], "; ".join(problems),
-                                       " npm warned that tarballs failed their integrity check: %s"
-                                       % " ".join(said)[-1500:] if said else ""))
+    result["npm_attempts"] = run_npm(
+        module, p, npm_argv(p, staging, cache, tgz, userconfig, locked=True),
+        "npm ci of the pinned tree of %s@%s" % (package, p["version"]), lock,
+        verify=lambda: tree_problems(lock, package, lib, host),
+        before_retry=lambda: shutil.rmtree(os.path.join(lib, "node_modules"), ignore_errors=True))
     for name in ("package.json", "package-lock.json", os.path.join("node_modules", ".package-lock.json")):
         os.remove(os.path.join(lib, name))
     shutil.rmtree(os.path.join(lib, "node_modules", ".bin"), ignore_errors=True)
@@ -330,6 +332,16 @@ def install_locked(module, p, staging, cache, userconfig, lock, tgz, result):
         os.mkdir(os.path.join(staging, "bin"), 0o755)
     for name, target in links.items():
         os.symlink(target, os.path.join(staging, "bin", name))
+
+
+def empty(directory):
+    """Removes what is in directory (npm install --global starts from an empty prefix)."""
+    for name in os.listdir(directory):
+        path = os.path.join(directory, name)
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path)
+        else:
+            os.remove(path)
 
 
 def verified_tarball(p, known, directory, attempts):
@@ -379,9 +391,8 @@ def npm_install(module, p, staging, cache, userconfig_dir, known, result):
     else:
         result["installed_from"] = "tarball" if p["tarball"] else "registry"
         what = "npm install of %s@%s" % (package, p["version"])
-        dummy, result["npm_attempts"] = run_npm(
-            module, p, npm_argv(p, staging, cache, tgz, userconfig), what,
-            before_retry=lambda: [shutil.rmtree(os.path.join(staging, n)) for n in os.listdir(staging)])
+        result["npm_attempts"] = run_npm(module, p, npm_argv(p, staging, cache, tgz, userconfig), what,
+                                         before_retry=lambda: empty(staging))
         if not p["tarball"]:
             module.warn("%s@%s: its tarball was verified (%s), but this collection pins no dependency tree for it, "
                         "so npm resolved its dependencies from the registry %s, which this run trusts for them."

@@ -561,15 +561,20 @@ def test_a_pinned_package_npm_left_out_fails_the_install(fake, tmp_path):
                  "corrupted. Trying again." % lock["packages"][TOP + "/node_modules/qwenops-native-linux"]["integrity"])
     r = fake(lock=True, env=dict(env, FAKE_NPM_DEPS="qwenops-helper@2.0.0", FAKE_NPM_SAY=corrupted))
     assert r["failed"] and "qwenops-native-linux 1.0.0 is missing" in r["msg"], r.get("msg")
-    assert "seems to be corrupted" in r["msg"] and "win32" not in r["msg"]
-    assert os.listdir(str(fake.cli)) == []
+    assert "seems to be corrupted" in r["msg"] and "integrity check" in r["msg"] and "win32" not in r["msg"]
+    assert len(calls(fake)) == 1 and os.listdir(str(fake.cli)) == [], "an integrity failure is not retried"
+    # left out without a word (npm's answer to an optional package it could not fetch): retried, then refused
+    (fake.log.parent / "npm-argv.log.calls").unlink()
+    r = fake(lock=True, attempts=2, env=dict(env, FAKE_NPM_DEPS="qwenops-helper@2.0.0"))
+    assert r["failed"] and "failed 2 times" in r["msg"] and "qwenops-native-linux 1.0.0 is missing" in r["msg"]
+    assert len(calls(fake)) == 2 and os.listdir(str(fake.cli)) == []
     # the whole tree (the other platform's package is not expected): installed
     r = fake(lock=True, env=dict(env, FAKE_NPM_DEPS="qwenops-helper@2.0.0 qwenops-native-linux@1.0.0"))
     assert r["changed"] and r["installed_from"] == "lock", r.get("msg")
 
 
 def test_a_package_that_is_not_pinned_fails_the_install(fake):
-    r = fake(lock=True, env={"FAKE_NPM_DEPS": "left-pad@1.3.0"})
+    r = fake(lock=True, attempts=1, env={"FAKE_NPM_DEPS": "left-pad@1.3.0"})
     assert r["failed"] and "left-pad is not in the pinned tree" in r["msg"], r.get("msg")
 
 
