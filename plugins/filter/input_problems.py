@@ -13,6 +13,8 @@ import ipaddress
 import posixpath
 import re
 
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._install_root import system_directory
+
 try:
     from urllib.parse import urlsplit
 except ImportError:  # pragma: no cover
@@ -37,11 +39,6 @@ KINDS = {
     "qwen_code_mcp_servers": "settings",
 }
 
-# Directories an install root may not be: uninstall removes the install root whole.
-_SYSTEM_DIRS = frozenset(["/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib64", "/media", "/mnt", "/opt",
-                          "/proc", "/root", "/run", "/sbin", "/srv", "/sys", "/tmp", "/usr", "/usr/bin", "/usr/lib",
-                          "/usr/local", "/usr/local/bin", "/usr/local/lib", "/usr/share", "/var", "/var/lib",
-                          "/var/tmp"])
 # A settings key whose value would be a secret, and a value that only names an environment variable (qwen resolves
 # $NAME and ${NAME} in settings strings), which is no secret.
 _SECRET_KEY = re.compile(r"(api_?key|token|secret|password|passwd|authorization|credential|cookie)", re.IGNORECASE)
@@ -196,9 +193,10 @@ def input_problems(values, allow_insecure_base_url=False):
             problem = _path(name, value, kind == "optional_path")
         elif kind == "install_root":
             problem = _path(name, value, False)
-            if not problem and (value in _SYSTEM_DIRS or re.match(r"^/home/[^/]+$", value)):
-                problem = ("%s %s is a system directory: uninstalling removes the install root whole, so give the "
-                           "collection a directory of its own, such as /opt/qwen-code" % (name, _shown(value)))
+            why = None if problem else system_directory(posixpath.normpath(value))
+            if why:
+                problem = ("%s %s is %s: root installs and removes files there, so give the collection a directory "
+                           "of its own, such as /opt/qwen-code" % (name, _shown(value), why))
         elif kind == "settings":
             problem = _settings(name, value)
         elif kind == "optional_file":

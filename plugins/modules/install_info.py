@@ -108,9 +108,16 @@ install_root:
     - What O(install_root) is (C(lstat), a link is not followed) - whether it exists, whether it is a directory, its
       mode (octal string), owner and group ids. The role gives it root's C(0755) only when it is not that already;
       when it is missing, the first install creates it so.
+    - C(ancestors), each existing directory on its way from C(/) (along the path as written and along its real
+      path), with its C(kind) (C(dir), C(link) or C(other)), C(uid) and C(mode). The role accepts an install root
+      only when every one of them is root's and not writable by group or others.
+    - C(package), the package that owns it according to dpkg or rpm (null when none does). Asked only while the
+      manifest does not record this install root (the package database is large).
   returned: always
   type: dict
-  sample: {"exists": true, "directory": true, "mode": "0755", "uid": 0, "gid": 0}
+  sample: {"exists": true, "directory": true, "mode": "0755", "uid": 0, "gid": 0, "package": null,
+           "ancestors": [{"path": "/", "kind": "dir", "uid": 0, "mode": "0755"},
+                         {"path": "/opt", "kind": "dir", "uid": 0, "mode": "0755"}]}
   version_added: "0.2.0"
 os:
   description:
@@ -228,6 +235,7 @@ import stat
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._host_facts import host_os
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._drift import host_drift
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._install_root import ancestor_facts, package_owner
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._manifest import MANIFEST_PATH, load
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._npm_registry import installed_version, read_marker
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._staging import staging_dirs
@@ -340,10 +348,13 @@ def main():
         # A look, not an action: the configuration itself happens as each user (user_config).
         users[name] = dict(home=pw.pw_dir, uid=pw.pw_uid, gid=pw.pw_gid, home_exists=os.path.isdir(pw.pw_dir))
     ca_digest = sha256(p["ca_path"])
+    manifest, error = read_manifest(p["manifest_path"])
     result = dict(
         changed=False,
         os=host_os(),
-        install_root=path_state(root),
+        install_root=dict(path_state(root), ancestors=ancestor_facts(root),
+                          # dpkg-query reads its whole database: asked only until the manifest records this root
+                          package=package_owner(root) if manifest.get("install_root") != root else None),
         users=users,
         missing_users=missing,
         node=unpacked(os.path.join(root, "node")),
@@ -357,7 +368,7 @@ def main():
     )
     if p["probe_node"]:
         result["system_node"] = probe_node(module, p["node_path"])
-    result["manifest"], error = read_manifest(p["manifest_path"])
+    result["manifest"] = manifest
     if error:
         result["manifest_error"] = error
     if p["drift"]:

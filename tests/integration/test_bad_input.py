@@ -3,6 +3,7 @@ and the key never shows: not at -vvv, not in --diff, not in any process's comman
 import pytest
 
 from conftest import CANARY, GOOD_VARS
+from harness import TEST_IMAGE, Container
 
 MISSING = object()
 CREDS = {"access_token": "at-" + CANARY, "refresh_token": "rt-" + CANARY, "token_type": "Bearer",
@@ -38,6 +39,8 @@ CASES = {
                              "is not a valid http(s) URL"),
     "plain_http_remote": ({"qwen_code_base_url": "http://api.example.com/v1"}, "plain http to a non-loopback"),
     "unknown_release": ({"qwen_code_version": "0.8.2"}, "is not a release this collection knows"),
+    # a known series, but not a release whose tarball the collection knows: trusting the registry is opt-in
+    "release_not_in_the_table": ({"qwen_code_version": "0.24.3"}, "qwen_code_allow_unpinned_tree: true"),
     "bad_node_method": ({"qwen_code_node_method": "nvm"}, "qwen_code_node_method"),
     "distro_node_too_old": ({"qwen_code_node_method": "distro"}, "ships Node 18"),
     "system_node_missing": ({"qwen_code_node_method": "system"}, "no usable node found"),
@@ -96,7 +99,8 @@ CASES = {
     "mcp_server_with_a_token": ({"qwen_code_mcp_servers": {"t": {"command": "t", "env": {"T_TOKEN": CANARY}}}},
                                 "qwen_code_mcp_servers holds what looks like a secret at t.env.T_TOKEN"),
     "default_settings_set_the_version": ({"qwen_code_default_settings": {"$version": 9}}, "may not set $version"),
-    "install_root_is_a_system_directory": ({"qwen_code_install_root": "/usr/local"}, "is a system directory"),
+    "install_root_is_a_system_directory": ({"qwen_code_install_root": "/usr/local"},
+                                           "is a directory of the filesystem hierarchy"),
     "user_both_present_and_absent": ({"qwen_code_users_absent": ["alice"]},
                                      "qwen_code_users_absent and qwen_code_users both name alice"),
     "keep_no_release": ({"qwen_code_keep_releases": 0}, "qwen_code_keep_releases must be at least 1"),
@@ -161,3 +165,34 @@ def test_a_platform_the_node_method_cannot_serve_fails_before_any_change(runner,
     assert "installs the nodejs package with apt, which this host (Rocky 9.4, package manager: none)" in run.output, \
         run.output[-3000:]
     assert other_os_host.snapshot() == before
+
+
+def test_an_install_root_on_a_way_others_can_write_to_is_refused(runner, installed_host):
+    installed_host.sh("mkdir -p -m 0777 /srv/shared")
+    before = installed_host.snapshot()
+    try:
+        run = runner.play(installed_host, dict(GOOD_VARS, qwen_code_install_root="/srv/shared/qwen"),
+                          "bad-install_root_under_a_shared_directory")
+        assert run.returncode != 0
+        assert "/srv/shared, on its way, is writable by its group and others (mode 0777)" in run.output, \
+            run.output[-3000:]
+        assert installed_host.snapshot() == before
+        assert installed_host.sh("ls -A /srv/shared").stdout == ""
+    finally:
+        installed_host.sh("rm -rf /srv/shared")
+
+
+def test_uninstall_pointed_at_a_directory_of_data_removes_none_of_it(runner):
+    """The review's slip: -e qwen_code_state=absent -e qwen_code_install_root=/srv/data removed /srv/data and the
+    files under it, though it never held qwen."""
+    host = Container(TEST_IMAGE, "uninstall-data")
+    try:
+        host.sh("useradd -m alice && mkdir -p /srv/data/db /srv/data/cli && echo rows > /srv/data/db/table "
+                "&& echo mine > /srv/data/cli/notes && echo keep > /srv/data/README")
+        before = host.sh("find /srv/data -printf '%p %s\\n' | sort").stdout
+        run = runner.play(host, dict(GOOD_VARS, qwen_code_state="absent", qwen_code_install_root="/srv/data"),
+                          "uninstall-data-directory")
+        assert run.returncode == 0, run.output[-3000:]
+        assert host.sh("find /srv/data -printf '%p %s\\n' | sort").stdout == before
+    finally:
+        host.remove()

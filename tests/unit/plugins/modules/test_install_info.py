@@ -9,6 +9,8 @@ import json
 import os
 import platform
 
+import pytest
+
 from ansible_collections.qwenops.qwen_code.tests.unit.helpers import run_module
 
 PACKAGE = "@qwen-code/qwen-code"
@@ -51,8 +53,10 @@ def test_reports_installed_releases_launcher_and_ca(tmp_path):
     assert r["os"]["architecture"] == platform.machine() and r["os"]["distribution"]
     assert "system_node" not in r
     st = os.lstat(str(root))
+    ancestors = r["install_root"].pop("ancestors")
     assert r["install_root"] == {"exists": True, "directory": True, "mode": "%04o" % (st.st_mode & 0o7777),
-                                 "uid": st.st_uid, "gid": st.st_gid}
+                                 "uid": st.st_uid, "gid": st.st_gid, "package": None}
+    assert [a["path"] for a in ancestors][:2] == ["/", "/tmp"] and ancestors[1]["mode"] == "1777"
 
 
 def test_empty_host(tmp_path):
@@ -61,10 +65,22 @@ def test_empty_host(tmp_path):
     assert (r["node"], r["npm"], r["cli"], r["partial"]) == ({}, {}, [], [])
     assert r["launcher"] == {"exists": False, "sha256": None, "release": None}
     assert r["ca_bundle"] == {"exists": False, "sha256": None}
-    assert r["install_root"] == {"exists": False}
+    assert r["install_root"]["exists"] is False and r["install_root"]["package"] is None
     os.symlink(str(tmp_path), str(tmp_path / "none"))
     r = run_module("install_info", {"install_root": str(tmp_path / "none")}, tmp_path)
     assert r["install_root"]["exists"] and not r["install_root"]["directory"], "a link is not followed"
+
+
+def test_asks_the_package_manager_until_the_manifest_records_the_root(tmp_path):
+    import shutil
+    if not shutil.which("dpkg-query"):
+        pytest.skip("a dpkg host")
+    r = run_module("install_info", {"install_root": "/usr/sbin", "manifest_path": str(tmp_path / "m.json")}, tmp_path)
+    assert r["install_root"]["package"], r["install_root"]
+    (tmp_path / "m.json").write_text(json.dumps({"format": 1, "install_root": "/usr/sbin"}))
+    os.chmod(str(tmp_path / "m.json"), 0o600)
+    r = run_module("install_info", {"install_root": "/usr/sbin", "manifest_path": str(tmp_path / "m.json")}, tmp_path)
+    assert r["install_root"]["package"] is None, "recorded: not asked again (dpkg-query reads its whole database)"
 
 
 def test_probes_a_system_node(tmp_path):
