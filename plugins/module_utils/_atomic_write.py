@@ -11,10 +11,37 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import re
 import stat
 import tempfile
+import time
 
 from ansible.module_utils.common.text.converters import to_bytes
+
+
+# mkstemp's names: the prefix, then 8 of these characters.
+_TEMPORARY = r"\.%s\.[a-z0-9_]{8}$"
+
+
+def temporaries(directory, names, older_than=0):
+    """The temporary files atomic_write() left in directory for these file names (a run killed between creating one
+    and renaming it: it may hold a key), last modified more than older_than seconds ago."""
+    found, now = [], time.time()
+    patterns = [re.compile(_TEMPORARY % re.escape(name)) for name in names]
+    try:
+        entries = sorted(os.listdir(directory))
+    except OSError:
+        return found
+    for entry in entries:
+        if entry.startswith(".") and any(p.match(entry) for p in patterns):
+            path = os.path.join(directory, entry)
+            try:
+                st = os.lstat(path)
+            except OSError:
+                continue
+            if stat.S_ISREG(st.st_mode) and now - st.st_mtime > older_than:
+                found.append(path)
+    return found
 
 
 def atomic_write(path, data, uid=None, gid=None, mode=0o600, before_rename=None):

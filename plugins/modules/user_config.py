@@ -234,7 +234,7 @@ from ansible_collections.qwenops.qwen_code.plugins.module_utils._user_files impo
     FILE_MODE, SYSTEM_FILE_MODE, HomeFailure, env_diff, file_state, fix_file, mask, merge, merge_json_file,
     normalise_managed, private_dir, read_settings, render_env, render_settings, secret_values)
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._atomic_write import (
-    ROOT_ONLY_DIR, atomic_write, root_only_dir)
+    ROOT_ONLY_DIR, atomic_write, root_only_dir, temporaries)
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._user_home import UserHomeError, as_user
 from ansible_collections.qwenops.qwen_code.plugins.module_utils import _manifest
 
@@ -246,6 +246,11 @@ UNRECORDED_USER_KEYS = [["security", "auth", "selectedType"], ["security", "auth
 # Files of ~/.qwen an offboarding removes whole: the key, the credentials, and settings saved aside as invalid (they
 # may hold a key).
 OFFBOARD_FILES = (".env", "oauth_creds.json", "oauth_creds.lock")
+# The files of ~/.qwen the collection writes through temporary files (atomic_write): a run killed between the two
+# leaves one behind, which may hold a key. Configuring removes those older than STALE_TEMPORARY seconds (a younger
+# one may be another run's, still writing); offboarding removes them all.
+WRITTEN_FILES = (".env", "settings.json", "trustedFolders.json", "oauth_creds.json")
+STALE_TEMPORARY = 60
 Passwd = collections.namedtuple("Passwd", "pw_name pw_uid pw_gid pw_dir")
 
 
@@ -355,7 +360,16 @@ def configure_user(pw, env_text, settings, trusted_folders, recorded, check_mode
             files[name] = merge_managed(plan, pw.pw_uid, pw.pw_gid, path, managed, recorded.get(name), what)
         elif (recorded.get(name) or {}).get("keys"):
             unmanage_json(plan, pw.pw_uid, pw.pw_gid, path, recorded[name]["keys"], what)
+    remove_temporaries(plan, inside, STALE_TEMPORARY)
     return dict(changes=plan.changes, diffs=plan.diffs, warnings=plan.warnings, backups=plan.backups, files=files)
+
+
+def remove_temporaries(plan, directory, older_than):
+    """Removes what killed runs left of the files the collection writes (see WRITTEN_FILES)."""
+    for path in temporaries(directory, WRITTEN_FILES, older_than):
+        plan.changes.append("leftover %s" % os.path.basename(path))
+        if not plan.check_mode:
+            os.unlink(path)
 
 
 def offboard_user(home, uid, gid, recorded, purge, check_mode, want_diff):
@@ -383,6 +397,7 @@ def offboard_user(home, uid, gid, recorded, purge, check_mode, want_diff):
             if real != qwen_dir:
                 os.unlink(qwen_dir)
         return dict(changes=plan.changes, diffs=plan.diffs, warnings=plan.warnings)
+    remove_temporaries(plan, real, 0)
     names = list(OFFBOARD_FILES) + sorted(n for n in os.listdir(real) if n.startswith("settings.json.invalid-"))
     for name in names:
         path = os.path.join(real, name)

@@ -345,6 +345,40 @@ def test_offboarding_removes_the_key_and_credentials_and_keeps_the_users_own(use
     assert grep_tree(users[0].pw_dir, KEY)  # the others keep theirs
 
 
+def killed_runs_leftovers(pw, age):
+    """What a run killed between writing a temporary file and renaming it leaves: each with a key, age seconds old."""
+    qdir = os.path.join(pw.pw_dir, ".qwen")
+    paths = [os.path.join(qdir, name) for name in ("..env.a1b2c3d4", ".settings.json.zz_9x8y7",
+                                                    ".trustedFolders.json.qwerty12", ".oauth_creds.json.0a0a0a0a")]
+    for path in paths:
+        with open(path, "w") as f:
+            f.write("OPENAI_API_KEY='%s'\n" % KEY)
+        os.chown(path, pw.pw_uid, pw.pw_gid)
+        os.utime(path, (os.stat(path).st_atime - age, os.stat(path).st_mtime - age))
+    return paths
+
+
+def test_configuring_removes_what_killed_runs_left_and_offboarding_all_of_it(users, tmp_path):
+    lifecycle(users, tmp_path)
+    alice, carol = users
+    old = killed_runs_leftovers(alice, 3600)
+    r = lifecycle(users, tmp_path)
+    assert r["changed"] and not [p for p in old if os.path.lexists(p)], r["users"]
+    assert sorted(r["users"][alice.pw_name]) == sorted("leftover " + os.path.basename(p) for p in old)
+    # a young one may be another run's, still writing: configuring leaves it; offboarding removes it
+    young = killed_runs_leftovers(carol, 0)
+    lifecycle(users, tmp_path)
+    assert all(os.path.lexists(p) for p in young)
+    lifecycle(users[:1], tmp_path, absent_users=[carol.pw_name])
+    assert not [p for p in young if os.path.lexists(p)] and grep_tree(carol.pw_dir, KEY) == []
+    # a file of the user's own that merely looks alike stays
+    mine = os.path.join(alice.pw_dir, ".qwen", ".env.backup")
+    with open(mine, "w") as f:
+        f.write("mine")
+    lifecycle(users[:1], tmp_path)
+    assert os.path.exists(mine)
+
+
 def test_purge_removes_the_whole_qwen_dir_even_of_a_deleted_account(users, tmp_path):
     lifecycle(users, tmp_path)
     carol = users[1]
