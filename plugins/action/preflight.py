@@ -28,7 +28,8 @@ NOT_FACTS = ("invocation", "changed", "failed", "msg", "warnings", "deprecations
 
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
-    _VALID_ARGS = frozenset(("checks", "read_host", "host_var", "host_checks", "results", "warnings"))
+    _VALID_ARGS = frozenset(("checks", "read_host", "read_host_from", "host_var", "host_checks", "results",
+                             "warnings"))
 
     def _names(self, key):
         names = self._task.args.get(key) or []
@@ -69,9 +70,10 @@ class ActionModule(ActionBase):
             raise AnsibleActionFail("read_host must be the arguments of qwenops.qwen_code.install_info")
         checks, host_checks = self._names("checks"), self._names("host_checks")
         warnings, results = self._names("warnings"), args.get("results") or {}
-        if not isinstance(results, dict) or not all(isinstance(n, str) and NAME.match(n)
-                                                    for n in results.values()):
-            raise AnsibleActionFail("results must map each key to a variable name")
+        read_host_from = args.get("read_host_from") or {}
+        for key, names in (("results", results), ("read_host_from", read_host_from)):
+            if not isinstance(names, dict) or not all(isinstance(n, str) and NAME.match(n) for n in names.values()):
+                raise AnsibleActionFail("%s must map each key to a variable name" % key)
 
         templar = self._templar.copy_with_new_env(available_variables=task_vars)
         name, problems = self._first_failure(templar, checks)
@@ -81,6 +83,9 @@ class ActionModule(ActionBase):
 
         host = {}
         if read_host is not None:
+            # Arguments that only make sense once the checks passed (their variables may not even be defined before).
+            read_host = dict(read_host, **dict((key, self._evaluate(templar, name))
+                                               for key, name in read_host_from.items()))
             try:
                 read = self._execute_module(module_name="qwenops.qwen_code.install_info", module_args=read_host,
                                             task_vars=task_vars)

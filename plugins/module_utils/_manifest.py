@@ -5,7 +5,9 @@
 
 The record of what the role wrote on a host: ``/var/lib/qwen-code/manifest.json`` (root, 0600, in a 0700
 directory). Offboarding, uninstall, pruning and the report work from it, so that they remove or compare exactly what
-the role made, never a user's own keys. It holds no secret: files that hold keys are recorded by digest only.
+the role made, never a user's own keys. It holds no secret: files that hold keys are recorded by digest only, and
+the digests stay on the host (redacted(): no module returns them, and the inputs' digest reaches the modules as a
+no_log option).
 
 Format 1::
 
@@ -54,6 +56,27 @@ def sha256_hex(data):
 def file_digest(data):
     """The digest of a file's bytes (or text), as recorded in the manifest."""
     return "sha256:" + sha256_hex(data)
+
+
+def inputs_digest(inputs):
+    """The digest of what a user_config call was given (a dict of its options), in a canonical form. It covers the
+    keys, so it is never shown: user_config and install_info take it as a no_log option, and neither returns it."""
+    return "sha256:" + sha256_hex(json.dumps(inputs, sort_keys=True, separators=(",", ":"), ensure_ascii=False))
+
+
+def redacted(manifest):
+    """The manifest without its digests, for a module's result: the digests of .env files and of the inputs cover
+    keys, and whoever reads a log could confirm a guessed key against an unsalted digest. Only the modules compare
+    them, on the host."""
+    shown = copy.deepcopy(manifest or {})
+    shown.pop("inputs_digest", None)
+    records = list((shown.get("system") or {}).values())
+    for user in (shown.get("users") or {}).values():
+        records.extend(((user or {}).get("files") or {}).values())
+    for record in records:
+        if isinstance(record, dict):
+            record.pop("digest", None)
+    return shown
 
 
 def leaf_paths(managed):

@@ -75,6 +75,13 @@ options:
       - Costs one short-lived child process per user; reads only, runs nothing.
     type: bool
     default: false
+  inputs_digest:
+    description:
+      - The digest of the inputs the caller would give M(qwenops.qwen_code.user_config) now (its
+        O(qwenops.qwen_code.user_config#module:inputs_digest)). RV(inputs_current) says whether the manifest records
+        the same one. The digest covers keys, so it is C(no_log), and the manifest's is never returned.
+    type: str
+    version_added: "0.2.0"
 extends_documentation_fragment:
   - qwenops.qwen_code.attributes
   - qwenops.qwen_code.attributes.info_module
@@ -186,11 +193,17 @@ manifest:
   description:
     - The manifest as recorded (C(format), C(install_root), C(launcher), C(ca_bundle), C(active), C(history),
       C(system), C(users)); empty when there is none or it is not usable (see RV(manifest_error)). It holds paths,
-      releases, key paths and digests, no secret.
+      releases and key paths, no secret. The digests the file records (of the inputs, of each C(.env) and of the
+      managed values) are left out. They cover keys, so they are only compared on the host.
   returned: always
   type: dict
   sample: {"format": 1, "install_root": "/opt/qwen-code", "active": {"cli": "0.24.4", "node": "22.23.3",
            "npm": "10.9.9"}, "history": [{"cli": "0.24.4", "node": "22.23.3", "npm": "10.9.9"}]}
+inputs_current:
+  description: Whether the manifest records O(inputs_digest) as the inputs of the last configuration.
+  returned: when O(inputs_digest) is given
+  type: bool
+  version_added: "0.2.0"
 manifest_error:
   description: Why the file at O(manifest_path) was not used as the manifest.
   returned: when the file exists but is not root's regular file, not JSON, or not of format 1
@@ -236,7 +249,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._host_facts import host_os
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._drift import host_drift
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._install_root import ancestor_facts, package_owner
-from ansible_collections.qwenops.qwen_code.plugins.module_utils._manifest import MANIFEST_PATH, load
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._manifest import MANIFEST_PATH, load, redacted
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._npm_registry import installed_version, read_marker
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._staging import staging_dirs
 
@@ -333,6 +346,7 @@ def main():
             package=dict(type="str", default="@qwen-code/qwen-code"),
             manifest_path=dict(type="path", default=MANIFEST_PATH),
             drift=dict(type="bool", default=False),
+            inputs_digest=dict(type="str", no_log=True),
         ),
         supports_check_mode=True,
     )
@@ -368,11 +382,13 @@ def main():
     )
     if p["probe_node"]:
         result["system_node"] = probe_node(module, p["node_path"])
-    result["manifest"] = manifest
+    result["manifest"] = redacted(manifest)
+    if p["inputs_digest"] is not None:
+        result["inputs_current"] = bool(p["inputs_digest"]) and manifest.get("inputs_digest") == p["inputs_digest"]
     if error:
         result["manifest_error"] = error
     if p["drift"]:
-        result["drift"], result["problems"] = host_drift(result["manifest"], p["users"])
+        result["drift"], result["problems"] = host_drift(manifest, p["users"])
         if error:
             result["problems"] = ["manifest: " + error]
     module.exit_json(**result)

@@ -34,6 +34,13 @@ options:
   read_host:
     description: The arguments of M(qwenops.qwen_code.install_info). Without it, the host is not read.
     type: dict
+  read_host_from:
+    description:
+      - More arguments of M(qwenops.qwen_code.install_info), each the name of a variable evaluated once the checks
+        of O(checks) have passed (a value that needs every input, such as the digest of the inputs).
+    type: dict
+    default: {}
+    version_added: "0.2.0"
   host_var:
     description: The name under which O(host_checks), O(warnings) and O(results) see the read of the host.
     type: str

@@ -152,7 +152,7 @@ options:
         O(qwenops.qwen_code.install_info#module:drift) finds every file as recorded, with the modes this module
         sets. Recording a new digest alone does not count as a change.
       - With a key among the inputs, pass a digest only (such as SHA-256), never the inputs themselves, since the
-        manifest holds no secret.
+        manifest holds no secret. The option is C(no_log), and the module never returns it.
     type: str
     version_added: "0.1.0"
   header:
@@ -208,7 +208,8 @@ absent_users:
   type: dict
   sample: {"carol": [".env", "oauth_creds.json", "settings"]}
 manifest:
-  description: The record written to O(manifest_path) (digests and key paths, no secret).
+  description: The record written to O(manifest_path) (key paths, releases), without its digests (they stay on the
+    host).
   returned: when O(manifest_path) is given and O(state=present)
   type: dict
 manifest_changed:
@@ -473,7 +474,7 @@ def main():
             state=dict(type="str", default="present", choices=["present", "absent"]),
             manifest_path=dict(type="path"),
             manifest_facts=dict(type="dict", default={}),
-            inputs_digest=dict(type="str"),
+            inputs_digest=dict(type="str", no_log=True),
             header=dict(type="str", default="Managed by Ansible (qwenops.qwen_code): local edits are overwritten.\n"
                                             "Read by the qwen CLI from any working directory."),
         ),
@@ -619,7 +620,7 @@ def main():
                 if previous.get("inputs_digest") is None:
                     before.pop("inputs_digest")
                 result["changed"] = result["changed"] or _manifest.render(before) != previous_text
-            result["manifest"] = manifest
+            result["manifest"] = _manifest.redacted(manifest)
         elif previous_text is not None and not failed:
             result["changed"] = result["manifest_changed"] = True
             if not module.check_mode:

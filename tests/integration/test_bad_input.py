@@ -133,6 +133,20 @@ def test_good_run_keeps_the_key_out_of_output_diffs_and_ps(installed_host):
     assert not [s for s in run.ps_samples if CANARY in s]
 
 
+def test_no_digest_of_a_key_shows_in_the_output(runner, installed_host):
+    """The manifest's digests (of the inputs, of each .env) cover keys, unsalted: in a log, they would let a reader
+    confirm a guessed key. A first run and a re-run, both at -vvv --diff, show none of them."""
+    import json
+    import re
+    manifest = installed_host.sh("cat /var/lib/qwen-code/manifest.json").stdout
+    digests = set(re.findall(r"sha256:[0-9a-f]{64}", manifest))
+    assert json.loads(manifest)["inputs_digest"] in digests and len(digests) >= 3, digests
+    rerun = runner.play(installed_host, installed_host.good_vars, "good-rerun-digests", extra_args=["--diff"])
+    assert rerun.returncode == 0, rerun.output[-3000:]
+    for output in (installed_host.first_run.output, rerun.output):
+        assert not [d for d in digests if d in output or d.split(":")[1] in output]
+
+
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_bad_input_fails_before_any_change(runner, installed_host, name):
     overrides, expected = CASES[name]

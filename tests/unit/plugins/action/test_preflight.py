@@ -80,6 +80,18 @@ def test_a_host_check_fails_with_the_read_host_in_the_result(tmp_path):
     assert pf["missing_users"] == ["no-such-user-qwenops"]
 
 
+def test_read_host_from_is_evaluated_once_the_checks_passed_and_never_shown(tmp_path):
+    task = {"checks": ["fine"], "read_host": {"install_root": str(tmp_path / "none"),
+                                              "manifest_path": str(tmp_path / "m.json")},
+            "read_host_from": {"inputs_digest": "digest"}}
+    output, pf = run(tmp_path, task, {"fine": "", "digest": "{{ 'sha256:' ~ ('S3CRET-inputs' | hash('sha256')) }}"})
+    assert not pf.get("failed") and pf["inputs_current"] is False, pf
+    assert "S3CRET" not in output
+    # a check that fails first: the variable (undefined here, as the role's is before the checks pass) is never asked
+    output, pf = run(tmp_path, dict(task, checks=["bad"]), {"bad": "refused", "digest": "{{ undefined_one.x }}"})
+    assert pf["failed"] and pf["msg"] == "refused" and "undefined_one" not in output
+
+
 def test_check_mode_reads_the_host_all_the_same(tmp_path):
     pf = run(tmp_path, {"read_host": {"users": [ME.pw_name]}, "results": {"home": "home"}},
              {"home": "{{ __qwen_code_host.users[me].home }}", "me": ME.pw_name}, check=True)[1]
@@ -90,6 +102,7 @@ def test_check_mode_reads_the_host_all_the_same(tmp_path):
     ({"checks": ["not a name"]}, "checks must be a list of variable names"),
     ({"checks": "fine"}, "checks must be a list of variable names"),
     ({"results": ["fine"]}, "results must map each key to a variable name"),
+    ({"read_host_from": {"a": "not a name"}}, "read_host_from must map each key to a variable name"),
     ({"read_host": "yes"}, "read_host must be the arguments of qwenops.qwen_code.install_info"),
     ({"host_var": "a.b"}, "host_var must be a variable name"),
     ({"unknown": 1}, "unknown"),

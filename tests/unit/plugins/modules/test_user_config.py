@@ -295,6 +295,26 @@ def test_the_inputs_digest_is_recorded_and_a_new_one_alone_is_no_change(users, t
     assert not checked["changed"] and json.loads(path.read_text())["inputs_digest"] == "sha256-two"
 
 
+def test_no_digest_leaves_the_host(users, tmp_path):
+    """The digests cover keys: unsalted, whoever reads a log could confirm a guessed key with them. The inputs' digest
+    is a no_log option, and neither it nor a file's digest is returned."""
+    facts = {"install_root": "/opt/qwen-code", "active": {"cli": "0.24.4", "node": "22.23.3", "npm": "10.9.9"}}
+    digest = "sha256:" + "ab12" * 16
+    r = lifecycle(users, tmp_path, manifest_facts=facts, inputs_digest=digest, diff=True)
+    recorded = json.loads((tmp_path / "var-lib" / "manifest.json").read_text())
+    file_digest = recorded["users"][users[0].pw_name]["files"][".env"]["digest"]
+    assert recorded["inputs_digest"] == digest and file_digest.startswith("sha256:")
+    assert digest not in r["_raw"] and file_digest not in r["_raw"] and '"digest"' not in json.dumps(r["manifest"])
+    info = run_module("install_info", {"manifest_path": str(tmp_path / "var-lib" / "manifest.json"), "drift": True,
+                                       "users": [u.pw_name for u in users], "inputs_digest": digest}, tmp_path)
+    # (the host has no release installed: only the users' files must be as recorded, digests compared on the host)
+    assert info["inputs_current"] is True and not [p for p in info["problems"] if ".qwen" in p], info["problems"]
+    assert digest not in info["_raw"] and file_digest not in info["_raw"]
+    info = run_module("install_info", {"manifest_path": str(tmp_path / "var-lib" / "manifest.json"),
+                                       "inputs_digest": "sha256:other"}, tmp_path)
+    assert info["inputs_current"] is False and "sha256:other" not in info["_raw"]
+
+
 def test_keys_the_role_no_longer_manages_are_removed_the_users_own_kept(users, tmp_path):
     lifecycle(users, tmp_path, system_settings={"$version": 4, "tools": {"approvalMode": "plan", "sandbox": True}},
               per_user_settings={users[0].pw_name: {"modelProviders": {"anthropic": [{"id": "c"}]}}})
