@@ -53,10 +53,10 @@ class _Plan(object):
         if text not in self.problems:
             self.problems.append(text)
 
-    def provider(self, entry, var, single=False):
-        """A checked provider entry (name, auth_type, base_url, api_key, models), or None (problems recorded).
-        var(field) names the variable a field comes from; single: the entry stands for the single-provider
-        variables (provider, base_url, api_key, model)."""
+    def provider(self, entry, var, where, at, single=False):
+        """A checked provider entry (name, auth_type, base_url, api_key, models, and where and at: the variable
+        that lists it and the one that names it), or None (problems recorded). var(field) names the variable a field
+        comes from; single: the entry stands for the single-provider variables (provider, base_url, api_key, model)."""
         start = len(self.problems)
         name = entry.get("name")
         auth_type = entry.get("auth_type") or "openai"
@@ -113,7 +113,8 @@ class _Plan(object):
                     self.problem("%s: %r is not a model id (no spaces or quotes)" % (var("models"), model))
         if len(self.problems) > start:
             return None
-        return dict(name=name, auth_type=auth_type, base_url=base_url, api_key=key, models=list(models))
+        return dict(name=name, auth_type=auth_type, base_url=base_url, api_key=key, models=list(models), where=where,
+                    at=at)
 
     def single(self, prefix, values):
         """The one provider that single-provider variables describe; prefix names them (qwen_code_, or
@@ -123,7 +124,7 @@ class _Plan(object):
         preset = values.get("provider") or "custom"
         return self.provider(dict(name=preset, auth_type=values.get("auth_type") or "openai", provider=preset,
                                   base_url=values.get("base_url"), api_key=values.get("api_key"),
-                                  models=[values.get("model")]), var, single=True)
+                                  models=[values.get("model")]), var, var("provider"), var("provider"), single=True)
 
     def defaults_single(self):
         if self._defaults_single is False:
@@ -148,11 +149,7 @@ class _Plan(object):
             if unknown:
                 self.problem("%s has unknown keys %s: a provider takes %s"
                              % (at, ", ".join(unknown), ", ".join(PROVIDER_KEYS)))
-            checked.append(self.provider(entry, lambda field, at=at: "%s.%s" % (at, field)))
-        names = [e["name"] for e in checked if e]
-        for dup in sorted(set(n for n in names if names.count(n) > 1)):
-            self.problem("%s has two providers named %s: each name must be unique (it names the key's variable)"
-                         % (where, dup))
+            checked.append(self.provider(entry, lambda field, at=at: "%s.%s" % (at, field), where, at))
         seen = {}
         for entry in (e for e in checked if e):
             group = AUTH_TYPES[entry["auth_type"]]["group"]
@@ -163,9 +160,28 @@ class _Plan(object):
                                  "among one protocol's models by id, so an id may appear once per protocol"
                                  % (where, model, other, entry["name"], group))
                 seen[(group, model)] = entry["name"]
-        if None in checked or len(set(names)) != len(names):
+        if None in checked:
             return None
         return checked
+
+    def one_variable_each(self, providers):
+        """Whether each of one user's providers keeps its key in a .env variable of its own (problems recorded when
+        not): key_variable folds case and every character but letters and digits, so prod-x, prod_x and Prod-X share
+        one, the later key would replace the earlier, and qwen would send it to the earlier provider's endpoint."""
+        first = {}
+        for entry in providers:
+            variable = key_variable(entry["name"])
+            other = first.setdefault(variable, entry)
+            if other is entry:
+                continue
+            if other["name"] == entry["name"] and other["where"] == entry["where"]:
+                self.problem("%s has two providers named %s: each name must be unique (it names the key's variable)"
+                             % (entry["where"], entry["name"]))
+            else:
+                self.problem("%s and %s would both keep their key in %s (the name upper-cased, - as _), so qwen "
+                             "would send one provider's key to the other's endpoint: rename one"
+                             % (other["at"], entry["at"], variable))
+        return len(first) == len(providers)
 
     def user(self, item, index):
         """(name, providers, auth type) of one qwen_code_users item; providers is [] for qwen-oauth and None when
@@ -197,6 +213,9 @@ class _Plan(object):
             providers = self.provider_list(self.defaults["providers"], "qwen_code_providers")
         else:
             providers = self.defaults_single()
+        # Whatever the variables they come from, a user's providers share one .env.
+        if providers and not self.one_variable_each(providers):
+            providers = None
         return name, providers, providers[0]["auth_type"] if providers else auth_type
 
 

@@ -135,3 +135,42 @@ def test_proxies_and_qwen_code_settings_reach_every_user():
     assert alice["settings"]["model"] == {"name": "mine"} and alice["settings"]["ui"] == {}
     assert out["users"]["alice"] == {"auth_type": "openai", "providers": [
         {"name": "openrouter", "auth_type": "openai", "models": ["qwen/qwen3-coder"]}]}
+
+
+def _provider(name, key="k", base_url="https://llm.example.com/v1", models=("m",), provider="custom", **more):
+    return dict(name=name, provider=provider, base_url=base_url, api_key=key, models=list(models), **more)
+
+
+@pytest.mark.parametrize("users,providers,expected", [
+    ([{"name": "c", "providers": [_provider("prod-x", "k1", models=["m1"]), _provider("prod_x", "k2", models=["m2"])]}],
+     [], "qwen_code_users[c].providers[prod-x] and qwen_code_users[c].providers[prod_x] would both keep their key "
+         "in QWENOPS_KEY_PROD_X"),
+    (["alice", "bob"], [_provider("Prod-X", "k1", models=["m1"]), _provider("prod-x", "k2", models=["m2"])],
+     "qwen_code_providers[Prod-X] and qwen_code_providers[prod-x] would both keep their key in QWENOPS_KEY_PROD_X"),
+    (["alice"], [_provider("a", "k1", models=["m1"]), _provider("a", "k2", models=["m2"])],
+     "qwen_code_providers has two providers named a"),
+])
+def test_two_providers_with_one_key_variable_are_refused(users, providers, expected):
+    out = plans(users, providers=providers)
+    # Once, however many users the list reaches.
+    assert len([p for p in out["problems"] if expected in p]) == 1, out["problems"]
+    assert not any(k in p for p in out["problems"] for k in ("k1", "k2", KEY))
+    # Nothing is written for the user, and nothing asked on their behalf.
+    assert out["env"] == {} and out["settings"] == {} and out["checks"] == []
+
+
+@pytest.mark.parametrize("users,providers", [
+    ([{"name": "c", "providers": [_provider("prod-x", "k1", models=["m1"]), _provider("prod-y", "k2", models=["m2"])]}],
+     []),
+    ([{"name": "c", "providers": [_provider("prodx", "k1", models=["m1"]), _provider("prod_x", "k2", models=["m2"])]}],
+     []),
+    # A user's own providers replace qwen_code_providers for that user: the two never share a .env.
+    (["alice", {"name": "bob", "providers": [_provider("prod_x", "k2")]}], [_provider("prod-x", "k1")]),
+    (["alice", {"name": "bob", "providers": [_provider("Prod-X", "k2")]}], [_provider("prod-x", "k1")]),
+])
+def test_distinct_key_variables_are_not_refused(users, providers):
+    out = plans(users, providers=providers)
+    assert out["problems"] == []
+    for name in out["names"]:
+        assert sorted(k for k in out["env"][name] if k.startswith("QWENOPS_KEY_")) == sorted(
+            e["envKey"] for entries in out["settings"][name]["modelProviders"].values() for e in entries)
