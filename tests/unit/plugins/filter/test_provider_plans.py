@@ -174,3 +174,49 @@ def test_distinct_key_variables_are_not_refused(users, providers):
     for name in out["names"]:
         assert sorted(k for k in out["env"][name] if k.startswith("QWENOPS_KEY_")) == sorted(
             e["envKey"] for entries in out["settings"][name]["modelProviders"].values() for e in entries)
+
+
+def _sent(out, name):
+    """What user name's files send where, worked out here apart from the filter: (protocol, endpoint, key) for each
+    modelProviders entry (the key read from the .env through its envKey) and for the selected protocol's own
+    variables."""
+    env, settings = out["env"][name], out["settings"][name]
+    protocol = {("openai", None): "openai", ("openai", "responses"): "openai-responses"}
+    sent = set()
+    for group, entries in settings.get("modelProviders", {}).items():
+        for e in entries:
+            sent.add((protocol.get((group, e.get("wireApi")), group), e["baseUrl"], env[e["envKey"]]))
+    selected = settings["security"]["auth"]["selectedType"]
+    prefix = {"openai": "OPENAI", "openai-responses": "OPENAI", "anthropic": "ANTHROPIC"}[selected]
+    sent.add((selected, env[prefix + "_BASE_URL"], env[prefix + "_API_KEY"]))
+    return sent
+
+
+@pytest.mark.parametrize("users,defaults", [
+    (["alice", "bob", {"name": "carol", "api_key": "sk-carol"}], {}),
+    (["alice", {"name": "carol", "providers": [
+        _provider("or", "k1", base_url="", provider="openrouter", models=["m1", "m2"]),
+        _provider("claude", "k2", base_url="", provider="anthropic", auth_type="anthropic", models=["c1"]),
+        _provider("resp", "k1", base_url="", provider="openai", auth_type="openai-responses", models=["r1"])]}],
+     {"providers": [_provider("a", "k1", models=["m1"]), _provider("b", "k3", models=["m2"])]}),
+    # qwen_code_settings outranks the role's entries in the file: the check asks where the key really goes.
+    (["alice"], {"settings": {"modelProviders": {"openai": [
+        {"id": "qwen/qwen3-coder", "baseUrl": "https://elsewhere.example.com/v1",
+         "envKey": "QWENOPS_KEY_OPENROUTER"}]}}}),
+])
+def test_the_checks_ask_what_the_files_send(users, defaults):
+    out = plans(users, **defaults)
+    assert out["problems"] == []
+    for name in out["names"]:
+        asked = set((c["auth_type"], c["base_url"], c["api_key"]) for c in out["checks"] if name in c["users"])
+        assert asked == _sent(out, name), name
+    assert len(set((c["auth_type"], c["base_url"], c["api_key"]) for c in out["checks"])) == len(out["checks"])
+
+
+def test_a_check_names_every_variable_that_holds_its_key():
+    elsewhere = {"id": "qwen/qwen3-coder", "baseUrl": "https://elsewhere.example.com/v1",
+                 "envKey": "QWENOPS_KEY_OPENROUTER"}
+    out = plans(["alice"], settings={"modelProviders": {"openai": [elsewhere]}})
+    names = dict((c["base_url"], c["key_name"]) for c in out["checks"])
+    assert names == {"https://elsewhere.example.com/v1": "the key of openrouter for alice (QWENOPS_KEY_OPENROUTER)",
+                     "https://openrouter.ai/api/v1": "the key of openrouter for alice (OPENAI_API_KEY)"}
