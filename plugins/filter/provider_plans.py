@@ -3,8 +3,9 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Who talks to which provider, with which key: the role's variables (qwen_code_users, whose items may be dicts,
 qwen_code_providers and the single-provider variables) turned into each user's .env variables, the managed part of
-their settings.json (modelProviders, auth type, model), and the distinct (endpoint, key) pairs to check. Everything
-is validated here, before any host changes, with messages that name the variable and never quote a key."""
+their settings.json (modelProviders, auth type, model), and the distinct (endpoint, key) pairs to check, read back
+from those files. Everything is validated here, before any host changes, with messages that name the variable and
+never quote a key."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -53,10 +54,10 @@ class _Plan(object):
         if text not in self.problems:
             self.problems.append(text)
 
-    def provider(self, entry, var, single=False):
-        """A checked provider entry (name, auth_type, base_url, api_key, models), or None (problems recorded).
-        var(field) names the variable a field comes from; single: the entry stands for the single-provider
-        variables (provider, base_url, api_key, model)."""
+    def provider(self, entry, var, where, at, single=False):
+        """A checked provider entry (name, auth_type, base_url, api_key, models, and where and at: the variable
+        that lists it and the one that names it), or None (problems recorded). var(field) names the variable a field
+        comes from; single: the entry stands for the single-provider variables (provider, base_url, api_key, model)."""
         start = len(self.problems)
         name = entry.get("name")
         auth_type = entry.get("auth_type") or "openai"
@@ -113,7 +114,8 @@ class _Plan(object):
                     self.problem("%s: %r is not a model id (no spaces or quotes)" % (var("models"), model))
         if len(self.problems) > start:
             return None
-        return dict(name=name, auth_type=auth_type, base_url=base_url, api_key=key, models=list(models))
+        return dict(name=name, auth_type=auth_type, base_url=base_url, api_key=key, models=list(models), where=where,
+                    at=at)
 
     def single(self, prefix, values):
         """The one provider that single-provider variables describe; prefix names them (qwen_code_, or
@@ -123,7 +125,7 @@ class _Plan(object):
         preset = values.get("provider") or "custom"
         return self.provider(dict(name=preset, auth_type=values.get("auth_type") or "openai", provider=preset,
                                   base_url=values.get("base_url"), api_key=values.get("api_key"),
-                                  models=[values.get("model")]), var, single=True)
+                                  models=[values.get("model")]), var, var("provider"), var("provider"), single=True)
 
     def defaults_single(self):
         if self._defaults_single is False:
@@ -148,11 +150,7 @@ class _Plan(object):
             if unknown:
                 self.problem("%s has unknown keys %s: a provider takes %s"
                              % (at, ", ".join(unknown), ", ".join(PROVIDER_KEYS)))
-            checked.append(self.provider(entry, lambda field, at=at: "%s.%s" % (at, field)))
-        names = [e["name"] for e in checked if e]
-        for dup in sorted(set(n for n in names if names.count(n) > 1)):
-            self.problem("%s has two providers named %s: each name must be unique (it names the key's variable)"
-                         % (where, dup))
+            checked.append(self.provider(entry, lambda field, at=at: "%s.%s" % (at, field), where, at))
         seen = {}
         for entry in (e for e in checked if e):
             group = AUTH_TYPES[entry["auth_type"]]["group"]
@@ -163,9 +161,28 @@ class _Plan(object):
                                  "among one protocol's models by id, so an id may appear once per protocol"
                                  % (where, model, other, entry["name"], group))
                 seen[(group, model)] = entry["name"]
-        if None in checked or len(set(names)) != len(names):
+        if None in checked:
             return None
         return checked
+
+    def one_variable_each(self, providers):
+        """Whether each of one user's providers keeps its key in a .env variable of its own (problems recorded when
+        not): key_variable folds case and every character but letters and digits, so prod-x, prod_x and Prod-X share
+        one, the later key would replace the earlier, and qwen would send it to the earlier provider's endpoint."""
+        first = {}
+        for entry in providers:
+            variable = key_variable(entry["name"])
+            other = first.setdefault(variable, entry)
+            if other is entry:
+                continue
+            if other["name"] == entry["name"] and other["where"] == entry["where"]:
+                self.problem("%s has two providers named %s: each name must be unique (it names the key's variable)"
+                             % (entry["where"], entry["name"]))
+            else:
+                self.problem("%s and %s would both keep their key in %s (the name upper-cased, - as _), so qwen "
+                             "would send one provider's key to the other's endpoint: rename one"
+                             % (other["at"], entry["at"], variable))
+        return len(first) == len(providers)
 
     def user(self, item, index):
         """(name, providers, auth type) of one qwen_code_users item; providers is [] for qwen-oauth and None when
@@ -197,6 +214,9 @@ class _Plan(object):
             providers = self.provider_list(self.defaults["providers"], "qwen_code_providers")
         else:
             providers = self.defaults_single()
+        # Whatever the variables they come from, a user's providers share one .env.
+        if providers and not self.one_variable_each(providers):
+            providers = None
         return name, providers, providers[0]["auth_type"] if providers else auth_type
 
 
@@ -239,6 +259,36 @@ def _settings(providers, auth_type, wire_api, oauth_model=None):
     return settings
 
 
+def _protocol(group, wire_api):
+    """The auth type the CLI speaks to a modelProviders entry of group with wireApi wire_api (None: none it knows)."""
+    for auth_type, spec in AUTH_TYPES.items():
+        if spec["group"] == group and spec.get("wire_api") == wire_api:
+            return auth_type
+    return None
+
+
+def _sent_keys(env, settings):
+    """(auth_type, base_url, api_key, model, variable) for each key a user's files send: every modelProviders entry
+    whose envKey this .env holds (the key that variable will hold, whichever provider put it there) and the selected
+    protocol's own variables. Read from what the role writes rather than from the providers as configured, so that
+    the provider check can never ask another pair than the one qwen will use. Entries of qwen_code_settings whose key
+    is not in the .env are not the role's to check."""
+    sent = []
+    groups = settings.get("modelProviders")
+    for group, entries in groups.items() if isinstance(groups, dict) else ():
+        for entry in entries if isinstance(entries, list) else ():
+            if not isinstance(entry, dict) or not isinstance(entry.get("envKey"), str) or entry["envKey"] not in env:
+                continue
+            auth_type = _protocol(group, entry.get("wireApi"))
+            if auth_type and isinstance(entry.get("baseUrl"), str) and isinstance(entry.get("id"), str):
+                sent.append((auth_type, entry["baseUrl"], env[entry["envKey"]], entry["id"], entry["envKey"]))
+    selected = ((settings.get("security") or {}).get("auth") or {}).get("selectedType")
+    spec = AUTH_TYPES.get(selected) if isinstance(selected, str) else None
+    if spec and all(spec[v] in env for v in ("key_env", "base_env", "model_env")):
+        sent.append((selected, env[spec["base_env"]], env[spec["key_env"]], env[spec["model_env"]], spec["key_env"]))
+    return sent
+
+
 def provider_plans(users, defaults, release):
     """Each user's providers, as the role writes them. users is qwen_code_users; defaults holds the single-provider
     variables (auth_type, provider, base_url, api_key, model), providers (qwen_code_providers),
@@ -248,8 +298,9 @@ def provider_plans(users, defaults, release):
 
     Returns problems (messages naming the variable, never a key), names (the users, in order), users (name ->
     auth_type, providers: [{name, auth_type, models}]: no keys), env (name -> the .env variables: holds keys),
-    settings (name -> the managed settings: no keys) and checks (one per distinct auth type, endpoint and key: id, auth_type, base_url, api_key, model,
-    key_name, providers, users)."""
+    settings (name -> the managed settings: no keys) and checks (one per distinct auth type, endpoint and key that
+    the users' env and settings send, see _sent_keys: id, auth_type, base_url, api_key, model, key_name, providers,
+    users)."""
     if not isinstance(defaults, dict) or not isinstance(release, dict):
         raise AnsibleFilterError("provider_plans needs defaults and release dicts")
     plan = _Plan(defaults, release)
@@ -273,26 +324,29 @@ def provider_plans(users, defaults, release):
         env = _standard_env(providers[0]) if providers else {}
         for entry in providers:
             env[key_variable(entry["name"])] = entry["api_key"]
-            ident = (entry["auth_type"], entry["base_url"], entry["api_key"])
-            check = checks.setdefault(ident, dict(
-                id="c%d" % (len(checks) + 1), auth_type=entry["auth_type"], base_url=entry["base_url"],
-                api_key=entry["api_key"], model=entry["models"][0], providers=[], users=[]))
-            if entry["name"] not in check["providers"]:
-                check["providers"].append(entry["name"])
-            if name not in check["users"]:
-                check["users"].append(name)
         env.update(defaults.get("proxy_env") or {})
         settings = _merge(_settings(providers, auth_type, release.get("wire_api"), defaults.get("model")),
                           defaults.get("settings") or {})
+        owners = dict((key_variable(e["name"]), e["name"]) for e in providers)
+        if providers:
+            # (only to name the provider in the check's messages: its key is also in its protocol's own variable)
+            owners[AUTH_TYPES[providers[0]["auth_type"]]["key_env"]] = providers[0]["name"]
+        for sent_type, base_url, api_key, model, variable in _sent_keys(env, settings):
+            check = checks.setdefault((sent_type, base_url, api_key), dict(
+                id="c%d" % (len(checks) + 1), auth_type=sent_type, base_url=base_url, api_key=api_key, model=model,
+                providers=[], users=[], variables=[]))
+            for field, value in (("providers", owners.get(variable)), ("users", name), ("variables", variable)):
+                if value and value not in check[field]:
+                    check[field].append(value)
         out["users"][name] = dict(
             auth_type=auth_type,
             providers=[dict(name=e["name"], auth_type=e["auth_type"], models=e["models"]) for e in providers])
         out["env"][name] = env
         out["settings"][name] = settings
     for check in checks.values():
-        check["key_name"] = "the key of %s for %s (%s)" % (
-            "/".join(check["providers"]), ", ".join(check["users"]),
-            ", ".join(key_variable(p) for p in check["providers"]))
+        check["key_name"] = "%s for %s (%s)" % (
+            "the key of " + "/".join(check["providers"]) if check["providers"] else "the value",
+            ", ".join(check["users"]), ", ".join(check.pop("variables")))
         out["checks"].append(check)
     return out
 

@@ -135,3 +135,88 @@ def test_proxies_and_qwen_code_settings_reach_every_user():
     assert alice["settings"]["model"] == {"name": "mine"} and alice["settings"]["ui"] == {}
     assert out["users"]["alice"] == {"auth_type": "openai", "providers": [
         {"name": "openrouter", "auth_type": "openai", "models": ["qwen/qwen3-coder"]}]}
+
+
+def _provider(name, key="k", base_url="https://llm.example.com/v1", models=("m",), provider="custom", **more):
+    return dict(name=name, provider=provider, base_url=base_url, api_key=key, models=list(models), **more)
+
+
+@pytest.mark.parametrize("users,providers,expected", [
+    ([{"name": "c", "providers": [_provider("prod-x", "k1", models=["m1"]), _provider("prod_x", "k2", models=["m2"])]}],
+     [], "qwen_code_users[c].providers[prod-x] and qwen_code_users[c].providers[prod_x] would both keep their key "
+         "in QWENOPS_KEY_PROD_X"),
+    (["alice", "bob"], [_provider("Prod-X", "k1", models=["m1"]), _provider("prod-x", "k2", models=["m2"])],
+     "qwen_code_providers[Prod-X] and qwen_code_providers[prod-x] would both keep their key in QWENOPS_KEY_PROD_X"),
+    (["alice"], [_provider("a", "k1", models=["m1"]), _provider("a", "k2", models=["m2"])],
+     "qwen_code_providers has two providers named a"),
+])
+def test_two_providers_with_one_key_variable_are_refused(users, providers, expected):
+    out = plans(users, providers=providers)
+    # Once, however many users the list reaches.
+    assert len([p for p in out["problems"] if expected in p]) == 1, out["problems"]
+    assert not any(k in p for p in out["problems"] for k in ("k1", "k2", KEY))
+    # Nothing is written for the user, and nothing asked on their behalf.
+    assert out["env"] == {} and out["settings"] == {} and out["checks"] == []
+
+
+@pytest.mark.parametrize("users,providers", [
+    ([{"name": "c", "providers": [_provider("prod-x", "k1", models=["m1"]), _provider("prod-y", "k2", models=["m2"])]}],
+     []),
+    ([{"name": "c", "providers": [_provider("prodx", "k1", models=["m1"]), _provider("prod_x", "k2", models=["m2"])]}],
+     []),
+    # A user's own providers replace qwen_code_providers for that user: the two never share a .env.
+    (["alice", {"name": "bob", "providers": [_provider("prod_x", "k2")]}], [_provider("prod-x", "k1")]),
+    (["alice", {"name": "bob", "providers": [_provider("Prod-X", "k2")]}], [_provider("prod-x", "k1")]),
+])
+def test_distinct_key_variables_are_not_refused(users, providers):
+    out = plans(users, providers=providers)
+    assert out["problems"] == []
+    for name in out["names"]:
+        assert sorted(k for k in out["env"][name] if k.startswith("QWENOPS_KEY_")) == sorted(
+            e["envKey"] for entries in out["settings"][name]["modelProviders"].values() for e in entries)
+
+
+def _sent(out, name):
+    """What user name's files send where, worked out here apart from the filter: (protocol, endpoint, key) for each
+    modelProviders entry (the key read from the .env through its envKey) and for the selected protocol's own
+    variables."""
+    env, settings = out["env"][name], out["settings"][name]
+    protocol = {("openai", None): "openai", ("openai", "responses"): "openai-responses"}
+    sent = set()
+    for group, entries in settings.get("modelProviders", {}).items():
+        for e in entries:
+            sent.add((protocol.get((group, e.get("wireApi")), group), e["baseUrl"], env[e["envKey"]]))
+    selected = settings["security"]["auth"]["selectedType"]
+    prefix = {"openai": "OPENAI", "openai-responses": "OPENAI", "anthropic": "ANTHROPIC"}[selected]
+    sent.add((selected, env[prefix + "_BASE_URL"], env[prefix + "_API_KEY"]))
+    return sent
+
+
+@pytest.mark.parametrize("users,defaults", [
+    (["alice", "bob", {"name": "carol", "api_key": "sk-carol"}], {}),
+    (["alice", {"name": "carol", "providers": [
+        _provider("or", "k1", base_url="", provider="openrouter", models=["m1", "m2"]),
+        _provider("claude", "k2", base_url="", provider="anthropic", auth_type="anthropic", models=["c1"]),
+        _provider("resp", "k1", base_url="", provider="openai", auth_type="openai-responses", models=["r1"])]}],
+     {"providers": [_provider("a", "k1", models=["m1"]), _provider("b", "k3", models=["m2"])]}),
+    # qwen_code_settings outranks the role's entries in the file: the check asks where the key really goes.
+    (["alice"], {"settings": {"modelProviders": {"openai": [
+        {"id": "qwen/qwen3-coder", "baseUrl": "https://elsewhere.example.com/v1",
+         "envKey": "QWENOPS_KEY_OPENROUTER"}]}}}),
+])
+def test_the_checks_ask_what_the_files_send(users, defaults):
+    out = plans(users, **defaults)
+    assert out["problems"] == []
+    for name in out["names"]:
+        asked = set((c["auth_type"], c["base_url"], c["api_key"]) for c in out["checks"] if name in c["users"])
+        assert asked == _sent(out, name), name
+    assert len(set((c["auth_type"], c["base_url"], c["api_key"]) for c in out["checks"])) == len(out["checks"])
+
+
+def test_a_check_names_every_variable_that_holds_its_key():
+    elsewhere = {"id": "qwen/qwen3-coder", "baseUrl": "https://elsewhere.example.com/v1",
+                 "envKey": "QWENOPS_KEY_OPENROUTER"}
+    out = plans(["alice"], settings={"modelProviders": {"openai": [elsewhere]}})
+    names = dict((c["base_url"], c["key_name"]) for c in out["checks"])
+    assert names == {"https://elsewhere.example.com/v1": "the key of openrouter for alice (QWENOPS_KEY_OPENROUTER)",
+                     "https://openrouter.ai/api/v1": "the key of openrouter for alice (OPENAI_API_KEY)"}
