@@ -231,8 +231,9 @@ import stat
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._user_files import (
-    FILE_MODE, SYSTEM_FILE_MODE, HomeFailure, env_diff, file_state, fix_file, mask, merge, merge_json_file,
-    normalise_managed, private_dir, read_settings, render_env, render_settings, secret_values)
+    FILE_MODE, SYSTEM_FILE_MODE, HomeFailure, env_diff, file_state, fix_file, merge, merge_json_file,
+    normalise_managed, private_dir, read_settings, render_env, render_settings)
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._secrets import mask, secret_values
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._atomic_write import (
     ROOT_ONLY_DIR, atomic_write, root_only_dir)
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._user_home import UserHomeError, as_user

@@ -92,9 +92,14 @@ CASES = {
     # Policy and life cycle: nothing secret in the system files, nothing removable that is not the role's.
     "managed_settings_with_a_secret": ({"qwen_code_managed_settings": {
         "mcpServers": {"tickets": {"httpUrl": "https://mcp.example/mcp", "headers": {"Authorization": CANARY}}}}},
-        "qwen_code_managed_settings holds what looks like a secret at mcpServers.tickets.headers.Authorization"),
+        "qwen_code_managed_settings holds a literal value where a secret may be, at MCP server tickets: "
+        "headers.Authorization"),
     "mcp_server_with_a_token": ({"qwen_code_mcp_servers": {"t": {"command": "t", "env": {"T_TOKEN": CANARY}}}},
-                                "qwen_code_mcp_servers holds what looks like a secret at t.env.T_TOKEN"),
+                                "qwen_code_mcp_servers holds a literal value where a secret may be, at MCP server t: "
+                                "env.T_TOKEN"),
+    "mcp_server_with_a_key_header_and_url": ({"qwen_code_mcp_servers": {"t": {
+        "httpUrl": "https://mcp.example/mcp?api_key=" + CANARY, "headers": {"X-API-Key": CANARY}}}},
+        "at MCP server t: headers.X-API-Key, httpUrl (query parameter api_key)"),
     "default_settings_set_the_version": ({"qwen_code_default_settings": {"$version": 9}}, "may not set $version"),
     "install_root_is_a_system_directory": ({"qwen_code_install_root": "/usr/local"}, "is a system directory"),
     "user_both_present_and_absent": ({"qwen_code_users_absent": ["alice"]},
