@@ -41,6 +41,7 @@ _NAMED = re.compile(r"\A-{0,2}([A-Za-z0-9_.-]+)\s*[:=]\s*(.*\S)\s*\Z", re.DOTALL
 _FLAG = re.compile(r"\A--?([A-Za-z0-9_.-]+)\Z")
 _URL = re.compile(r"\A[A-Za-z][A-Za-z0-9+.-]*://")
 MASK = "********"
+HIDDEN_MIN_LENGTH = 6
 
 
 def is_env_reference(value):
@@ -153,3 +154,36 @@ def mask(value):
         node[path[-1]] = node[path[-1]].replace(secret, MASK) if part else MASK
     return result
 
+
+def _leaves(value):
+    """The values AnsibleModule hides for a no_log option: every string and number in it, as strings."""
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, list):
+        return set().union(*[_leaves(v) for v in value]) if value else set()
+    if isinstance(value, str):
+        return {value} if value else set()
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return {str(value)}
+    return set()
+
+
+def hide_secrets_only(module, options):
+    """For settings options declared no_log (so that AnsibleModule never logs them, in the host's journal either).
+    AnsibleModule hides every value of a no_log option wherever it shows, which would turn every "4", model name or
+    path in the output into ********: of options, only the secrets stay hidden (what another no_log option holds,
+    the .env's values, stays hidden too). Returns the parameters to work with; module.params holds the options
+    masked from now on, since AnsibleModule echoes it as the invocation."""
+    kept = set()
+    for name, spec in module.argument_spec.items():
+        if spec.get("no_log") and name not in options:
+            kept.update(_leaves(module.params.get(name)))
+    params = dict(module.params)
+    for name in options:
+        module.no_log_values.difference_update(_leaves(params.get(name)) - kept)
+    for name in options:
+        # A secret shorter than this is masked in the diff, the results and the invocation all the same; hidden
+        # everywhere, a "1" of an env dict would garble every number of the output.
+        module.no_log_values.update(v for v in secret_values(params.get(name)) if len(v) >= HIDDEN_MIN_LENGTH)
+        module.params[name] = mask(params.get(name))
+    return params
