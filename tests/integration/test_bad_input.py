@@ -1,8 +1,10 @@
 """Bad input fails before anything changes on the host, with a message naming the variable and the fix,
 and the key never shows: not at -vvv, not in --diff, not in any process's command line."""
+import json
+
 import pytest
 
-from conftest import CANARY, GOOD_VARS
+from conftest import CANARY, GOOD_VARS, SETTINGS_WITH_HEADERS
 
 MISSING = object()
 CREDS = {"access_token": "at-" + CANARY, "refresh_token": "rt-" + CANARY, "token_type": "Bearer",
@@ -132,6 +134,14 @@ def test_good_run_keeps_the_key_out_of_output_diffs_and_ps(installed_host):
     assert CANARY not in run.output
     assert run.ps_samples, "no process samples taken"
     assert not [s for s in run.ps_samples if CANARY in s]
+    # The headers of qwen_code_settings reached the users' files. The canary is the .env's key too, which Ansible
+    # hides wherever it shows: that the module masked the headers itself shows in the whole values masked, scheme
+    # word included (a header secret that is no .env value would show otherwise).
+    written = json.loads(installed_host.sh("cat /home/alice/.qwen/settings.json").stdout)
+    same = written.get("qwenopsCanary") == SETTINGS_WITH_HEADERS["qwenopsCanary"]  # a boolean: never print the canary
+    assert same, "qwen_code_settings was not written to alice's settings.json"
+    assert '"Authorization": "********"' in run.output and '"X-API-Key": "********"' in run.output
+    assert '"Authorization": "Bearer ********"' not in run.output
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
