@@ -20,6 +20,8 @@ try:
 except ImportError:  # pragma: no cover
     from urlparse import urlsplit  # type: ignore
 
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._secrets import secrets_in
+
 # What each checked variable is. A name that is not here is a bug in the role, not bad input.
 KINDS = {
     "qwen_code_base_url": "base_url",
@@ -36,13 +38,9 @@ KINDS = {
     "qwen_code_npm_auth_token": "token",
     "qwen_code_managed_settings": "settings",
     "qwen_code_default_settings": "settings",
-    "qwen_code_mcp_servers": "settings",
+    "qwen_code_mcp_servers": "mcp_servers",
 }
 
-# A settings key whose value would be a secret, and a value that only names an environment variable (qwen resolves
-# $NAME and ${NAME} in settings strings), which is no secret.
-_SECRET_KEY = re.compile(r"(api_?key|token|secret|password|passwd|authorization|credential|cookie)", re.IGNORECASE)
-_ENV_REFERENCE = re.compile(r"^\$(\{[A-Za-z_][A-Za-z0-9_]*\}|[A-Za-z_][A-Za-z0-9_]*)$")
 
 _HOST = re.compile(r"^([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\.?$")
 # Characters a path of ours may hold: it ends up in a shell launcher, in sudo's environment and in JSON.
@@ -137,35 +135,40 @@ def _path(name, value, optional):
     return None
 
 
-def _secret_keys(value, where):
-    """The key paths in value whose names say secret and whose values are literal (not $VAR references)."""
-    found = []
-    if isinstance(value, dict):
-        for key, item in sorted(value.items(), key=lambda kv: str(kv[0])):
-            here = "%s.%s" % (where, key) if where else str(key)
-            if _SECRET_KEY.search(str(key)) and isinstance(item, (str, int, float)) and not isinstance(item, bool) \
-                    and str(item) and not _ENV_REFERENCE.match(str(item)):
-                found.append(here)
-            else:
-                found.extend(_secret_keys(item, here))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            found.extend(_secret_keys(item, "%s[%d]" % (where, index)))
-    return found
+def _places(found, servers):
+    """Where the secrets in found (secrets_in's) are, by name only: the key path and the part of a string, grouped by
+    MCP server (servers: the paths start with a server's name; otherwise those under mcpServers do)."""
+    groups = []
+    for path, part, _secret in found:
+        keys = list(path)
+        owner = ""
+        if servers or (len(keys) > 2 and keys[0] == "mcpServers"):
+            keys = keys if servers else keys[1:]
+            owner = "MCP server %s: " % keys.pop(0)
+        where = ""
+        for key in keys:
+            where += "[%d]" % key if isinstance(key, int) else ("." if where else "") + str(key)
+        where += " (%s)" % part if part else ""
+        if groups and groups[-1][0] == owner:
+            groups[-1][1].append(where)
+        else:
+            groups.append((owner, [where]))
+    return "; ".join(owner + ", ".join(wheres) for owner, wheres in groups)
 
 
-def _settings(name, value):
+def _system_settings(name, value, servers=False):
+    """The problem with settings that go into a system file (root's, mode 0644: every user reads them), or None."""
     if value in (None, ""):
         return None
     if not isinstance(value, dict):
-        return "%s must be a dict of settings" % name
-    if "$version" in value:
+        return "%s must be a dict of %s" % (name, "MCP servers" if servers else "settings")
+    if "$version" in value and not servers:
         return "%s may not set $version: the role writes the one the installed release expects" % name
-    secrets = _secret_keys(value, "")
-    if secrets:
-        return ("%s holds what looks like a secret at %s: every user can read the system settings files, so give "
-                "secrets as an environment variable reference ($NAME or ${NAME}) and put the value in the user's "
-                ".env instead" % (name, ", ".join(secrets)))
+    found = secrets_in(value)
+    if found:
+        return ("%s holds a literal value where a secret may be, at %s: every user can read the system settings "
+                "files, so give each as an environment variable reference (${NAME}, or \"Bearer ${NAME}\" in a "
+                "header) and put the value in the user's environment or ~/.qwen/.env" % (name, _places(found, servers)))
     return None
 
 
@@ -197,8 +200,8 @@ def input_problems(values, allow_insecure_base_url=False):
             if why:
                 problem = ("%s %s is %s: root installs and removes files there, so give the collection a directory "
                            "of its own, such as /opt/qwen-code" % (name, _shown(value), why))
-        elif kind == "settings":
-            problem = _settings(name, value)
+        elif kind in ("settings", "mcp_servers"):
+            problem = _system_settings(name, value, servers=kind == "mcp_servers")
         elif kind == "optional_file":
             if value not in (None, "") and isinstance(value, str) and _bad_chars(value):
                 problem = "%s %s holds a line break or another control character" % (name, _shown(value))

@@ -27,14 +27,13 @@ from ansible.module_utils.common.text.converters import to_native
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._atomic_write import atomic_write
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._manifest import remove_paths
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._secrets import MASK, mask
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600
 # The system settings files (root's, read by every user; never a secret).
 SYSTEM_FILE_MODE = 0o644
-SECRET_KEY = re.compile(r"(api_?key|token|secret|password)", re.IGNORECASE)
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-MASK = "********"
 
 
 def strip_json_comments(text):
@@ -77,32 +76,6 @@ def merge(base, overlay):
         else:
             result[key] = copy.deepcopy(value)
     return result
-
-
-def mask(value):
-    """value with the values of secret-looking keys (apiKey, token, secret, password) replaced."""
-    if isinstance(value, dict):
-        return dict((k, MASK if SECRET_KEY.search(k) and not isinstance(v, (dict, bool)) else mask(v))
-                    for k, v in value.items())
-    if isinstance(value, list):
-        return [mask(v) for v in value]
-    return value
-
-
-def secret_values(value):
-    """The values of secret-looking keys in value (recursively), as strings, for AnsibleModule.no_log_values."""
-    found = set()
-    if isinstance(value, dict):
-        for k, v in value.items():
-            if SECRET_KEY.search(str(k)) and isinstance(v, (str, int, float)) and not isinstance(v, bool) \
-                    and str(v):
-                found.add(str(v))
-            else:
-                found.update(secret_values(v))
-    elif isinstance(value, list):
-        for v in value:
-            found.update(secret_values(v))
-    return found
 
 
 def render_settings(data):

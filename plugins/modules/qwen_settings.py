@@ -24,7 +24,11 @@ description:
     groups), so a link the user plants anywhere in O(path) gets only that user's rights. Always set O(user) when
     the module runs as root on a file in someone else's home. Without it, the module acts with its own
     identity (for example root on C(/etc/qwen-code/settings.json)).
-  - In the diff, values of keys that look like secrets (C(apiKey), C(token), C(password), C(secret)) are masked.
+  - Secrets are masked in the diff and in the results, and Ansible hides them wherever else they would show (the
+    module's invocation at C(-vvv) included); O(settings) is never logged. A secret is the value of a key such as
+    C(apiKey), C(Authorization), C(X-API-Key), C(token), C(password) or C(cookie), any value of an C(env) or
+    C(headers) dict, a key-looking query parameter or the password of a URL, and the value of a key flag in a list
+    (C(--api-key=X), C(--token X)); a C($NAME) or C(${NAME}) reference is none, and shows.
 author:
   - qwenops contributors (@qwenops)
 options:
@@ -94,6 +98,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._user_files import (
     HomeFailure, merge_json_file, normalise_managed)
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._secrets import hide_secrets_only
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._user_home import UserHomeError, as_user
 
 
@@ -106,13 +111,15 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             path=dict(type="path", required=True),
-            settings=dict(type="dict", required=True),
+            settings=dict(type="dict", required=True, no_log=True),
             user=dict(type="str"),
             mode=dict(type="raw", default="0600"),
         ),
         supports_check_mode=True,
     )
-    p = module.params
+    # An ad-hoc call may pass an apiKey or an Authorization header: hidden in everything the module returns, its
+    # invocation included, while what is no secret still shows.
+    p = hide_secrets_only(module, ("settings",))
     path = p["path"]
     result = dict(changed=False, file=path)
     try:

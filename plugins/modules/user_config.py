@@ -32,7 +32,10 @@ description:
     the module fails naming the users that could not be, and why (RV(failed_users)).
   - A settings file that is not valid JSON is replaced only after the new file is on disk; its old content is
     kept as C(settings.json.invalid-<timestamp>).
-  - In the diff, every value of the .env file and secret-looking values of settings.json are masked.
+  - In the diff, every value of the .env file and every secret of settings.json are masked. A secret is the value
+    of a key such as C(apiKey), C(Authorization), C(X-API-Key), C(token), C(password) or C(cookie), any value of an
+    C(env) or C(headers) dict, a key-looking query parameter or the password of a URL, and the value of a key flag
+    in a list (C(--api-key=X), C(--token X)); a C($NAME) or C(${NAME}) reference is none, and shows.
   - The settings keys whose type the CLI depends on are written in that type in every file (O(settings),
     O(per_user_settings), O(system_settings), O(system_defaults)), as M(qwenops.qwen_code.qwen_settings) does
     (C($version) an integer, the switches for folder trust, usage statistics, telemetry and self-update booleans),
@@ -53,7 +56,10 @@ options:
     type: dict
     default: {}
   settings:
-    description: Settings merged recursively into each user's C(~/.qwen/settings.json).
+    description:
+      - Settings merged recursively into each user's C(~/.qwen/settings.json).
+      - May hold secrets (the file is the user's, mode C(0600)). They are masked wherever they would show, and the
+        option is never logged.
     type: dict
     default: {}
   per_user_env:
@@ -65,7 +71,8 @@ options:
   per_user_settings:
     description:
       - User name to settings merged over O(settings) for that user (each user's auth type, model and
-        modelProviders). Secret-looking values are masked wherever they would show.
+        modelProviders, and qwen_code_settings). Secrets are masked wherever they would show, and the option is never
+        logged.
     type: dict
     default: {}
   trusted_folders:
@@ -232,8 +239,9 @@ import stat
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._user_files import (
-    FILE_MODE, SYSTEM_FILE_MODE, HomeFailure, env_diff, file_state, fix_file, mask, merge, merge_json_file,
-    normalise_managed, private_dir, read_settings, render_env, render_settings, secret_values)
+    FILE_MODE, SYSTEM_FILE_MODE, HomeFailure, env_diff, file_state, fix_file, merge, merge_json_file,
+    normalise_managed, private_dir, read_settings, render_env, render_settings)
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._secrets import hide_secrets_only, mask
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._atomic_write import (
     ROOT_ONLY_DIR, atomic_write, root_only_dir, temporaries)
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._user_home import UserHomeError, as_user
@@ -460,9 +468,9 @@ def main():
         argument_spec=dict(
             users=dict(type="list", elements="str", default=[]),
             env=dict(type="dict", default={}, no_log=True),
-            settings=dict(type="dict", default={}),
+            settings=dict(type="dict", default={}, no_log=True),
             per_user_env=dict(type="dict", default={}, no_log=True),
-            per_user_settings=dict(type="dict", default={}),
+            per_user_settings=dict(type="dict", default={}, no_log=True),
             trusted_folders=dict(type="dict", default={}),
             system_settings=dict(type="dict", default={}),
             system_settings_path=dict(type="path", default="/etc/qwen-code/settings.json"),
@@ -480,11 +488,9 @@ def main():
         ),
         supports_check_mode=True,
     )
-    p = module.params
-    # The settings may carry a secret (an apiKey given through qwen_code_settings): Ansible masks these values in
-    # everything the module returns, its invocation included.
-    module.no_log_values.update(secret_values(p["settings"]))
-    module.no_log_values.update(secret_values(p["per_user_settings"]))
+    # The users' settings may carry secrets (an apiKey or an Authorization header given through qwen_code_settings):
+    # hidden in everything the module returns, its invocation included, while what is no secret still shows.
+    p = hide_secrets_only(module, ("settings", "per_user_settings"))
     present = p["state"] == "present"
     texts = {}
     for name in [None] + sorted(p["per_user_env"]):

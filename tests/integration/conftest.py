@@ -22,6 +22,12 @@ GOOD_VARS = {
     "qwen_code_verify_provider": False,
 }
 
+# qwen_code_settings with headers that carry the canary (hyphenated names, a scheme word before it), under a key qwen
+# ignores, so that no request goes anywhere with them: written into each user's settings.json (0600), shown nowhere,
+# not in the -vvv --diff output of the good run either.
+SETTINGS_WITH_HEADERS = {"qwenopsCanary": {"headers": {"Authorization": "Bearer " + CANARY, "X-API-Key": CANARY,
+                                                       "x-goog-api-key": CANARY}}}
+
 
 def changed_counts(output):
     """The changed= count of each host in a play's recap."""
@@ -63,7 +69,7 @@ def installed_host(runner):
             "name": "stub-anthropic", "auth_type": "anthropic", "base_url": "http://127.0.0.1:%d" % STUB_PORT,
             "api_key": CANARY + "-bob", "models": [GOOD_VARS["qwen_code_model"]]}]}
         good = dict(GOOD_VARS, qwen_code_users=["alice", bob], qwen_code_verify_provider=True,
-                    qwen_code_verify_probe="chat", qwen_code_smoke_test=True)
+                    qwen_code_verify_probe="chat", qwen_code_smoke_test=True, qwen_code_settings=SETTINGS_WITH_HEADERS)
         c.good_vars = good
         c.first_run = runner.play(c, good, "good-first-run", extra_args=["--diff"], sample_ps=True)
         assert c.first_run.returncode == 0, c.first_run.output[-3000:]

@@ -1,8 +1,10 @@
 """Bad input fails before anything changes on the host, with a message naming the variable and the fix,
 and the key never shows: not at -vvv, not in --diff, not in any process's command line."""
+import json
+
 import pytest
 
-from conftest import CANARY, GOOD_VARS
+from conftest import CANARY, GOOD_VARS, SETTINGS_WITH_HEADERS
 from harness import TEST_IMAGE, Container
 
 MISSING = object()
@@ -95,9 +97,14 @@ CASES = {
     # Policy and life cycle: nothing secret in the system files, nothing removable that is not the role's.
     "managed_settings_with_a_secret": ({"qwen_code_managed_settings": {
         "mcpServers": {"tickets": {"httpUrl": "https://mcp.example/mcp", "headers": {"Authorization": CANARY}}}}},
-        "qwen_code_managed_settings holds what looks like a secret at mcpServers.tickets.headers.Authorization"),
+        "qwen_code_managed_settings holds a literal value where a secret may be, at MCP server tickets: "
+        "headers.Authorization"),
     "mcp_server_with_a_token": ({"qwen_code_mcp_servers": {"t": {"command": "t", "env": {"T_TOKEN": CANARY}}}},
-                                "qwen_code_mcp_servers holds what looks like a secret at t.env.T_TOKEN"),
+                                "qwen_code_mcp_servers holds a literal value where a secret may be, at MCP server t: "
+                                "env.T_TOKEN"),
+    "mcp_server_with_a_key_header_and_url": ({"qwen_code_mcp_servers": {"t": {
+        "httpUrl": "https://mcp.example/mcp?api_key=" + CANARY, "headers": {"X-API-Key": CANARY}}}},
+        "at MCP server t: headers.X-API-Key, httpUrl (query parameter api_key)"),
     "default_settings_set_the_version": ({"qwen_code_default_settings": {"$version": 9}}, "may not set $version"),
     "install_root_is_a_system_directory": ({"qwen_code_install_root": "/usr/local"},
                                            "is a directory of the filesystem hierarchy"),
@@ -131,12 +138,19 @@ def test_good_run_keeps_the_key_out_of_output_diffs_and_ps(installed_host):
     assert CANARY not in run.output
     assert run.ps_samples, "no process samples taken"
     assert not [s for s in run.ps_samples if CANARY in s]
+    # The headers of qwen_code_settings reached the users' files. The canary is the .env's key too, which Ansible
+    # hides wherever it shows: that the module masked the headers itself shows in the whole values masked, scheme
+    # word included (a header secret that is no .env value would show otherwise).
+    written = json.loads(installed_host.sh("cat /home/alice/.qwen/settings.json").stdout)
+    same = written.get("qwenopsCanary") == SETTINGS_WITH_HEADERS["qwenopsCanary"]  # a boolean: never print the canary
+    assert same, "qwen_code_settings was not written to alice's settings.json"
+    assert '"Authorization": "********"' in run.output and '"X-API-Key": "********"' in run.output
+    assert '"Authorization": "Bearer ********"' not in run.output
 
 
 def test_no_digest_of_a_key_shows_in_the_output(runner, installed_host):
     """The manifest's digests (of the inputs, of each .env) cover keys, unsalted: in a log, they would let a reader
     confirm a guessed key. A first run and a re-run, both at -vvv --diff, show none of them."""
-    import json
     import re
     manifest = installed_host.sh("cat /var/lib/qwen-code/manifest.json").stdout
     digests = set(re.findall(r"sha256:[0-9a-f]{64}", manifest))

@@ -285,6 +285,21 @@ def run_module(name, args, tmp_path, check=False, diff=False, env=None):
     return result
 
 
+def syslog_capture(tmp_path):
+    """(env for run_module, path): the module runs with a syslog module of the test's own first on its path, which
+    writes to path what AnsibleModule logs (its "Invoked with ..." line, as a host's journal would get it)."""
+    fake = tmp_path / "fake-syslog"
+    fake.mkdir()
+    log = tmp_path / "syslog.log"
+    (fake / "syslog.py").write_text(
+        "LOG_USER, LOG_INFO = 8, 6\n"
+        "def openlog(*args, **kwargs):\n    pass\n"
+        "def syslog(priority, message=None):\n"
+        "    with open(%r, 'a') as f:\n        f.write('%%s\\n' %% (priority if message is None else message))\n"
+        % str(log))
+    return {"PYTHONPATH": str(fake)}, log
+
+
 # --- npm_unpack / cli_install security tests: an authenticating proxy, a umask ---------------------------------
 
 def collection_with(tmp_path, module_util, extra_source=None):

@@ -8,7 +8,7 @@ import json
 import os
 import stat
 
-from ansible_collections.qwenops.qwen_code.tests.unit.helpers import run_module
+from ansible_collections.qwenops.qwen_code.tests.unit.helpers import run_module, syslog_capture
 
 MANAGED = {"$version": 4, "security": {"auth": {"selectedType": "openai"}}, "model": {"name": "m"}}
 
@@ -132,3 +132,33 @@ def test_typed_keys_are_written_in_the_type_the_cli_reads(tmp_path):
     r = run_module("qwen_settings", {"path": path, "settings": {"telemetry": {"enabled": "perhaps"}}}, tmp_path)
     assert r["failed"] and "telemetry.enabled must be a boolean" in r["msg"]
     assert "telemetry" not in json.load(open(path))
+
+
+CANARY = os.environ.get("QWEN_TEST_CANARY_KEY") or "sk-qwenops-CANARY-5c1e0b7d9a"
+# An ad-hoc call's secrets: the key, and headers with the canary (hyphenated names, a scheme word before it).
+WITH_SECRETS = dict(MANAGED, security={"auth": {"selectedType": "openai", "apiKey": CANARY}},
+                    mcpServers={"tickets": {"httpUrl": "https://mcp.example/mcp",
+                                            "headers": {"Authorization": "Bearer " + CANARY, "X-API-Key": CANARY}}})
+
+
+def test_secrets_never_show_but_are_written(tmp_path):
+    path = tmp_path / "settings.json"
+    env, syslog = syslog_capture(tmp_path)
+    r = run_module("qwen_settings", settings_args(path, settings=WITH_SECRETS), tmp_path, diff=True, env=env)
+    # Booleans, so that a failure does not print the canary itself.
+    leaked = CANARY in r["_raw"]
+    assert not leaked, "a secret shows in the diff, the results or the invocation"
+    written = json.loads(path.read_text()) == WITH_SECRETS
+    assert r["changed"] and written
+    headers = r["settings"]["mcpServers"]["tickets"]["headers"]
+    assert headers == {"Authorization": "********", "X-API-Key": "********"}
+    assert '"X-API-Key": "********"' in r["diff"]["after"]
+    # What is no secret still shows, in the invocation too.
+    assert r["invocation"]["module_args"]["settings"]["model"] == {"name": "m"}
+    assert r["invocation"]["module_args"]["settings"]["security"]["auth"]["apiKey"] == "********"
+    logged = syslog.read_text()
+    leaked = CANARY in logged
+    assert not leaked and "Invoked with" in logged and "settings=NOT_LOGGING_PARAMETER" in logged
+    again = run_module("qwen_settings", settings_args(path, settings=WITH_SECRETS), tmp_path, diff=True, env=env)
+    leaked = CANARY in again["_raw"] + syslog.read_text()
+    assert not again["changed"] and not leaked

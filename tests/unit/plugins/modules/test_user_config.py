@@ -15,7 +15,7 @@ import uuid
 
 import pytest
 
-from ansible_collections.qwenops.qwen_code.tests.unit.helpers import run_module
+from ansible_collections.qwenops.qwen_code.tests.unit.helpers import run_module, syslog_capture
 
 KEY = "sk-unit-" + uuid.uuid4().hex
 ENV = {"OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": "https://openrouter.ai/api/v1", "OPENAI_MODEL": "qwen/qwen3-coder"}
@@ -517,3 +517,30 @@ def test_a_users_typed_setting_with_no_such_form_names_the_user(users, tmp_path)
     r = configure(users, tmp_path, per_user_settings={users[0].pw_name: {"telemetry": {"enabled": "sometimes"}}})
     assert r["failed"] and r["msg"] == ("per_user_settings of %s: the setting telemetry.enabled must be a boolean "
                                         "(true or false), not 'sometimes'" % users[0].pw_name)
+
+
+def test_secrets_of_the_users_settings_never_show_but_are_written(users, tmp_path):
+    """qwen_code_settings reaches each user's settings (per_user_settings): a header with a key in it is written
+    (the file is the user's, 0600) but shows nowhere - diff, results, invocation, the host's log."""
+    canary = os.environ.get("QWEN_TEST_CANARY_KEY") or KEY
+    mcp = {"tickets": {"httpUrl": "https://mcp.example/mcp",
+                       "headers": {"Authorization": "Bearer " + canary, "X-API-Key": canary,
+                                   "x-goog-api-key": canary}}}
+    own = {u.pw_name: {"mcpServers": mcp, "ui": {"theme": "GitHub"}} for u in users}
+    env, syslog = syslog_capture(tmp_path)
+    r = run_module("user_config", {"users": [u.pw_name for u in users], "env": ENV, "settings": SETTINGS,
+                                   "per_user_settings": own}, tmp_path, diff=True, env=env)
+    # Booleans, so that a failure does not print the canary itself.
+    leaked = canary in r["_raw"]
+    assert not leaked, "a secret of the settings shows in the diff, the results or the invocation"
+    assert r["changed"], r.get("msg")
+    written = json.load(open(os.path.join(users[0].pw_dir, ".qwen", "settings.json")))["mcpServers"] == mcp
+    assert written
+    after = [d["after"] for d in r["diff"] if d["after_header"].endswith("settings.json")][0]
+    assert '"X-API-Key": "********"' in after and '"theme": "GitHub"' in after
+    shown = r["invocation"]["module_args"]["per_user_settings"][users[0].pw_name]
+    assert shown["ui"] == {"theme": "GitHub"}
+    assert shown["mcpServers"]["tickets"]["headers"]["Authorization"] == "********"
+    logged = syslog.read_text()
+    leaked = canary in logged or KEY in logged
+    assert not leaked and "Invoked with" in logged
