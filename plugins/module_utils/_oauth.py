@@ -7,8 +7,8 @@ qwen's OAuth credentials (oauth_creds.json) as the qwen CLI reads and writes the
 are, reading the file, the lock the CLI takes while it refreshes the tokens, and checking the credentials like the
 CLI does. Token values never leave here: only short sha256 fingerprints.
 
-oauth_creds calls the file functions inside _user_home.as_user(), with the user's identity; they use plain path
-functions, which is safe there.
+oauth_creds and oauth_creds_info call the file functions inside _user_home.as_user(), with the user's identity; they
+use plain path functions, which is safe there.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -39,15 +39,20 @@ def lock_path(path):
     return os.path.join(os.path.dirname(path), LOCK_NAME)
 
 
+def parse_creds(raw):
+    """(parsed JSON, None) of credentials (the bytes of a file, or text), or (None, why they are not JSON)."""
+    try:
+        return json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw), None
+    except (ValueError, UnicodeDecodeError) as e:
+        return None, "not valid JSON: %s" % to_native(e)
+
+
 def load_creds(path):
     """(raw bytes, parsed JSON, None) of the credentials file at path, or (raw bytes, None, why it is not JSON).
     IOError/OSError when it cannot be read."""
     with open(path, "rb") as f:
         raw = f.read()
-    try:
-        return raw, json.loads(raw.decode("utf-8")), None
-    except (ValueError, UnicodeDecodeError) as e:
-        return raw, None, "not valid JSON: %s" % to_native(e)
+    return (raw,) + parse_creds(raw)
 
 
 def read_existing(path):

@@ -276,8 +276,8 @@ def _strip_top(path):
     return parts[1] if len(parts) == 2 else ""
 
 
-def _inside(root, path, allow_root=False):
-    return path.startswith(root + os.sep) or (allow_root and path == root)
+def _inside(root, path):
+    return path.startswith(root + os.sep)
 
 
 class _Tree(object):
@@ -315,12 +315,54 @@ class _Tree(object):
             self.kinds[directory] = "dir"
 
 
+# The kernel's limit on the symbolic links followed in one lookup (ELOOP).
+MAX_LINKS = 40
+
+
+def _check_link(tree, name, target):
+    """RegistryError unless the symbolic link name (relative to tree.root) -> target stays inside the root at every
+    step of its resolution, the tree's own links followed as the kernel follows them. Not realpath(): the tree is
+    renamed into place after unpacking, so a target that climbs above the root and comes back by the staging
+    directory's name (../tree/x) would point elsewhere then. A component that is missing or a file is taken by its
+    name (the kernel would stop there), so what is refused climbs out whatever the tree holds."""
+    parts = [part for part in os.path.dirname(name).split(os.sep) if part]
+    todo = [target]  # targets still to walk, the innermost last
+    followed = 0
+    problem = "it points outside the target" if target.startswith("/") else None
+    while todo and not problem:
+        components = todo[-1].split("/")
+        todo[-1] = "/".join(components[1:])
+        if not todo[-1]:
+            todo.pop()
+        part = components[0]
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if not parts:
+                problem = "it points outside the target"
+            else:
+                parts.pop()
+            continue
+        parts.append(part)
+        if tree.kind(os.sep.join(parts)) == "link":
+            followed += 1
+            link = os.readlink(os.path.join(tree.root, *parts))
+            parts.pop()
+            if link.startswith("/"):
+                problem = "it points outside the target through %s -> %s" % (os.sep.join(parts + [part]), link)
+            elif followed > MAX_LINKS:
+                problem = "resolving it follows more than %d symbolic links" % MAX_LINKS
+            todo.append(link)
+    if problem:
+        raise RegistryError("refusing to unpack link %s -> %s: %s" % (name, target, problem))
+
+
 def _prepare(member, root, tree):
     """The member to extract, with package/ stripped from its name (and from a hard link's target, an archive path
     too), its mode normalised, and checked against the tree already on disk (tree, a _Tree of root); None for what
     is skipped (the top-level directory itself, devices, FIFOs). RegistryError for anything that would reach outside
-    root: an absolute name, a name or a hard link target that climbs out of root, a symbolic link whose target,
-    resolved from the link's directory, is outside root, or a path through a symbolic link."""
+    root: an absolute name, a name or a hard link target that climbs out of root, a symbolic link that leads outside
+    root (_check_link()) or replaces another, or a path through a symbolic link."""
     if member.name.startswith("/"):
         raise RegistryError("refusing to unpack %s: an absolute path" % member.name)
     name = os.path.normpath(_strip_top(member.name)) if _strip_top(member.name) else "."
@@ -349,10 +391,7 @@ def _prepare(member, root, tree):
         prepared.mode = 0o755 if member.mode & 0o111 else 0o644
     elif member.issym():
         prepared.mode = None
-        target = os.path.realpath(os.path.join(os.path.dirname(dest), member.linkname))
-        if os.path.isabs(member.linkname) or not _inside(root, target, allow_root=True):
-            raise RegistryError("refusing to unpack link %s -> %s: it points outside the target"
-                                % (member.name, member.linkname))
+        _check_link(tree, name, member.linkname)
     else:
         # A hard link's target is an archive path, resolved from the root of the archive (not from the link's
         # directory): package/bin/node, like the member names.
@@ -378,6 +417,10 @@ def _prepare(member, root, tree):
         # link to another one (nor through a symbolic link).
         if tree.kind(name) == "dir":
             raise RegistryError("refusing to unpack %s: a directory of that name is already there" % member.name)
+        if member.issym() and tree.kind(name) == "link":
+            # Re-aiming a link re-aims every link checked earlier that goes through it; no package needs to.
+            raise RegistryError("refusing to unpack link %s: a symbolic link of that name is already there"
+                                % member.name)
         os.unlink(dest)
         del tree.kinds[name]
     return prepared
@@ -475,6 +518,10 @@ def _extract(tar, root, exclude=()):
                 os.link(os.path.join(root, prepared.linkname), dest)
                 tree.kinds[prepared.name] = "file"
         drain()
+    # Each link was checked when it was made, but a later member may have changed a path it goes through.
+    for name, kind in sorted(tree.kinds.items()):
+        if kind == "link":
+            _check_link(tree, name, os.readlink(os.path.join(root, name)))
 
 
 def _self_and_parents(name):

@@ -19,21 +19,27 @@ description:
     file's mode and owner, whether the CLI's lock file is present, and short sha256 fingerprints of the tokens, so
     that hosts can be compared without revealing the tokens.
   - Token values are never returned.
-  - A missing or unreadable file, malformed JSON or wrong types give RV(valid=false) with RV(invalid_reason), not a
-    failure, unless O(fail_on_invalid=true).
+  - The file is read with the identity of O(user) (as root, by a process that has dropped to that user), so a link
+    the user planted in their home leads nowhere the user could not read. The file itself is opened without
+    following a symbolic link and without waiting, and only a regular file is read.
+  - A missing or unreadable file, a link, a FIFO or anything else that is not a regular file, malformed JSON or
+    wrong types give RV(valid=false) with RV(invalid_reason), not a failure, unless O(fail_on_invalid=true).
   - Read-only, so it runs in check mode too.
 author:
   - qwenops contributors (@qwenops)
 options:
   user:
     description:
-      - Account whose C(~/.qwen/oauth_creds.json) is read (its home directory comes from the password database).
-      - Default is the user running the module (mind C(become)).
+      - Account whose C(~/.qwen/oauth_creds.json) is read (its home directory comes from the password database),
+        and as whom the file is read, O(path) too.
+      - Default is the user running the module (mind C(become)). Reading as another user needs root.
     type: str
   path:
     description:
-      - The credentials file; overrides O(user). Use it when the CLI runs with C(QWEN_HOME) set
-        (V($QWEN_HOME/oauth_creds.json)).
+      - The credentials file, instead of the one in the home of O(user). Use it when the CLI runs with C(QWEN_HOME)
+        set (V($QWEN_HOME/oauth_creds.json)).
+      - It is read as O(user) too. For a file that a user can change (one in their home, say), give that O(user),
+        or root reads it by a path that user controls.
     type: path
   content:
     description:
@@ -96,28 +102,28 @@ path:
   type: str
   sample: /home/alice/.qwen/oauth_creds.json
 exists:
-  description: Whether the file exists.
+  description: Whether the file exists (as anything, a link or a FIFO too).
   returned: unless O(content) is given
   type: bool
   sample: true
 mode:
   description: The file's permissions, as an octal string (the CLI writes V(0600)).
-  returned: when the file exists
+  returned: when the file exists and is not a symbolic link
   type: str
   sample: "0600"
 owner:
   description: The file's owner.
-  returned: when the file exists
+  returned: when the file exists and is not a symbolic link
   type: str
   sample: alice
 group:
   description: The file's group.
-  returned: when the file exists
+  returned: when the file exists and is not a symbolic link
   type: str
   sample: alice
 size:
   description: The file's size in bytes.
-  returned: when the file exists
+  returned: when the file exists and is not a symbolic link
   type: int
   sample: 412
 valid:
@@ -177,8 +183,8 @@ lock_age:
   sample: 2
 """
 
+import errno
 import grp
-import json
 import os
 import pwd
 import stat
@@ -187,7 +193,8 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._oauth import (
-    default_path, inspect_oauth_creds, load_creds, lock_path)
+    default_path, inspect_oauth_creds, lock_path, parse_creds)
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._user_home import UserHomeError, as_user
 
 # Fields that are not secrets: AnsibleModule masks every value of a no_log dict wherever it appears in the output,
 # which would hide these facts (and any text that happens to contain them).
@@ -207,31 +214,36 @@ def unmask_public_fields(module, content):
                 module.no_log_values.discard(shown)
 
 
-def read_file(path):
-    """(data, None), or (None, why the file cannot be read or parsed)."""
+def inspect_file(path):
+    """Run as the user (_user_home.as_user): the file's facts and what inspect_oauth_creds() says of it. No token
+    leaves this process. O_NONBLOCK: a FIFO in the file's place must not hang the task; the descriptor is read only
+    once fstat says it is a regular file."""
+    facts = dict(path=path, exists=os.path.lexists(path))
     try:
-        dummy, data, problem = load_creds(path)
-    except (IOError, OSError) as e:
-        return None, "cannot read %s: %s" % (path, to_native(e.strerror or e))
-    return data, problem
-
-
-def file_facts(path):
-    facts = dict(path=path, exists=os.path.exists(path))
-    lock = lock_path(path)
-    try:
-        facts.update(lock_present=True, lock_age=max(0, int(time.time() - os.stat(lock).st_mtime)))
+        facts.update(lock_present=True, lock_age=max(0, int(time.time() - os.lstat(lock_path(path)).st_mtime)))
     except OSError:
         facts["lock_present"] = False
-    if facts["exists"]:
-        try:
-            st = os.stat(path)
-        except OSError:  # removed since, or a dangling symlink
-            facts["exists"] = False
-            return facts
-        facts.update(mode="%04o" % stat.S_IMODE(st.st_mode), size=st.st_size,
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+    except OSError as e:
+        if e.errno == errno.ELOOP and os.path.islink(path):
+            why = "%s is a symbolic link, which is not followed" % path
+        elif e.errno in (errno.ENOENT, errno.ENOTDIR):
+            why = "%s does not exist" % path
+        else:
+            why = "cannot read %s: %s" % (path, to_native(e.strerror or e))
+        return dict(facts, valid=False, invalid_reason=why)
+    try:
+        st = os.fstat(fd)
+        facts.update(exists=True, mode="%04o" % stat.S_IMODE(st.st_mode), size=st.st_size,
                      owner=_name(pwd.getpwuid, st.st_uid), group=_name(grp.getgrgid, st.st_gid))
-    return facts
+        if not stat.S_ISREG(st.st_mode):
+            return dict(facts, valid=False, invalid_reason="cannot read %s: it is not a regular file" % path)
+        with os.fdopen(os.dup(fd), "rb") as f:
+            data, problem = parse_creds(f.read())
+    finally:
+        os.close(fd)
+    return dict(facts, **(dict(valid=False, invalid_reason=problem) if problem else inspect_oauth_creds(data)))
 
 
 def main():
@@ -245,34 +257,28 @@ def main():
         mutually_exclusive=[("content", "path"), ("content", "user")],
         supports_check_mode=True,
     )
+    # AnsibleModule adds the owner, mode and size of a returned path, looked up by root by name: through a link a
+    # user planted, those of root's file. This module's own facts are looked up as the user.
+    module.add_path_info = lambda kwargs: kwargs
     p = module.params
     result = dict(changed=False)
-    error = None
 
     if p["content"] is not None:
-        data = p["content"]
+        data, error = p["content"], None
         if isinstance(data, str):
-            try:
-                data = json.loads(data)
-            except ValueError as e:
-                data, error = None, "not valid JSON: %s" % to_native(e)
+            data, error = parse_creds(data)
         unmask_public_fields(module, data)
+        result.update(dict(valid=False, invalid_reason=error) if error else inspect_oauth_creds(data))
     else:
-        path = p["path"]
-        if not path:
-            try:
-                home = (pwd.getpwnam(p["user"]) if p["user"] else pwd.getpwuid(os.getuid())).pw_dir
-            except KeyError:
-                module.fail_json(msg="user %s does not exist on this host" % p["user"])
-            path = default_path(home)
-        result.update(file_facts(path))
-        if not result["exists"]:
-            data, error = None, "%s does not exist" % path
-        else:
-            data, error = read_file(path)
-
-    info = dict(valid=False, invalid_reason=error) if error else inspect_oauth_creds(data)
-    result.update(info)
+        try:
+            pw = pwd.getpwnam(p["user"]) if p["user"] else pwd.getpwuid(os.geteuid())
+        except KeyError:
+            module.fail_json(msg="user %s does not exist on this host" % p["user"])
+        path = p["path"] or default_path(pw.pw_dir)
+        try:
+            result.update(as_user(pw, inspect_file, path))
+        except UserHomeError as e:
+            module.fail_json(msg="%s: %s" % (pw.pw_name, to_native(e)), path=path)
     if not result["valid"] and p["fail_on_invalid"]:
         module.fail_json(msg="invalid qwen OAuth credentials: %s" % result["invalid_reason"], **result)
     module.exit_json(**result)

@@ -250,9 +250,9 @@ def tls_provider(tls_pair, cert="cert"):
     return server
 
 
-def run_module(name, args, tmp_path, check=False, diff=False, env=None):
+def run_module(name, args, tmp_path, check=False, diff=False, env=None, timeout=120):
     """Runs a module of this collection the way Ansible does (a JSON args file); returns its JSON result with the
-    raw output under `_raw`."""
+    raw output under `_raw`. A module that takes over timeout seconds fails the test (subprocess.TimeoutExpired)."""
     path = tmp_path / ("%s-args.json" % name)
     module_args = dict(args)
     module_args["_ansible_check_mode"] = check
@@ -275,7 +275,7 @@ def run_module(name, args, tmp_path, check=False, diff=False, env=None):
     run_env.update(env)
     python = os.environ.get("QWEN_UNIT_MODULE_PYTHON") or sys.executable  # e.g. the oldest target Python
     out = subprocess.run([python, module, str(path)], capture_output=True, text=True, env=run_env,
-                         check=False, timeout=120)
+                         check=False, timeout=timeout)
     try:
         result = json.loads(out.stdout)
     except ValueError:

@@ -1,11 +1,15 @@
-"""`ansible-galaxy collection build` ships the collection and nothing the tools leave in a checkout (galaxy.yml's
-build_ignore): a copy of the tree gets what an online ansible-lint run, npm, Molecule and pytest leave behind, and
-the tarball built from it must hold none of it and stay small."""
+"""The collection is built with tests/tools/build-collection (the README's command): only what git tracks is
+shipped. A scratch checkout (a copy of the tree, its files added to a git index of its own) gets what an online
+ansible-lint run, npm, Molecule and pytest leave behind, a vars.yml with a key and a stray file in a role, none of
+them tracked: the tarball built from it must hold none of it and stay small. A plain `ansible-galaxy collection
+build` must still keep the tools' leftovers out (galaxy.yml's build_ignore)."""
+import gzip
 import os
 import shutil
 import subprocess
 import sys
 import tarfile
+import uuid
 
 import pytest
 
@@ -33,10 +37,20 @@ LEFTOVERS = {
     "dist/SHA256SUMS": 1_000,
     "changelogs/.plugin-cache.yaml": 10_000,
 }
+# Lying in a checkout, untracked, where no build_ignore pattern names them (and where one does: vars.yml).
+KEY = "sk-or-v1-untracked-" + uuid.uuid4().hex  # made here: this file itself is shipped
+UNTRACKED = {
+    "vars.yml": "qwen_code_api_key: %s\n" % KEY,
+    "roles/qwen_code/tasks/scratch.yml": "# %s\n" % KEY,
+    "playbooks/vars/local.yml": "qwen_code_api_key: %s\n" % KEY,
+}
+BUILD = os.path.join("tests", "tools", "build-collection")
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
+def checkout(tmp_path_factory):
+    """A scratch checkout: this tree's files, tracked by a git index of their own, then the leftovers and the
+    untracked files."""
     tree = tmp_path_factory.mktemp("tree") / "qwen_code"
 
     def ignore(directory, names):
@@ -44,18 +58,44 @@ def built(tmp_path_factory):
         return [n for n in names if os.path.normpath(os.path.join(rel, n)) in NOT_COPIED]
 
     shutil.copytree(REPO, str(tree), ignore=ignore, symlinks=True)
+    for args in (["init", "-q"], ["add", "-A"]):
+        subprocess.run(["git", "-C", str(tree)] + args, check=True, capture_output=True, timeout=120)
     for path, size in LEFTOVERS.items():
         target = tree / path
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(os.urandom(size))
-    out = tmp_path_factory.mktemp("out")
-    proc = subprocess.run([ANSIBLE_GALAXY, "collection", "build", "--output-path", str(out), str(tree)],
-                          capture_output=True, text=True, check=False, timeout=300)
-    assert proc.returncode == 0, proc.stderr
+    for path, text in UNTRACKED.items():
+        target = tree / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+    return tree
+
+
+def build(command, cwd, out):
+    env = dict(os.environ, PATH=os.path.dirname(ANSIBLE_GALAXY) + os.pathsep + os.environ.get("PATH", ""))
+    proc = subprocess.run(command + ["--output-path", str(out)], cwd=str(cwd), env=env, capture_output=True,
+                          text=True, check=False, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
     (tarball,) = out.iterdir()
     with tarfile.open(str(tarball)) as tar:
         names = tar.getnames()
     return tarball, names
+
+
+@pytest.fixture(scope="module")
+def documented(checkout, tmp_path_factory):
+    """The tarball the README's command builds in the scratch checkout."""
+    return build([os.path.join(str(checkout), BUILD)], checkout, tmp_path_factory.mktemp("out"))
+
+
+@pytest.fixture(scope="module")
+def plain(checkout, tmp_path_factory):
+    return build([ANSIBLE_GALAXY, "collection", "build", str(checkout)], checkout, tmp_path_factory.mktemp("out"))
+
+
+@pytest.fixture(params=["documented", "plain"])
+def built(request):
+    return request.getfixturevalue(request.param)
 
 
 pytestmark = pytest.mark.skipif(not os.path.exists(ANSIBLE_GALAXY),
@@ -83,3 +123,17 @@ def test_the_collection_itself_is_shipped(built):
 def test_the_tarball_stays_small(built):
     tarball, _names = built
     assert tarball.stat().st_size < MAX_BYTES, "%d bytes: what was shipped by mistake?" % tarball.stat().st_size
+
+
+def test_untracked_files_are_not_shipped(documented):
+    tarball, names = documented
+    for path in UNTRACKED:
+        assert path not in names, path
+    with gzip.open(str(tarball)) as f:
+        assert KEY.encode() not in f.read(), "the key is in the tarball"
+
+
+def test_the_readme_builds_with_the_same_command():
+    with open(os.path.join(REPO, "README.md")) as f:
+        readme = f.read()
+    assert "`%s && ansible-galaxy collection install" % BUILD in readme

@@ -686,6 +686,50 @@ def test_a_directory_member_replaces_a_symlink_and_nothing_goes_through_it(extra
     assert os.listdir(str(tree / "real")) == ["keep"]
 
 
+# The finding: each link was checked when it was made, but a later member re-aims the links checked before it. q
+# leads 20 directories down, escape climbs 20 back up from there (inside, when it is made), then q is made again
+# pointing at the root (or a directory takes its place): escape then points at /etc/shadow.
+DEEP = "/".join("d%d" % i for i in range(20))
+RE_AIMED = [("package/q", "symlink", DEEP, 0o777),
+            ("package/escape", "symlink", "q/" + "../" * 20 + "etc/shadow", 0o777)]
+RE_AIMING = {"link": ("package/q", "symlink", ".", 0o777), "dir": ("package/q", "dir", None, 0o755),
+             "file": ("package/q", "file", b"q", 0o644)}
+
+
+@pytest.mark.parametrize("last", sorted(RE_AIMING))
+def test_a_link_re_aimed_by_a_later_member_is_refused(extract, last):
+    with pytest.raises(RegistryError, match="outside|already there"):
+        extract(tar_of(*RE_AIMED + [RE_AIMING[last]]))
+
+
+def test_a_link_is_never_replaced_by_another_link(extract):
+    with pytest.raises(RegistryError, match="already"):
+        extract(tar_of(("package/a", "file", b"a", 0o644), ("package/b", "file", b"b", 0o644),
+                       ("package/l", "symlink", "a", 0o777), ("package/l", "symlink", "b", 0o777)))
+
+
+def test_a_link_that_leaves_the_root_and_comes_back_by_name_is_refused(extract):
+    # The tree is unpacked as work/tree and then renamed: ../tree/a is inside only until then.
+    with pytest.raises(RegistryError, match="outside"):
+        extract(tar_of(("package/a", "file", b"a", 0o644), ("package/l", "symlink", "../tree/a", 0o777)))
+
+
+def test_links_that_stay_inside_through_other_links_are_kept(extract):
+    tree = extract(tar_of(("package/lib/cli.js", "file", b"js", 0o755), ("package/lib/up", "symlink", "..", 0o777),
+                          ("package/bin/qwen", "symlink", "../lib/up/lib/cli.js", 0o777),
+                          ("package/dangling", "symlink", "nothing/../here", 0o777)))
+    assert (tree / "bin" / "qwen").read_bytes() == b"js" and os.path.islink(str(tree / "dangling"))
+
+
+@pytest.mark.parametrize("last", ["link", "dir"])
+def test_a_tarball_with_a_re_aimed_link_is_refused_by_the_module_and_nothing_is_left(registry, tmp_path, last):
+    registry(tgz=tar_of(*RE_AIMED + [RE_AIMING[last]]))
+    dest = tmp_path / "deep" / "n"
+    r = run_module("npm_unpack", args(registry, dest), tmp_path)
+    assert r["failed"] and ("outside" in r["msg"] or "already there" in r["msg"]), r.get("msg")
+    assert not os.path.lexists(str(dest)) and os.listdir(str(dest.parent)) == [], "a tree or staging left behind"
+
+
 def test_what_is_in_the_target_already_counts(extract):
     # The model of the tree starts from the target's contents: a link already there is never written through.
     target = extract.outside / "work" / "tree"

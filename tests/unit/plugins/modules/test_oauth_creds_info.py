@@ -9,6 +9,8 @@ import hashlib
 import json
 import os
 import pwd
+import shutil
+import tempfile
 import time
 
 import pytest
@@ -33,6 +35,10 @@ def write(tmp_path, data, mode=0o600):
     p.write_text(data if isinstance(data, str) else json.dumps(data))
     os.chmod(str(p), mode)
     return p
+
+
+needs_accounts = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("useradd"),
+                                    reason="needs root and useradd to create throwaway accounts (CI runs as root)")
 
 
 def info(args, tmp_path, **kwargs):
@@ -190,3 +196,69 @@ def test_check_mode(tmp_path):
     p = write(tmp_path, creds())
     r = info({"path": str(p)}, tmp_path, check=True)
     assert r["valid"] and r["changed"] is False
+
+
+# --- security review: root never reads through a user's path ----------------------------------------------------
+
+@pytest.fixture
+def root_only():
+    """A directory only root may enter, holding root's own oauth_creds.json (valid credentials) and keys (not
+    JSON: a parser's message would say where it stopped)."""
+    private = tempfile.mkdtemp(prefix="qwen-unit-root-only-", dir="/var/tmp")
+    os.chmod(private, 0o700)
+    with open(os.path.join(private, "oauth_creds.json"), "w") as f:
+        json.dump(creds(), f)
+    with open(os.path.join(private, "keys"), "w") as f:
+        f.write('{"k": -----BEGIN PRIVATE KEY-----')
+    yield private
+    shutil.rmtree(private, ignore_errors=True)
+
+
+def plant(pw, name, target):
+    """pw's ~/.qwen/<name> (or ~/.qwen itself, for name None) as a link to target, planted by pw."""
+    qwen = os.path.join(pw.pw_dir, ".qwen")
+    if name:
+        os.mkdir(qwen, 0o700)
+        os.chown(qwen, pw.pw_uid, pw.pw_gid)
+    link = os.path.join(qwen, name) if name else qwen
+    os.symlink(target, link)
+    os.lchown(link, pw.pw_uid, pw.pw_gid)
+
+
+@needs_accounts
+@pytest.mark.parametrize("name, target", [("oauth_creds.json", "oauth_creds.json"), ("oauth_creds.json", "keys"),
+                                          (None, "")])
+def test_a_link_to_roots_file_is_not_read(accounts, root_only, tmp_path, name, target):
+    alice = accounts("qoi")
+    plant(alice, name, os.path.join(root_only, target))
+    r = info({"user": alice.pw_name}, tmp_path)
+    assert not r.get("failed") and r["valid"] is False, r
+    # Nothing of root's file: not whether it is valid, not where a parser stopped, not its owner, mode or size.
+    assert "JSON" not in r["invalid_reason"] and "line" not in r["invalid_reason"], r["invalid_reason"]
+    assert "refresh_token_sha256" not in r and r.get("owner") != "root", json.dumps(r)
+    assert r.get("size") != os.path.getsize(os.path.join(root_only, target or "oauth_creds.json"))
+
+
+@pytest.mark.parametrize("as_user", [True, False])
+def test_a_fifo_is_not_waited_for(accounts, homes, tmp_path, as_user):
+    if as_user:
+        if os.geteuid() != 0 or not shutil.which("useradd"):
+            pytest.skip("needs root and useradd to create a throwaway account")
+        alice = accounts("qoi")
+        qwen = os.path.join(alice.pw_dir, ".qwen")
+        os.mkdir(qwen, 0o700)
+        os.chown(qwen, alice.pw_uid, alice.pw_gid)
+        args = {"user": alice.pw_name}
+    else:
+        qwen = str(tmp_path / ".qwen")
+        os.mkdir(qwen)
+        args = {"path": os.path.join(qwen, "oauth_creds.json")}
+    fifo = os.path.join(qwen, "oauth_creds.json")
+    os.mkfifo(fifo, 0o600)
+    if as_user:
+        os.chown(fifo, alice.pw_uid, alice.pw_gid)
+    started = time.time()
+    r = info(args, tmp_path, timeout=30)
+    assert time.time() - started < 20
+    assert not r.get("failed") and r["valid"] is False and r["exists"] is True, r
+    assert "not a regular file" in r["invalid_reason"], r["invalid_reason"]
