@@ -106,6 +106,8 @@ options:
     description: Age in seconds after which a staging directory beside O(dest) counts as left behind.
     type: int
     default: 3600
+  timeout:
+    default: 60
 extends_documentation_fragment:
   - qwenops.qwen_code.npm_registry
   - qwenops.qwen_code.transport
@@ -114,7 +116,7 @@ extends_documentation_fragment:
   - qwenops.qwen_code.attributes.no_diff
 notes:
   - O(ca_path) is also given to npm, as C(NODE_EXTRA_CA_CERTS). O(timeout) is the module's own requests' (the
-    release's version document and tarball), default 60 seconds.
+    release's version document and tarball).
   - npm gets O(auth_token) in a throwaway npmrc (mode C(0600), in a private directory beside O(dest), removed
     afterwards) passed with C(--userconfig), keyed to O(registry)'s host and path, so that npm sends it to that
     registry only. It never appears on npm's command line or in its environment. With it, npm does not read the
@@ -391,8 +393,8 @@ def npm_install(module, p, staging, cache, userconfig_dir, known, result):
     else:
         result["installed_from"] = "tarball" if p["tarball"] else "registry"
         what = "npm install of %s@%s" % (package, p["version"])
-        result["npm_attempts"] = run_npm(module, p, npm_argv(p, staging, cache, tgz, userconfig), what,
-                                         before_retry=lambda: empty(staging))
+        result["npm_attempts"] = run_npm(
+            module, p, npm_argv(p, staging, cache, tgz, userconfig), what, before_retry=lambda: empty(staging))
         if not p["tarball"]:
             module.warn("%s@%s: its tarball was verified (%s), but this collection pins no dependency tree for it, "
                         "so npm resolved its dependencies from the registry %s, which this run trusts for them."

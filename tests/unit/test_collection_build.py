@@ -16,9 +16,9 @@ import pytest
 from ansible_collections.qwenops.qwen_code.tests.unit.helpers import REPO
 
 ANSIBLE_GALAXY = os.path.join(os.path.dirname(sys.executable), "ansible-galaxy")
-# 0.1.0 builds to ~450 KB (with its tests and docs). The leftovers planted below alone are over 1 MB of
-# incompressible bytes.
-MAX_BYTES = 512 * 1024
+# The collection builds to ~530 KB (with its tests and docs; 0.1.0 was ~450 KB). The leftovers planted below alone
+# are over 1 MB of incompressible bytes.
+MAX_BYTES = 768 * 1024
 # Not copied at all: large, and left out of a build anyway (galaxy.yml, ansible-galaxy's own rules).
 NOT_COPIED = {".git", ".venv", ".cache", "tests/output", "bench/results"}
 LEFTOVERS = {

@@ -107,7 +107,7 @@ def test_tree_problems_name_what_is_missing_wrong_or_extra(tmp_path):
 def test_packages_are_named_by_the_integrity_npm_quotes():
     lock = known_lock(PACKAGE, "0.24.4")
     integrity = lock["packages"][TOP + "/node_modules/tslib"]["integrity"]
-    text = "npm error %s integrity checksum failed when using sha512: wanted %s but got sha512-x" % (integrity,
-                                                                                                 integrity)
+    text = "npm error %s integrity checksum failed when using sha512: wanted %s but got sha512-x" % (
+        integrity, integrity)
     assert packages_with_integrity(lock, text) == ["tslib@2.9.1"]
     assert packages_with_integrity(lock, "npm error code ECONNRESET") == []
