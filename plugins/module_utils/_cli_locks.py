@@ -296,7 +296,7 @@ def _allows(values, value):
 
 def _version_tuple(text):
     parts = []
-    for part in str(text).lstrip("v=").split("-")[0].split("."):
+    for part in str(text).lstrip("v=").split("-", 1)[0].split("."):
         parts.append(int(part) if part.isdigit() else 0)
     return tuple((parts + [0, 0, 0])[:3])
 

@@ -421,8 +421,8 @@ def release_problem(p, known, lock):
     if lock is not None:
         problem = lock_problem(lock, package, version, known)
         if problem:
-            return "the collection's pinned tree of %s@%s is broken (%s): set lock to false" % (package, version,
-                                                                                               problem)
+            return "the collection's pinned tree of %s@%s is broken (%s): set lock to false" % (
+                package, version, problem)
     return unknown_release_problem(package, version, p["allow_unpinned"], "allow_unpinned")
 
 

@@ -166,7 +166,7 @@ def make_handler(mirror):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--upstream", default="https://registry.npmjs.org")
     parser.add_argument("--ca")

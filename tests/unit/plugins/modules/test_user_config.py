@@ -368,8 +368,8 @@ def test_offboarding_removes_the_key_and_credentials_and_keeps_the_users_own(use
 def killed_runs_leftovers(pw, age):
     """What a run killed between writing a temporary file and renaming it leaves: each with a key, age seconds old."""
     qdir = os.path.join(pw.pw_dir, ".qwen")
-    paths = [os.path.join(qdir, name) for name in ("..env.a1b2c3d4", ".settings.json.zz_9x8y7",
-                                                    ".trustedFolders.json.qwerty12", ".oauth_creds.json.0a0a0a0a")]
+    names = ("..env.a1b2c3d4", ".settings.json.zz_9x8y7", ".trustedFolders.json.qwerty12", ".oauth_creds.json.0a0a0a0a")
+    paths = [os.path.join(qdir, name) for name in names]
     for path in paths:
         with open(path, "w") as f:
             f.write("OPENAI_API_KEY='%s'\n" % KEY)
