@@ -24,7 +24,6 @@ __metaclass__ = type
 
 import os
 import stat
-import subprocess
 
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._npm_registry import installed_version, read_marker
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._staging import PARTIAL
@@ -94,20 +93,19 @@ def ancestor_facts(path):
     return facts
 
 
-def package_owner(path):
+def package_owner(module, path):
     """The package that owns path according to the package manager (dpkg or rpm), or None (no such package, or no
     package manager). Asked only for a root the manifest does not record yet: dpkg-query reads its whole database."""
-    for argv in (["dpkg-query", "-S", path], ["rpm", "-qf", path]):
-        try:
-            proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, timeout=60, check=False)
-        except (OSError, subprocess.SubprocessError):
+    for tool, args in (("dpkg-query", ["-S", path]), ("rpm", ["-qf", path])):
+        binary = module.get_bin_path(tool)
+        if not binary:
             continue
-        out = proc.stdout.decode("utf-8", "replace").strip()
-        if proc.returncode == 0 and out and "not owned" not in out:
+        rc, out, dummy = module.run_command([binary] + args)
+        out = out.strip()
+        if rc == 0 and out and "not owned" not in out:
             # dpkg: "pkg1, pkg2: /usr/sbin"; rpm: "filesystem-3.16-2.el9.noarch"
-            return out.splitlines()[0].rsplit(": ", 1)[0] if argv[0] == "dpkg-query" else out.splitlines()[0]
-        if proc.returncode in (0, 1):  # that package manager answered: not its path
-            return None
+            return out.splitlines()[0].rsplit(": ", 1)[0] if tool == "dpkg-query" else out.splitlines()[0]
+        return None  # that package manager answered: not its path
     return None
 
 

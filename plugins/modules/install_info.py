@@ -368,7 +368,7 @@ def main():
         os=host_os(),
         install_root=dict(path_state(root), ancestors=ancestor_facts(root),
                           # dpkg-query reads its whole database: asked only until the manifest records this root
-                          package=package_owner(root) if manifest.get("install_root") != root else None),
+                          package=package_owner(module, root) if manifest.get("install_root") != root else None),
         users=users,
         missing_users=missing,
         node=unpacked(os.path.join(root, "node")),

@@ -6,6 +6,7 @@ __metaclass__ = type
 
 import os
 import shutil
+import subprocess
 import tempfile
 
 import pytest
@@ -62,7 +63,20 @@ def test_system_directory(path, refused):
     assert bool(system_directory(path)) is refused
 
 
+class Module(object):
+    """What package_owner() needs of an AnsibleModule."""
+
+    @staticmethod
+    def get_bin_path(name):
+        return shutil.which(name)
+
+    @staticmethod
+    def run_command(argv):
+        proc = subprocess.run(argv, capture_output=True, text=True, check=False)
+        return proc.returncode, proc.stdout, proc.stderr
+
+
 @pytest.mark.skipif(not shutil.which("dpkg-query"), reason="a dpkg host")
 def test_package_owner_asks_dpkg():
-    assert package_owner("/usr/sbin")
-    assert package_owner("/opt/qwenops-no-such-directory") is None
+    assert package_owner(Module(), "/usr/sbin")
+    assert package_owner(Module(), "/opt/qwenops-no-such-directory") is None

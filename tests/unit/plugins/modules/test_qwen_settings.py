@@ -153,9 +153,10 @@ def test_secrets_never_show_but_are_written(tmp_path):
     headers = r["settings"]["mcpServers"]["tickets"]["headers"]
     assert headers == {"Authorization": "********", "X-API-Key": "********"}
     assert '"X-API-Key": "********"' in r["diff"]["after"]
-    # What is no secret still shows, in the invocation too.
-    assert r["invocation"]["module_args"]["settings"]["model"] == {"name": "m"}
-    assert r["invocation"]["module_args"]["settings"]["security"]["auth"]["apiKey"] == "********"
+    # What is no secret still shows, in the invocation too (which modules of ansible-core 2.21 no longer return).
+    if "invocation" in r:
+        assert r["invocation"]["module_args"]["settings"]["model"] == {"name": "m"}
+        assert r["invocation"]["module_args"]["settings"]["security"]["auth"]["apiKey"] == "********"
     logged = syslog.read_text()
     leaked = CANARY in logged
     assert not leaked and "Invoked with" in logged and "settings=NOT_LOGGING_PARAMETER" in logged
