@@ -5,9 +5,12 @@ roles/qwen_code/meta/argument_specs.yml is the single source of the role's varia
 - roles/qwen_code/README.md, the role's own page (Galaxy shows it, and refuses a role without one): each entry
   point's description and every variable with its type, default, choices and description;
 - the variables table of the collection's README.md, the region between the lines `<!-- BEGIN variables -->` and
-  `<!-- END variables -->`: a row per variable or group of variables that belong together, with the default from
-  the argument spec and a one-line meaning from docs/readme-variables.yml (the argument spec cannot hold it:
-  ansible-lint's and antsibull-docs' schemas refuse keys they do not know).
+  `<!-- END variables -->`: a row per variable, with its default and the first paragraph of its description, which
+  is therefore a summary of one or two lines (at most SUMMARY_MAX characters; the paragraphs after it hold the
+  details). The main entry point's own variables come first, then those it shares with `install`, then the rest.
+
+The argument spec is the only place a variable is described: defaults/main.yml has one short comment per default,
+and nothing else holds a second "meaning" (tests/unit/test_role_readme.py checks both).
 
 tests/unit/test_role_readme.py fails when a committed file differs from what this renders.
 
@@ -31,10 +34,13 @@ ROLE_DIR = os.path.join(REPO, "roles", ROLE)
 SPEC = os.path.join(ROLE_DIR, "meta", "argument_specs.yml")
 ROLE_README = os.path.join(ROLE_DIR, "README.md")
 README = os.path.join(REPO, "README.md")
-MEANINGS = os.path.join(REPO, "docs", "readme-variables.yml")
 BEGIN, END = "<!-- BEGIN variables -->", "<!-- END variables -->"
 # The entry point most users call: documented first and in full; the others refer to it for what they share.
 FIRST_ENTRY_POINT = "main"
+# The entry point whose variables the first one shares (listed after the first one's own in README.md's table).
+SHARED_ENTRY_POINT = "install"
+# The longest first paragraph of a description, which README.md's table shows as the variable's meaning.
+SUMMARY_MAX = 240
 
 
 def load_yaml(path):
@@ -210,23 +216,47 @@ def spec_options(spec=None):
     return found
 
 
-def readme_table(spec=None, rows=None):
-    """The variables table of README.md (without the markers)."""
-    options = spec_options(spec)
-    rows = rows if rows is not None else load_yaml(MEANINGS)
-    listed = [name for row in rows for name in row["variables"]]
-    problems = ["%s: in two rows" % n for n in sorted({n for n in listed if listed.count(n) > 1})]
-    problems += ["%s: not in the argument spec" % n for n in listed if n not in options]
-    problems += ["%s: no row in %s" % (n, os.path.relpath(MEANINGS, REPO)) for n in options if n not in listed]
+def _first_paragraph(option):
+    description = option.get("description")
+    if isinstance(description, list):
+        description = description[0] if description else None
+    return " ".join(description.split()) if description else ""
+
+
+def readme_rows(spec=None):
+    """(name, option, entry point or None) in README.md's order: the first entry point's own variables, then those it
+    shares with SHARED_ENTRY_POINT, then the other entry points' (named, as they apply to that entry point only)."""
+    spec = spec if spec is not None else load_yaml(SPEC)
+    entries = spec["argument_specs"]
+    first = entries[FIRST_ENTRY_POINT].get("options") or {}
+    shared = (entries.get(SHARED_ENTRY_POINT) or {}).get("options") or {}
+    rows = [(n, first[n], None) for n in first if n not in shared]
+    rows += [(n, first[n], None) for n in first if n in shared]
+    for entry, entry_spec in _entry_points(entries):
+        for name, option in (entry_spec.get("options") or {}).items():
+            if name not in first and name not in [r[0] for r in rows]:
+                rows.append((name, option, entry))
+    return rows
+
+
+def readme_table(spec=None):
+    """The variables table of README.md (without the markers): a row per variable, the first paragraph of its
+    description as its meaning."""
+    problems = []
+    lines = ["| Variable | Default | Meaning |", "| --- | --- | --- |"]
+    for name, option, entry in readme_rows(spec):
+        summary = _first_paragraph(option)
+        if not summary:
+            problems.append("%s: no description" % name)
+        elif len(summary) > SUMMARY_MAX:
+            problems.append("%s: the first paragraph of its description is %d characters, more than %d: begin the "
+                            "description with a summary" % (name, len(summary), SUMMARY_MAX))
+        meaning = markdown(summary)
+        if entry is not None:
+            meaning = "Entry point `%s` only. %s" % (entry, meaning)
+        lines.append("| %s | %s | %s |" % (_code(name), default_cell(option), meaning))
     if problems:
         raise ValueError("; ".join(problems))
-    lines = ["| Variable | Default | Meaning |", "| --- | --- | --- |"]
-    for row in rows:
-        names = row["variables"]
-        defaults = [default_cell(options[n]) for n in names]
-        default = defaults[0] if len(set(defaults)) == 1 else " / ".join(defaults)
-        meaning = " ".join(row["meaning"].split())
-        lines.append("| %s | %s | %s |" % (" / ".join(_code(n) for n in names), default, meaning))
     return "\n".join(lines) + "\n"
 
 

@@ -1,8 +1,11 @@
 """The role's README and the collection README's variables table are what tests/tools/role_readme.py renders from
-meta/argument_specs.yml (and docs/readme-variables.yml): a variable added, removed or changed in the argument spec
-without regenerating them fails here."""
+meta/argument_specs.yml alone: a variable added, removed or changed in the argument spec without regenerating them
+fails here. The argument spec is the only place a variable is described: no second table of meanings, and one short
+comment per default in defaults/main.yml."""
+import copy
 import importlib.util
 import os
+import re
 
 import pytest
 
@@ -53,14 +56,52 @@ def test_collection_readme_table_is_the_generated_one():
         "README.md's variables table is stale: run python tests/tools/role_readme.py --write-readme"
 
 
+def table_names(table):
+    return [re.match(r"\| `(qwen_code_\w+)` \|", row).group(1) for row in table.splitlines()[2:]]
+
+
 def test_every_variable_has_exactly_one_row_of_meaning():
-    rows = role_readme.load_yaml(role_readme.MEANINGS)
-    with pytest.raises(ValueError, match="qwen_code_users: no row"):
-        role_readme.readme_table(rows=[r for r in rows if "qwen_code_users" not in r["variables"]])
-    with pytest.raises(ValueError, match="qwen_code_state: in two rows"):
-        role_readme.readme_table(rows=rows + [{"variables": ["qwen_code_state"], "meaning": "again"}])
-    with pytest.raises(ValueError, match="qwen_code_nope: not in the argument spec"):
-        role_readme.readme_table(rows=rows + [{"variables": ["qwen_code_nope"], "meaning": "?"}])
+    """One row per variable of the argument spec, its meaning the first paragraph of the variable's description."""
+    names = table_names(role_readme.readme_table())
+    assert len(names) == len(set(names))
+    assert sorted(names) == sorted(role_readme.spec_options())
+    spec = role_readme.load_yaml(role_readme.SPEC)
+    users = spec["argument_specs"]["main"]["options"]["qwen_code_users"]
+    assert "| `qwen_code_users` | (required) | %s |" % role_readme.markdown(" ".join(users["description"][0].split())) \
+        in role_readme.readme_table(spec)
+    assert "| `qwen_code_image_user` | `qwen` | Entry point `image` only. " in role_readme.readme_table(spec)
+
+
+def test_a_variable_without_a_summary_is_refused():
+    spec = role_readme.load_yaml(role_readme.SPEC)
+    broken = copy.deepcopy(spec)
+    del broken["argument_specs"]["main"]["options"]["qwen_code_users"]["description"]
+    with pytest.raises(ValueError, match="qwen_code_users: no description"):
+        role_readme.readme_table(broken)
+    broken = copy.deepcopy(spec)
+    broken["argument_specs"]["main"]["options"]["qwen_code_state"]["description"] = ["word " * 60, "details"]
+    with pytest.raises(ValueError, match="qwen_code_state: the first paragraph of its description is 299 characters"):
+        role_readme.readme_table(broken)
+
+
+def test_the_argument_spec_is_the_only_description():
+    """No second table of meanings (docs/readme-variables.yml was one), and defaults/main.yml keeps one short comment
+    per default (section headers aside), as the argument spec holds the description."""
+    assert not os.path.exists(os.path.join(REPO, "docs", "readme-variables.yml"))
+    assert "readme-variables" not in read("tests", "tools", "role_readme.py")
+    lines = read("roles", "qwen_code", "defaults", "main.yml").splitlines()
+    variables = 0
+    for line in lines:
+        if not line or line == "---" or line.startswith("# "):
+            assert not line.startswith("#   ") and len(line) <= 120, line
+            continue
+        match = re.match(r"^(qwen_code_\w+): .*?  # (.+)$", line)
+        assert match, "a default without its one comment, or a comment of several lines: %r" % line
+        assert len(match.group(2)) <= 72, line
+        variables += 1
+    comment_lines = [line for line in lines if line.startswith("#")]
+    assert all(line.startswith("# ---") for line in comment_lines[1:]), "only section headers besides the first line"
+    assert variables == len([n for n, o in role_readme.spec_options().items() if not o.get("required")])
 
 
 def test_readme_holds_the_generated_table_between_its_markers():
