@@ -157,8 +157,8 @@ def role_readme(spec=None, meta=None):
         "",
         _text(" ".join(info["description"].split())) + ".",
         "",
-        "The collection's README (usage, providers, security, the fleet report) is the guide; this page lists the "
-        "role's entry points and variables, as `ansible-doc -t role %s` shows them." % fqcn,
+        "The collection's README (usage, security) and its `docs/` (providers, fleets, the report) are the guide; "
+        "this page lists the role's entry points and variables, as `ansible-doc -t role %s` shows them." % fqcn,
         "",
         "Requirements: ansible-core %s or later on the controller; targets: %s (x86_64 or aarch64), as root "
         "(`become: true`)." % (info["min_ansible_version"], platforms),
