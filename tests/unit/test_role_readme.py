@@ -129,3 +129,16 @@ def test_the_table_region_is_replaced_between_the_markers_only():
 ])
 def test_ansible_markup_becomes_markdown(markup, expected):
     assert role_readme.markdown(markup) == expected
+
+
+def test_readme_stays_the_operators_path_and_lists_every_stage():
+    """README.md stays at most 400 lines (issue 26 halved it: the rest is in CONTRIBUTING.md and docs/), and both its
+    Tests table and CONTRIBUTING.md's "Test stages and their times" list every stage of tests/all, in its order."""
+    readme = read("README.md")
+    assert len(readme.splitlines()) <= 400
+    stages = re.search(r"\|\| stages=\(([^)]*)\)", read("tests", "all")).group(1).split()
+    contributing = read("CONTRIBUTING.md")
+    for text, heading in ((readme, "## Tests"), (contributing, "## Test stages and their times")):
+        section = text.split(heading + "\n", 1)[1].split("\n## ", 1)[0]
+        listed = re.findall(r"^\| `(\w+)` \|", section, re.M)
+        assert listed == stages, heading
