@@ -1,9 +1,10 @@
 """The image's `check` command (image/check.py, bundled by image/build_check.py into check.pyz) against ONE table of
 stub providers, next to provider_check() itself.
 
-Every row is run twice: provider_check() in this process, and `python3 -I -S check.pyz --json [--chat]` (the bundle,
-built from this checkout by build_check.py as the image's build stage builds it, run isolated from this virtualenv's
-packages: whatever the bundle lacks fails here) with the provider in its environment (the row's auth type's
+Every row is run twice: provider_check() in this process, and the image's check with `--json [--chat]` (the bundle,
+built from this checkout by build_check.py as the image's build stage builds it, loaded as `python3 -I -S check.pyz`
+loads it, isolated from this virtualenv's packages: whatever the bundle lacks fails here; one process serves all
+rows, see SERVER) with the provider in its environment (the row's auth type's
 variables from AUTH_TYPES, such as OPENAI_BASE_URL, OPENAI_API_KEY and OPENAI_MODEL, and QWEN_AUTH_TYPE unless the
 row tests how the check infers it; the key is never on a command line). Both must give the row's reason and the
 same result, and neither may show the canary key (QWEN_TEST_CANARY_KEY, or a default), not even in part: no
@@ -565,10 +566,8 @@ def base_url(scenario, net):
     return net["urls"][base]
 
 
-def run_check(bundle, scenario, base, tmp_path, ca, json_output=True):
-    argv = [sys.executable, "-I", "-S", "-c", HOOK, bundle] + (["--json"] if json_output else []) + \
-        (["--chat"] if scenario.get("chat") else [])
-    assert not any(p in " ".join(argv) for p in PIECES)  # the key travels in the environment only
+def check_environment(scenario, base, tmp_path, ca):
+    """The row's provider as the container's environment gives it to the check."""
     auth = scenario.get("auth", "openai")
     names = AUTH_TYPES.get(auth, AUTH_TYPES["openai"])
     env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path),
@@ -580,7 +579,19 @@ def run_check(bundle, scenario, base, tmp_path, ca, json_output=True):
         del env[names["key_env"]]
     if ca:
         env["NODE_EXTRA_CA_CERTS"] = ca
-    out = subprocess.run(argv, capture_output=True, text=True, env=env, check=False, timeout=60)
+    return env
+
+
+def check_arguments(scenario, json_output=True):
+    return (["--json"] if json_output else []) + (["--chat"] if scenario.get("chat") else [])
+
+
+def run_check(bundle, scenario, base, tmp_path, ca, json_output=True):
+    """`python3 -I -S check.pyz [--json] [--chat]` in a process of its own, as the entrypoint runs it."""
+    argv = [sys.executable, "-I", "-S", "-c", HOOK, bundle] + check_arguments(scenario, json_output)
+    assert not any(p in " ".join(argv) for p in PIECES)  # the key travels in the environment only
+    out = subprocess.run(argv, capture_output=True, text=True, env=check_environment(scenario, base, tmp_path, ca),
+                         check=False, timeout=60)
     lines = out.stdout.splitlines()
     assert len(lines) == 1 and not out.stderr, "the check printed %r %r" % (out.stdout, out.stderr)
     if not json_output:
@@ -588,6 +599,47 @@ def run_check(bundle, scenario, base, tmp_path, ca, json_output=True):
     result = json.loads(lines[0])
     assert out.returncode == (0 if result["reason"] == "ok" else 1), out
     return result, out.stdout + out.stderr
+
+
+# The table's rows go to ONE process that loads the bundle as `python3 -I -S check.pyz` does (isolated from this
+# virtualenv) and then runs its check() once per row, in the row's environment: a process per row would cost about
+# 0.25 s of CPU each. run_check above still runs the bundle as a process of its own (the output and exit code).
+SERVER = """import json, os, socket, sys, zipimport
+real = socket.getaddrinfo
+def resolve(host, *args, **kwargs):
+    return real("127.0.0.1" if host == %r else host, *args, **kwargs)
+socket.getaddrinfo = resolve
+sys.path.insert(0, sys.argv[1])  # as python3 check.pyz puts the archive first on sys.path
+check = {"__name__": "image_check"}
+exec(zipimport.zipimporter(sys.argv[1]).get_code("__main__"), check)
+for request in sys.stdin:
+    argv, env = json.loads(request)
+    os.environ.clear()
+    os.environ.update(env)
+    print(json.dumps(check["check"](argv, os.environ)), flush=True)
+"""
+
+
+@pytest.fixture(scope="module")
+def checker(bundle, tmp_path_factory):
+    """run(scenario, base, tmp_path, ca) -> (result, output): the check of one row, in the SERVER process."""
+    errors = tmp_path_factory.mktemp("checker") / "stderr"
+    with open(errors, "w") as stderr:
+        proc = subprocess.Popen([sys.executable, "-I", "-S", "-c", SERVER % ANTHROPIC_HOST, bundle], text=True,
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, env={})
+
+    def run(scenario, base, tmp_path, ca):
+        proc.stdin.write(json.dumps([check_arguments(scenario), check_environment(scenario, base, tmp_path, ca)]) +
+                         "\n")
+        proc.stdin.flush()
+        code, line = json.loads(proc.stdout.readline())
+        assert not errors.read_text(), errors.read_text()
+        result = json.loads(line)
+        assert code == (0 if result["reason"] == "ok" else 1), (code, line)
+        return result, line
+    yield run
+    proc.stdin.close()
+    assert proc.wait(timeout=60) == 0 and not errors.read_text(), errors.read_text()
 
 
 def normalise(result):
@@ -641,7 +693,7 @@ def sent(hits):
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
-def test_check_and_provider_check_agree(scenario, net, bundle, tmp_path, anthropic_host):
+def test_check_and_provider_check_agree(scenario, net, checker, tmp_path, anthropic_host):
     _check_canary()
     name, ca = scenario["name"], net["ca"] if scenario.get("trust") else None
     auth = scenario.get("auth", "openai")
@@ -653,7 +705,7 @@ def test_check_and_provider_check_agree(scenario, net, bundle, tmp_path, anthrop
                         probe="chat" if scenario.get("chat") else "models", timeout=scenario.get("timeout", 10),
                         ca_path=ca, auth_type=auth)
     py_hits = hits()
-    cli, cli_output = run_check(bundle, scenario, base, tmp_path, ca)
+    cli, cli_output = checker(scenario, base, tmp_path, ca)
     cli_hits = hits()[len(py_hits):]
 
     assert not leaked(json.dumps(py)), "provider_check shows the key: %s" % py["msg"]
