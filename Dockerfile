@@ -19,6 +19,14 @@ RUN QWEN_CODE_VERSION="${QWEN_CODE_VERSION}" NPM_REGISTRY="${NPM_REGISTRY}" \
     /usr/share/ansible/collections/ansible_collections/qwenops/qwen_code/image/build.sh
 
 FROM ${BASE_IMAGE}
+# `check` runs the collection's own provider check in Python (image/check.py, bundled with what it imports): the
+# distribution's python3-minimal and standard library, about 29 MB (docs/ARCHITECTURE.md has the measurements). Before
+# the release's build arguments, so that this layer stays cached from one release to the next.
+# hadolint ignore=DL3008
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3-minimal libpython3-stdlib \
+ && apt-get clean \
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin
 ARG QWEN_CODE_VERSION=0.24.4
 RUN useradd --create-home --uid 1000 --user-group --shell /bin/sh qwen \
  && mkdir /workspace && chown qwen:qwen /workspace

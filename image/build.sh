@@ -1,7 +1,7 @@
 #!/bin/sh
 # Runs in the image's build stage: installs Node and qwen with the collection's own role (tasks_from: image), which
-# also writes the system settings and the image user's ~/.qwen and exports the presets and check messages the
-# entrypoint uses.
+# also writes the system settings and the image user's ~/.qwen and exports the presets the entrypoint uses; then
+# bundles the `check` command (image/build.yml).
 set -eu
 collection=$(cd "$(dirname "$0")/.." && pwd)
 # Extra CAs from certs/ (a TLS-intercepting proxy, a private mirror): trusted for the downloads now and by qwen

@@ -112,12 +112,15 @@ export QWEN_AUTH_TYPE="$auth"
 
 if [ "${1:-}" = check ]; then
   shift
-  node=$(sed -n 's/^exec \([^ ]*\) .*/\1/p' /usr/local/bin/qwen)
-  # The launcher's CA bundle, if the image has one, applies to the check too.
+  # The collection's own provider check (image/check.py and the modules it imports, bundled by build_check.py) on
+  # the distribution's Python, isolated (-I -S: no PYTHON* variable, no user or site packages, nothing from the
+  # working directory). It trusts what qwen trusts: Node's roots, exported at build time, and NODE_EXTRA_CA_CERTS
+  # (the launcher's CA bundle, if the image has one). HTTPS_PROXY/NO_PROXY apply as they do to qwen.
   if [ -f /etc/qwen-code/ca-bundle.pem ]; then export NODE_EXTRA_CA_CERTS="${NODE_EXTRA_CA_CERTS:-/etc/qwen-code/ca-bundle.pem}"; fi
-  # Node's fetch follows HTTPS_PROXY/NO_PROXY only when asked to (Node >= 22.21), as qwen itself does.
-  if [ -n "${HTTPS_PROXY:-}${https_proxy:-}${HTTP_PROXY:-}${http_proxy:-}" ]; then export NODE_USE_ENV_PROXY=1; fi
-  exec "$node" /opt/qwen-code/image/check.mjs "$@"
+  SSL_CERT_FILE=/opt/qwen-code/image/node-roots.pem
+  export SSL_CERT_FILE
+  unset SSL_CERT_DIR
+  exec /usr/bin/python3 -I -S /opt/qwen-code/image/check.pyz "$@"
 fi
 # The protocol, explicitly: openai-responses is never inferred, and a set of variables of another protocol must not
 # win by the CLI's own order of inference.

@@ -13,8 +13,8 @@ HTTP answer came), classify an HTTP failure (_http_failure), parse the model lis
 the operator's message from MESSAGES; _provider_check() puts that into its result.
 
 The key is masked out of whatever the provider sends, right after it is read, and out of the whole result at the
-end. image/check.mjs ports this file line by line; tests/unit/test_check_parity.py runs both against one table of
-stub providers.
+end. The container image's `check` command runs this file too (image/check.py); tests/unit/test_image_check.py runs
+both against one table of stub providers.
 
 Runs on the managed host: Python standard library and ansible.module_utils only.
 """
@@ -40,11 +40,8 @@ from ansible.module_utils.common.text.converters import to_bytes, to_native
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._auth_types import AUTH_TYPES, anthropic_native
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._transport import make_request, proxy_for, redact_url
 
-# What each failure means for an operator, keyed by reason. `{...}` fields are filled in by provider_check();
-# the container image's `check` command shows the same texts (the role's `image` entry point exports this dict and
-# image/check.mjs fills in base_url, host, port, timeout, model, url, status, detail, suggestion, latency_ms,
-# model_note, key_name, auth_type and the protocol's example, expected and url_rule from _PROTOCOLS): keep those
-# placeholders when editing a text. Hints that only this module computes are appended after formatting.
+# What each failure means for an operator, keyed by reason. `{...}` fields are filled in by provider_check() (the
+# container image's `check` command runs it too). Hints that only some failures have are appended after formatting.
 MESSAGES = {
     "ok": "{base_url} answered in {latency_ms} ms{model_note}.",
     "invalid_url": "The base URL {base_url!r} is not a valid http(s) URL: expected https://host[:port]/path, "
@@ -94,7 +91,7 @@ MESSAGES = {
 # and a prefix to drop; listing None: the protocol has no model list, the model is asked for by countTokens), the
 # key a chat answer must have (answer), the API version the CLI appends to the base URL itself (adds: a base URL
 # ending in it is a mistake), the ends of a base URL that has an endpoint pasted in (endpoints), and the words
-# the messages use for it (example, expected, url_rule). image/check.mjs has the same table.
+# the messages use for it (example, expected, url_rule).
 _OPENAI = dict(
     listing="data", id="id", prefix="", answer="choices", adds=None,
     endpoints=("/chat/completions", "/completions", "/models", "/responses"),
@@ -273,7 +270,7 @@ def _mask(text, secret):
 
     provider_check masks whatever a provider sends (body, header values) right after reading it, and again after
     decoding JSON (an escape such as \\u0073 can spell the key), always before anything is cut to a snippet: a key
-    that crosses a cut would otherwise survive in part. A blank secret masks nothing. image/check.mjs does the same.
+    that crosses a cut would otherwise survive in part. A blank secret masks nothing.
     """
     if not isinstance(secret, str) or not secret.strip() or not text:
         return text
@@ -302,7 +299,7 @@ def _not_found_hint(base_url, auth_type):
             return " The base URL must stop before %s: try %s." % (endpoint, base_url.rstrip("/")[:-len(endpoint)])
     last = path.rsplit("/", 1)[-1]
     if _PROTOCOLS[auth_type]["adds"] is None and not (last[:1] == "v" and last[1:2] and last[1:2] in "0123456789"):
-        return " Try %s/v1." % base_url.rstrip("/")  # v1, v2beta: ASCII digits, as check.mjs
+        return " Try %s/v1." % base_url.rstrip("/")  # v1, v2beta: ASCII digits
     return ""
 
 
@@ -554,8 +551,7 @@ def _ask_model(provider, url, payload, call, answer, base_url, secret, fields):
         raise _Failed("bad_response", _fmt("bad_response", detail=detail, **fields))
 
 
-# image/check.mjs ports these helpers (and difflib's ratio) line by line; tests/unit/test_check_parity.py runs both
-# against one table of stub providers. Keep them in step.
+# The provider's answer, read as a browser would: helpers for the steps above.
 _LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 

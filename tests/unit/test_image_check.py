@@ -1,30 +1,29 @@
-"""The image's `check` (image/check.mjs, Node) and provider_check (Python) against ONE table of stub providers.
+"""The image's `check` command (image/check.py, bundled by image/build_check.py into check.pyz) against ONE table of
+stub providers, next to provider_check() itself.
 
-Every row is run twice: provider_check() in this process, and `node image/check.mjs --json [--chat]` with the provider
-in its environment (the row's auth type's variables from AUTH_TYPES, such as OPENAI_BASE_URL, OPENAI_API_KEY and
-OPENAI_MODEL, and QWEN_AUTH_TYPE unless the row tests how check.mjs infers it; the key is never on a command line)
-and the messages exported as the role exports them (QWEN_CHECK_MESSAGES). Both must give the row's reason and the
-same message, and neither may show the canary key (QWEN_TEST_CANARY_KEY, or a default), not even in part: no
+Every row is run twice: provider_check() in this process, and the image's check with `--json [--chat]` (the bundle,
+built from this checkout by build_check.py as the image's build stage builds it, loaded as `python3 -I -S check.pyz`
+loads it, isolated from this virtualenv's packages: whatever the bundle lacks fails here; one process serves all
+rows, see SERVER) with the provider in its environment (the row's auth type's
+variables from AUTH_TYPES, such as OPENAI_BASE_URL, OPENAI_API_KEY and OPENAI_MODEL, and QWEN_AUTH_TYPE unless the
+row tests how the check infers it; the key is never on a command line). Both must give the row's reason and the
+same result, and neither may show the canary key (QWEN_TEST_CANARY_KEY, or a default), not even in part: no
 8-character piece of it may appear, which catches a key cut in two by a snippet. Both must also send the same
 requests (method, path, JSON body), with the key in the header the qwen CLI uses for the row's protocol and host
 (api.anthropic.com is resolved to 127.0.0.1 on both sides for the rows that need Anthropic's own host).
 
-Normalised before comparing, because they cannot be identical:
-- the latency of an `ok` ("answered in N ms"): two different clocks and HTTP stacks;
-- the {detail} of failures below HTTP (rows with stack=True: TLS verification and handshake errors, a connection
-  closed without an answer, a non-HTTP answer): it is the text of OpenSSL/ssl.py or Node's undici, which word the
-  same error differently. Everything around it must still be identical, and row-specific words (`expect`) must be
-  in both messages.
-
-Node >= 20 must be on PATH: without it this test fails (a skipped parity check would pass silently).
+Only the latency differs (two runs): it is left out of the comparison. The image's check was a JavaScript port until
+issue 26 (docs/ARCHITECTURE.md: why the image runs Python for its check); the rows are the port's parity table.
 """
+import importlib.util
 import json
 import os
 import re
-import shutil
 import socket
 import ssl
 import subprocess
+import sys
+import zipfile
 
 import pytest
 
@@ -37,7 +36,7 @@ pytestmark = pytest.mark.usefixtures("no_proxy_env")
 KEY = os.environ.get("QWEN_TEST_CANARY_KEY") or "sk-qwenops-CANARY-7f3e9a1c5b2d"
 PIECE = 8
 PIECES = sorted({KEY[i:i + PIECE] for i in range(max(1, len(KEY) - PIECE + 1))})
-CHECK_MJS = os.path.join(REPO, "image", "check.mjs")
+BUILD_CHECK = os.path.join(REPO, "image", "build_check.py")
 MODEL = "qwen/qwen3-coder"
 IDS = ("qwen/qwen3-coder", "qwen/qwen3-coder:free", "Qwen/Qwen3-Coder-480B-A35B-Instruct", "qwen-plus",
        "qwen3-coder-plus", "gpt-4o", "o1", "o3", "deepseek/deepseek-chat", "qwen/qwen-2.5-72b-instruct",
@@ -148,7 +147,7 @@ def vtx(name, reason, routes=None, **options):
 
 # One row per scenario: routes are served under /<name>; base is the stub's /<name>/v1 unless given ("literal:",
 # "path:" under /<name>, "anthropic_host:" the same under http://api.anthropic.com:<port>, or a server of the `net`
-# fixture); expect: words both messages must contain; auth: the protocol (openai unless given; check.mjs infers it
+# fixture); expect: words both messages must contain; auth: the protocol (openai unless given; the check infers it
 # from the key's variable with infer=True, and always for openai rows); bodies: the JSON each POST path must get.
 SCENARIOS = [
     # --- answers ---------------------------------------------------------------------------------------------
@@ -317,16 +316,16 @@ SCENARIOS = [
     # --- below HTTP ----------------------------------------------------------------------------------------------
     row("connection-refused", "connection_refused", base="refused", expect=["refused the connection"]),
     row("timeout", "timeout", base="silent", timeout=1, expect=["within 1 s"]),
-    row("closed-without-answer", "connection_reset", base="reset", stack=True, expect=["closed the connection"]),
-    row("not-http", "bad_response", base="not_http", stack=True, expect=["not an HTTP answer"]),
-    row("tls-untrusted", "tls", {(GET, "/v1/models"): models()}, base="tls", stack=True,
+    row("closed-without-answer", "connection_reset", base="reset", expect=["closed the connection"]),
+    row("not-http", "bad_response", base="not_http", expect=["not an HTTP answer"]),
+    row("tls-untrusted", "tls", {(GET, "/v1/models"): models()}, base="tls",
         expect=["TLS verification of 127.0.0.1 failed"]),
     row("tls-trusted", "ok", {(GET, "/v1/models"): models()}, base="tls", trust=True),
-    row("tls-wrong-name", "tls", {(GET, "/v1/models"): models()}, base="tls_wrong", trust=True, stack=True,
+    row("tls-wrong-name", "tls", {(GET, "/v1/models"): models()}, base="tls_wrong", trust=True,
         expect=["is for another name"]),
-    row("tls-expired", "tls", {(GET, "/v1/models"): models()}, base="tls_expired", trust=True, stack=True,
+    row("tls-expired", "tls", {(GET, "/v1/models"): models()}, base="tls_expired", trust=True,
         expect=["clock is wrong"]),
-    row("tls-to-plain-http", "tls", {(GET, "/v1/models"): models()}, base="https_to_plain", stack=True,
+    row("tls-to-plain-http", "tls", {(GET, "/v1/models"): models()}, base="https_to_plain",
         expect=["handshake", "http://"]),
     row("auth-type-unknown", "invalid_input", {(GET, "/v1/models"): models()}, auth="bogus",
         expect=["'bogus'", "use one of openai, openai-responses, anthropic, gemini, vertex-ai."]),
@@ -509,25 +508,11 @@ def _check_canary():
 
 
 @pytest.fixture(scope="module")
-def node():
-    path = shutil.which("node")
-    if not path:
-        pytest.fail("no `node` on PATH: the check parity test needs Node 20 or later (image/check.mjs runs on Node); "
-                    "install it (Debian: apt-get install nodejs) rather than skipping this test", pytrace=False)
-    version = subprocess.run([path, "--version"], capture_output=True, text=True, check=False, timeout=30).stdout
-    found = re.match(r"v(\d+)\.", version.strip())
-    if not found or int(found.group(1)) < 20:
-        pytest.fail("`node` on PATH (%s) is %r: the check parity test needs Node 20 or later" % (path, version.strip()),
-                    pytrace=False)
+def bundle(tmp_path_factory):
+    """check.pyz, built from this checkout as image/build.yml builds it in the image."""
+    path = str(tmp_path_factory.mktemp("check") / "check.pyz")
+    subprocess.run([sys.executable, BUILD_CHECK, REPO, path], check=True, capture_output=True, timeout=300)
     return path
-
-
-@pytest.fixture(scope="module")
-def messages_file(tmp_path_factory):
-    """MESSAGES exported as image/build.yml exports them to /etc/qwen-code/check-messages.json."""
-    path = tmp_path_factory.mktemp("check") / "check-messages.json"
-    path.write_text(json.dumps(MESSAGES, indent=1) + "\n")
-    return str(path)
 
 
 @pytest.fixture(scope="module")
@@ -581,45 +566,87 @@ def base_url(scenario, net):
     return net["urls"][base]
 
 
-def run_node(node, messages_file, scenario, base, tmp_path, ca, hook):
-    argv = [node, "--import", hook, CHECK_MJS, "--json"] + (["--chat"] if scenario.get("chat") else [])
-    assert not any(p in " ".join(argv) for p in PIECES)  # the key travels in the environment only
+def check_environment(scenario, base, tmp_path, ca):
+    """The row's provider as the container's environment gives it to the check."""
     auth = scenario.get("auth", "openai")
     names = AUTH_TYPES.get(auth, AUTH_TYPES["openai"])
-    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "QWEN_CHECK_MESSAGES": messages_file,
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path),
            "QWEN_CHECK_TIMEOUT": str(scenario.get("timeout", 10)), names["base_env"]: base,
            names["key_env"]: scenario.get("key", KEY), names["model_env"]: scenario.get("model", MODEL)}
-    if auth != "openai" and not scenario.get("infer"):  # openai rows: check.mjs infers it from OPENAI_API_KEY
+    if auth != "openai" and not scenario.get("infer"):  # openai rows: the check infers it from OPENAI_API_KEY
         env["QWEN_AUTH_TYPE"] = auth
     if auth not in AUTH_TYPES:  # no key variable of a known protocol
         del env[names["key_env"]]
     if ca:
         env["NODE_EXTRA_CA_CERTS"] = ca
-    out = subprocess.run(argv, capture_output=True, text=True, env=env, check=False, timeout=60)
+    return env
+
+
+def check_arguments(scenario, json_output=True):
+    return (["--json"] if json_output else []) + (["--chat"] if scenario.get("chat") else [])
+
+
+def run_check(bundle, scenario, base, tmp_path, ca, json_output=True):
+    """`python3 -I -S check.pyz [--json] [--chat]` in a process of its own, as the entrypoint runs it."""
+    argv = [sys.executable, "-I", "-S", "-c", HOOK, bundle] + check_arguments(scenario, json_output)
+    assert not any(p in " ".join(argv) for p in PIECES)  # the key travels in the environment only
+    out = subprocess.run(argv, capture_output=True, text=True, env=check_environment(scenario, base, tmp_path, ca),
+                         check=False, timeout=60)
     lines = out.stdout.splitlines()
-    assert len(lines) == 1 and not out.stderr, "check.mjs printed %r %r" % (out.stdout, out.stderr)
+    assert len(lines) == 1 and not out.stderr, "the check printed %r %r" % (out.stdout, out.stderr)
+    if not json_output:
+        return lines[0], out
     result = json.loads(lines[0])
     assert out.returncode == (0 if result["reason"] == "ok" else 1), out
     return result, out.stdout + out.stderr
 
 
-def _detail_pattern(template):
-    pattern = re.escape(template).replace(re.escape("{detail}"), "(?P<detail>.*)")
-    return re.compile(re.sub(r"\\\{\w+(?:!r)?\\\}", ".*?", pattern), re.S)
+# The table's rows go to ONE process that loads the bundle as `python3 -I -S check.pyz` does (isolated from this
+# virtualenv) and then runs its check() once per row, in the row's environment: a process per row would cost about
+# 0.25 s of CPU each. run_check above still runs the bundle as a process of its own (the output and exit code).
+SERVER = """import json, os, socket, sys, zipimport
+real = socket.getaddrinfo
+def resolve(host, *args, **kwargs):
+    return real("127.0.0.1" if host == %r else host, *args, **kwargs)
+socket.getaddrinfo = resolve
+sys.path.insert(0, sys.argv[1])  # as python3 check.pyz puts the archive first on sys.path
+check = {"__name__": "image_check"}
+exec(zipimport.zipimporter(sys.argv[1]).get_code("__main__"), check)
+for request in sys.stdin:
+    argv, env = json.loads(request)
+    os.environ.clear()
+    os.environ.update(env)
+    print(json.dumps(check["check"](argv, os.environ)), flush=True)
+"""
 
 
-DETAIL_PATTERNS = [_detail_pattern(t) for t in MESSAGES.values() if "{detail}" in t]
+@pytest.fixture(scope="module")
+def checker(bundle, tmp_path_factory):
+    """run(scenario, base, tmp_path, ca) -> (result, output): the check of one row, in the SERVER process."""
+    errors = tmp_path_factory.mktemp("checker") / "stderr"
+    with open(errors, "w") as stderr:
+        proc = subprocess.Popen([sys.executable, "-I", "-S", "-c", SERVER % ANTHROPIC_HOST, bundle], text=True,
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, env={})
+
+    def run(scenario, base, tmp_path, ca):
+        proc.stdin.write(json.dumps([check_arguments(scenario), check_environment(scenario, base, tmp_path, ca)]) +
+                         "\n")
+        proc.stdin.flush()
+        code, line = json.loads(proc.stdout.readline())
+        assert not errors.read_text(), errors.read_text()
+        result = json.loads(line)
+        assert code == (0 if result["reason"] == "ok" else 1), (code, line)
+        return result, line
+    yield run
+    proc.stdin.close()
+    assert proc.wait(timeout=60) == 0 and not errors.read_text(), errors.read_text()
 
 
-def normalise(msg, stack):
-    """The message with what differs between the two stacks by necessity replaced (see the module docstring)."""
-    msg = re.sub(r" answered in \d+ ms", " answered in <n> ms", msg)
-    if stack:
-        for pattern in DETAIL_PATTERNS:
-            found = pattern.fullmatch(msg)
-            if found:
-                return msg[:found.start("detail")] + "<detail>" + msg[found.end("detail"):]
-    return msg
+def normalise(result):
+    """The result without what differs between two runs: the latency."""
+    result = {k: v for k, v in result.items() if k != "latency_ms"}
+    result["msg"] = re.sub(r" answered in \d+ ms", " answered in <n> ms", result["msg"])
+    return result
 
 
 def leaked(text):
@@ -627,20 +654,16 @@ def leaked(text):
 
 
 ANTHROPIC_HOST = "api.anthropic.com"
-# A Node preload that resolves ANTHROPIC_HOST to 127.0.0.1 (fetch connects through dns.lookup); nothing else changes.
-HOOK = """import dns from "node:dns";
-const real = dns.lookup;
-dns.lookup = function lookup(host, options, callback) {
-  return real.call(this, host === %s ? "127.0.0.1" : host, options, callback);
-};
-""" % json.dumps(ANTHROPIC_HOST)
-
-
-@pytest.fixture(scope="module")
-def node_hook(tmp_path_factory):
-    path = tmp_path_factory.mktemp("hook") / "resolve-anthropic.mjs"
-    path.write_text(HOOK)
-    return str(path)
+# Runs the bundle (sys.argv[1]) as `python3 check.pyz` does, with ANTHROPIC_HOST resolved to 127.0.0.1 (the stub);
+# nothing else changes.
+HOOK = """import runpy, socket, sys
+real = socket.getaddrinfo
+def resolve(host, *args, **kwargs):
+    return real("127.0.0.1" if host == %r else host, *args, **kwargs)
+socket.getaddrinfo = resolve
+sys.argv = sys.argv[1:]
+runpy.run_path(sys.argv[0], run_name="__main__")
+""" % ANTHROPIC_HOST
 
 
 @pytest.fixture
@@ -670,7 +693,7 @@ def sent(hits):
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
-def test_check_and_provider_check_agree(scenario, net, node, node_hook, messages_file, tmp_path, anthropic_host):
+def test_check_and_provider_check_agree(scenario, net, checker, tmp_path, anthropic_host):
     _check_canary()
     name, ca = scenario["name"], net["ca"] if scenario.get("trust") else None
     auth = scenario.get("auth", "openai")
@@ -682,27 +705,112 @@ def test_check_and_provider_check_agree(scenario, net, node, node_hook, messages
                         probe="chat" if scenario.get("chat") else "models", timeout=scenario.get("timeout", 10),
                         ca_path=ca, auth_type=auth)
     py_hits = hits()
-    js, js_output = run_node(node, messages_file, scenario, base, tmp_path, ca, node_hook)
-    js_hits = hits()[len(py_hits):]
+    cli, cli_output = checker(scenario, base, tmp_path, ca)
+    cli_hits = hits()[len(py_hits):]
 
     assert not leaked(json.dumps(py)), "provider_check shows the key: %s" % py["msg"]
-    assert not leaked(js_output), "check.mjs shows the key: %s" % js_output
-    assert (py["reason"], js["reason"]) == (scenario["reason"],) * 2, (py["msg"], js["msg"])
-    stack = scenario.get("stack", False)
-    assert normalise(js["msg"], stack) == normalise(py["msg"], stack)
+    assert not leaked(cli_output), "the check shows the key: %s" % cli_output
+    assert (py["reason"], cli["reason"]) == (scenario["reason"],) * 2, (py["msg"], cli["msg"])
+    if auth in AUTH_TYPES:
+        assert normalise(cli) == normalise(dict(py))
+    else:  # no protocol, no variable to read the base URL from: only the message is the same
+        assert normalise(cli)["msg"] == normalise(dict(py))["msg"]
     for words in scenario.get("expect", ()):
-        assert words in py["msg"] and words in js["msg"], (words, py["msg"], js["msg"])
-    if scenario["reason"] == "model_not_found" and "close_matches" in js and py.get("close_matches"):
-        assert js["close_matches"] == py["close_matches"]
+        assert words in py["msg"] and words in cli["msg"], (words, py["msg"], cli["msg"])
 
     if scenario["reason"] in ("invalid_url", "invalid_key", "invalid_input"):
-        assert not py_hits + js_hits, "a refused input still reached the provider: %s" % (py_hits + js_hits)
-    assert sent(js_hits) == sent(py_hits), "check.mjs and provider_check asked differently"
+        assert not py_hits + cli_hits, "a refused input still reached the provider: %s" % (py_hits + cli_hits)
+    assert sent(cli_hits) == sent(py_hits), "the check and provider_check asked differently"
     for path, body in scenario.get("bodies", {}).items():
         posted = [hit[2] for hit in sent(py_hits) if hit[:2] == (POST, path)]
         assert posted == [body], (path, posted)
     key_headers, absent = expected_headers(auth, base)
-    for hit in py_hits + js_hits:
+    for hit in py_hits + cli_hits:
         assert {h: hit[4].get(h) for h in key_headers} == key_headers, (hit[2], hit[4])
         assert not [h for h in absent if h in hit[4]], (hit[2], hit[4])
     assert not net["stub"].hits("redirect-target"), "a redirect was followed"
+
+
+def _scenario(name):
+    return next(p.values[0] for p in SCENARIOS if p.values[0]["name"] == name)
+
+
+@pytest.mark.parametrize("name, line", [("ok-models", "ok: "), ("unauthorized-403", "FAILED: ")])
+def test_check_prints_one_line_and_exits_by_reason(name, line, net, bundle, tmp_path):
+    """Without --json: `ok: <message> (reason: ok)`, exit 0; `FAILED: <message> (reason: <reason>)`, exit 1."""
+    scenario = _scenario(name)
+    printed, out = run_check(bundle, scenario, base_url(scenario, net), tmp_path, None, json_output=False)
+    assert printed.startswith(line) and printed.endswith(" (reason: %s)" % scenario["reason"]), printed
+    assert out.returncode == (0 if scenario["reason"] == "ok" else 1)
+    assert not leaked(printed)
+
+
+def test_bundle_holds_only_what_the_check_imports(bundle):
+    """check.pyz: the check, the collection's module_utils it reaches and ansible.module_utils; nothing else of the
+    collection (no module, plugin, role or test) and nothing else of ansible."""
+    names = zipfile.ZipFile(bundle).namelist()
+    ours = sorted({n.rsplit("/", 1)[1].split(".")[0] for n in names if n.startswith(
+        "ansible_collections/qwenops/qwen_code/plugins/module_utils/_") and "__init__" not in n})
+    assert ours == ["_auth_types", "_presets", "_provider_check", "_transport"], ours
+    packages = {"ansible/", "ansible_collections/", "ansible_collections/qwenops/",
+                "ansible_collections/qwenops/qwen_code/", "ansible_collections/qwenops/qwen_code/plugins/"}
+    allowed = [n for n in names if n == "__main__.py" or n.startswith("ansible/module_utils/") or n.startswith(
+        "ansible_collections/qwenops/qwen_code/plugins/module_utils/") or (
+        n.rsplit("/", 1)[0] + "/" in packages and n.rsplit("/", 1)[1] in ("__init__.py", "__init__.pyc"))]
+    assert allowed == names, sorted(set(names) - set(allowed))
+    assert "ansible/module_utils/urls.py" in names and "ansible/module_utils/urls.pyc" in names
+
+
+def _load_check_py():
+    spec = importlib.util.spec_from_file_location("qwen_image_check", os.path.join(REPO, "image", "check.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("environ, expected", [
+    ({"OPENAI_API_KEY": "key-1", "OPENAI_BASE_URL": "http://o/v1", "OPENAI_MODEL": "m"},
+     ("http://o/v1", "key-1", "m", "openai")),
+    ({"ANTHROPIC_API_KEY": "key-1", "GEMINI_API_KEY": "key-2", "ANTHROPIC_BASE_URL": "http://a",
+      "ANTHROPIC_MODEL": "c"},
+     ("http://a", "key-1", "c", "anthropic")),  # the CLI's order: anthropic before gemini
+    ({"GEMINI_API_KEY": "key-2", "GEMINI_MODEL": "gm"},
+     ("https://generativelanguage.googleapis.com", "key-2", "gm", "gemini")),
+    ({"GOOGLE_API_KEY": "key-3", "GOOGLE_MODEL": "vm"},
+     ("https://aiplatform.googleapis.com", "key-3", "vm", "vertex-ai")),
+    ({"QWEN_AUTH_TYPE": "openai-responses", "OPENAI_API_KEY": "key-1", "OPENAI_BASE_URL": "http://o/v1"},
+     ("http://o/v1", "key-1", "", "openai-responses")),
+    ({"QWEN_AUTH_TYPE": "gemini", "OPENAI_API_KEY": "key-1", "GOOGLE_GEMINI_BASE_URL": "http://g"},
+     ("http://g", "", "", "gemini")),  # the chosen protocol's variables only
+    ({}, ("", "", "", "openai")),
+    ({"QWEN_AUTH_TYPE": "bogus", "OPENAI_API_KEY": "key-1"}, ("", "", "", "bogus")),
+])
+def test_check_reads_the_protocol_s_variables(environ, expected, monkeypatch):
+    """The protocol is QWEN_AUTH_TYPE or the first one whose key is set (openai, anthropic, gemini, vertex-ai), and
+    its variables give base URL (the CLI's default for gemini and vertex-ai), key and model."""
+    check = _load_check_py()
+    calls = []
+
+    def fake(base_url, api_key, model=None, **kwargs):
+        calls.append((base_url, api_key, model, kwargs["auth_type"]))
+        return {"reason": "ok", "msg": "fine"}
+    monkeypatch.setattr(check, "provider_check", fake)
+    assert check.check([], environ) == (0, "ok: fine (reason: ok)")
+    assert calls == [expected]
+
+
+@pytest.mark.parametrize("value, seconds", [(None, 10), ("", 10), ("3", 3), ("2.5", 2.5), ("0", 10), ("-1", 10),
+                                            ("x", 10), ("inf", 10), ("nan", 10)])
+def test_check_timeout_and_options(value, seconds, monkeypatch):
+    check = _load_check_py()
+    calls = []
+
+    def fake(base_url, api_key, **kwargs):
+        calls.append(kwargs)
+        return {"reason": "timeout", "msg": "slow"}
+    monkeypatch.setattr(check, "provider_check", fake)
+    environ = {"NODE_EXTRA_CA_CERTS": "/ca.pem"} if value is None else {"QWEN_CHECK_TIMEOUT": value}
+    assert check.check(["--chat"], environ) == (1, "FAILED: slow (reason: timeout)")
+    assert calls[0]["timeout"] == seconds and str(calls[0]["timeout"]) == str(seconds)
+    assert calls[0]["probe"] == "chat"
+    assert calls[0]["ca_path"] == ("/ca.pem" if value is None else None)
