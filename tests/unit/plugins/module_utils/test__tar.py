@@ -190,7 +190,8 @@ def test_unpacking_asks_the_file_system_about_no_member_path(extract, monkeypatc
 
 
 def test_excluded_paths_and_what_is_under_them_are_left_out(extract):
-    tree = extract(tar_of(("package/include/node/node.h", "file", b"h", 0o644), ("package/include.txt", "file", b"t", 0o644),
+    tree = extract(tar_of(("package/include/node/node.h", "file", b"h", 0o644),
+                          ("package/include.txt", "file", b"t", 0o644),
                           ("package/share/doc/x", "file", b"d", 0o644), ("package/share/man/y", "file", b"m", 0o644)))
     assert (tree / "include" / "node" / "node.h").exists()
     excluded = extract.outside / "excluded"
