@@ -13,7 +13,7 @@ import tarfile
 
 import pytest
 
-from ansible_collections.qwenops.qwen_code.plugins.module_utils._npm_registry import RegistryError, read_marker
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._npm_registry import read_marker
 from ansible_collections.qwenops.qwen_code.plugins.modules import npm_unpack
 from ansible_collections.qwenops.qwen_code.tests.unit.helpers import AuthProxy, collection_with, run_module, umask
 from ansible_collections.qwenops.qwen_code.tests.unit.tarballs import RE_AIMED, RE_AIMING, mode_of, tar_of
