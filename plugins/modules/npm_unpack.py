@@ -120,11 +120,11 @@ options:
     type: raw
     default: "0755"
 extends_documentation_fragment:
+  - qwenops.qwen_code.attributes
+  - qwenops.qwen_code.attributes.no_diff
   - qwenops.qwen_code.npm_registry
   - qwenops.qwen_code.transport
   - qwenops.qwen_code.transport.requests
-  - qwenops.qwen_code.attributes
-  - qwenops.qwen_code.attributes.no_diff
 notes:
   - O(auth_token) is sent in a C(Bearer) C(Authorization) header, to requests on the host of O(registry) only.
   - Proxies are taken from O(https_proxy), O(http_proxy) and O(no_proxy), else from the environment.
@@ -239,15 +239,11 @@ trust:
   sample: known
 """
 
-import copy
 import json
 import os
 import pwd
 import shutil
-import stat
-import tarfile
 import tempfile
-import threading
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 
@@ -261,292 +257,7 @@ from ansible_collections.qwenops.qwen_code.plugins.module_utils._npm_registry im
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._staging import (
     staging_dir, swap_into_place)
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._known_artifacts import known_integrity
-
-# tarfile's extraction filters (PEP 706): Python 3.12, 3.11.4 and later, and distributions' backports. _extract()
-# creates every member itself, with the same guarantees, and asks the data filter too where there is one.
-HAS_DATA_FILTER = hasattr(tarfile, "data_filter")
-# See _extract(): regular files up to SMALL_FILE bytes are written by WRITERS threads.
-SMALL_FILE = 256 << 10
-WRITERS = 4
-
-
-def _strip_top(path):
-    """The archive path without its first component (npm's package/), or "" when nothing is left."""
-    parts = path.split("/", 1)
-    return parts[1] if len(parts) == 2 else ""
-
-
-def _inside(root, path):
-    return path.startswith(root + os.sep)
-
-
-class _Tree(object):
-    """What is under root, by path relative to it: "dir", "file", "link" or "other" (kept up to date by _extract(),
-    which alone writes there). root is the unpack's own directory: a new one inside this run's staging directory
-    (mode 0700), where nothing else writes, so the model is what is on disk, and checking a member's path asks no
-    file system. On a container's overlayfs, looking up a name that does not exist yet cost about 60 microseconds:
-    npm's 2,009 files took 8,469 such lookups and 7,488 lstat calls more, 0.9 s of its 1.8 s unpack."""
-
-    def __init__(self, root):
-        self.root = root
-        self.kinds = {}
-        for dirpath, dirnames, filenames in os.walk(root):  # nothing, for the new directory of an unpack
-            for name in dirnames + filenames:
-                path = os.path.join(dirpath, name)
-                mode = os.lstat(path).st_mode
-                self.kinds[os.path.relpath(path, root)] = (
-                    "link" if stat.S_ISLNK(mode) else "dir" if stat.S_ISDIR(mode) else
-                    "file" if stat.S_ISREG(mode) else "other")
-
-    def kind(self, name):
-        return "dir" if name == "." else self.kinds.get(name)
-
-    def makedirs(self, name):
-        """Creates the missing directories of name (relative), each 0755; RegistryError when a component is
-        something else than a directory (_prepare() has refused a path through a symbolic link already)."""
-        missing = []
-        while self.kind(name) is None:
-            missing.append(name)
-            name = os.path.dirname(name) or "."
-        if self.kind(name) != "dir":
-            raise RegistryError("refusing to unpack into %s: it is not a directory" % name)
-        for directory in reversed(missing):
-            os.mkdir(os.path.join(self.root, directory), 0o755)
-            self.kinds[directory] = "dir"
-
-
-# The kernel's limit on the symbolic links followed in one lookup (ELOOP).
-MAX_LINKS = 40
-
-
-def _check_link(tree, name, target):
-    """RegistryError unless the symbolic link name (relative to tree.root) -> target stays inside the root at every
-    step of its resolution, the tree's own links followed as the kernel follows them. Not realpath(): the tree is
-    renamed into place after unpacking, so a target that climbs above the root and comes back by the staging
-    directory's name (../tree/x) would point elsewhere then. A component that is missing or a file is taken by its
-    name (the kernel would stop there), so what is refused climbs out whatever the tree holds."""
-    parts = [part for part in os.path.dirname(name).split(os.sep) if part]
-    todo = [target]  # targets still to walk, the innermost last
-    followed = 0
-    problem = "it points outside the target" if target.startswith("/") else None
-    while todo and not problem:
-        components = todo[-1].split("/")
-        todo[-1] = "/".join(components[1:])
-        if not todo[-1]:
-            todo.pop()
-        part = components[0]
-        if part in ("", "."):
-            continue
-        if part == "..":
-            if not parts:
-                problem = "it points outside the target"
-            else:
-                parts.pop()
-            continue
-        parts.append(part)
-        if tree.kind(os.sep.join(parts)) == "link":
-            followed += 1
-            link = os.readlink(os.path.join(tree.root, *parts))
-            parts.pop()
-            if link.startswith("/"):
-                problem = "it points outside the target through %s -> %s" % (os.sep.join(parts + [part]), link)
-            elif followed > MAX_LINKS:
-                problem = "resolving it follows more than %d symbolic links" % MAX_LINKS
-            todo.append(link)
-    if problem:
-        raise RegistryError("refusing to unpack link %s -> %s: %s" % (name, target, problem))
-
-
-def _prepare(member, root, tree):
-    """The member to extract, with package/ stripped from its name (and from a hard link's target, an archive path
-    too), its mode normalised, and checked against the tree already on disk (tree, a _Tree of root); None for what
-    is skipped (the top-level directory itself, devices, FIFOs). RegistryError for anything that would reach outside
-    root: an absolute name, a name or a hard link target that climbs out of root, a symbolic link that leads outside
-    root (_check_link()) or replaces another, or a path through a symbolic link."""
-    if member.name.startswith("/"):
-        raise RegistryError("refusing to unpack %s: an absolute path" % member.name)
-    name = os.path.normpath(_strip_top(member.name)) if _strip_top(member.name) else "."
-    if not (member.isreg() or member.isdir() or member.issym() or member.islnk()):
-        return None
-    if name == ".":
-        return None  # package/ itself, or a member outside it (npm skips those too)
-    if os.path.isabs(name) or name == ".." or name.startswith(".." + os.sep):
-        raise RegistryError("refusing to unpack %s: it points outside the target" % member.name)
-    # Every directory on the way must be a real one: nothing is ever written through a symbolic link.
-    path = ""
-    for part in name.split(os.sep)[:-1]:
-        path = os.path.join(path, part)
-        if tree.kind(path) == "link":
-            raise RegistryError("refusing to unpack %s: its path goes through the symbolic link %s, which may "
-                                "point outside the target" % (member.name, path))
-        if tree.kind(path) is None:
-            break
-    dest = os.path.join(root, name)
-    prepared = copy.copy(member)
-    prepared.name = name
-    if member.isdir():
-        prepared.mode = 0o755
-    elif member.isreg():
-        # npm tarballs carry meaningful exec bits (bin/node); keep them, drop anything else.
-        prepared.mode = 0o755 if member.mode & 0o111 else 0o644
-    elif member.issym():
-        prepared.mode = None
-        _check_link(tree, name, member.linkname)
-    else:
-        # A hard link's target is an archive path, resolved from the root of the archive (not from the link's
-        # directory): package/bin/node, like the member names.
-        prepared.mode = None  # a hard link shares its target's (already normalised) mode
-        link = os.path.normpath(_strip_top(member.linkname)) if _strip_top(member.linkname) else ""
-        source = os.path.join(root, link)
-        if member.linkname.startswith("/") or not link or os.path.isabs(link) or link == ".." or \
-                link.startswith(".." + os.sep) or not _inside(root, os.path.realpath(source)):
-            raise RegistryError("refusing to unpack hard link %s -> %s: it points outside the target"
-                                % (member.name, member.linkname))
-        path = ""
-        for part in link.split(os.sep):
-            path = os.path.join(path, part)
-            if tree.kind(path) == "link":
-                raise RegistryError("refusing to unpack hard link %s -> %s: its target goes through a symbolic "
-                                    "link" % (member.name, member.linkname))
-        if tree.kind(link) != "file":
-            raise RegistryError("refusing to unpack hard link %s -> %s: its target is not a file unpacked before it"
-                                % (member.name, member.linkname))
-        prepared.linkname = link
-    if not member.isdir() and tree.kind(name) is not None:
-        # A file member replaces what is there; it is never written into an existing file, which may be a hard
-        # link to another one (nor through a symbolic link).
-        if tree.kind(name) == "dir":
-            raise RegistryError("refusing to unpack %s: a directory of that name is already there" % member.name)
-        if member.issym() and tree.kind(name) == "link":
-            # Re-aiming a link re-aims every link checked earlier that goes through it; no package needs to.
-            raise RegistryError("refusing to unpack link %s: a symbolic link of that name is already there"
-                                % member.name)
-        os.unlink(dest)
-        del tree.kinds[name]
-    return prepared
-
-
-def _create_file(path, data, mode):
-    """A new regular file (never an existing one, never through a symbolic link) with data (bytes, or a file object
-    to copy) and mode."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
-    with os.fdopen(fd, "wb") as out:
-        if isinstance(data, bytes):
-            out.write(data)
-        else:
-            shutil.copyfileobj(data, out)
-        os.fchmod(out.fileno(), mode)
-
-
-def _excluded(name, exclude):
-    """Whether the stripped member name is one of the excluded paths or lies under one."""
-    return any(name == path or name.startswith(path + "/") for path in exclude)
-
-
-def exclude_problem(exclude):
-    """Why the exclude list cannot be used (a path that is absolute, not normalised, climbs out or is the package's
-    root), or None."""
-    for path in exclude:
-        if not path or path.startswith("/") or os.path.normpath(path) != path or path in (".", "..") \
-                or path.startswith("../"):
-            return "exclude: %r is not a normalised path inside the package (such as include or share/doc)" % path
-    return None
-
-
-def _extract(tar, root, exclude=()):
-    """Creates each member itself (tarfile extracts nothing), in the archive's order, except the excluded paths,
-    each checked by _prepare() against a model of the tree (_Tree) and, where this Python has it, by tarfile's data
-    filter too.
-
-    Creating a file costs the kernel far more than copying its bytes on some filesystems (overlayfs in a container:
-    about 0.7 ms a file on the test machines, and npm brings 2,009 files), so regular files up to SMALL_FILE are
-    written by WRITERS threads while the next members are read and checked. Only new files are written that way
-    (O_EXCL, O_NOFOLLOW). Whatever _prepare() must see on disk is written first: before a member that is not a
-    regular file (a directory, a link: a hard link's target must exist), or whose path or one of its parents is
-    still being written, every pending write completes."""
-    pending = {}  # path -> the future writing it
-    tree = _Tree(root)
-    slots = threading.BoundedSemaphore(WRITERS * 16)  # bounds the file contents held in memory
-
-    def write(path, data, mode):
-        try:
-            _create_file(path, data, mode)
-        finally:
-            slots.release()
-
-    def drain():
-        for future in pending.values():
-            future.result()
-        pending.clear()
-
-    with ThreadPoolExecutor(WRITERS) as pool:
-        for member in tar:
-            name = os.path.normpath(_strip_top(member.name) or ".")
-            if exclude and _excluded(name, exclude):
-                continue
-            if pending and (not member.isreg() or any(
-                    os.path.join(root, part) in pending for part in _self_and_parents(name))):
-                drain()
-            prepared = _prepare(member, root, tree)
-            if prepared is None:
-                continue
-            if HAS_DATA_FILTER:
-                try:
-                    tarfile.data_filter(prepared, root)
-                except tarfile.TarError as e:
-                    raise RegistryError("refusing to unpack the tarball: %s" % to_native(e))
-            dest = os.path.join(root, prepared.name)
-            tree.makedirs(os.path.dirname(prepared.name) or ".")
-            if prepared.isdir():
-                if tree.kind(prepared.name) != "dir":
-                    if tree.kind(prepared.name) is not None:
-                        os.unlink(dest)
-                    os.mkdir(dest, 0o755)
-                    tree.kinds[prepared.name] = "dir"
-            elif prepared.isreg():
-                tree.kinds[prepared.name] = "file"
-                if member.size > SMALL_FILE:
-                    _create_file(dest, tar.extractfile(member), prepared.mode)
-                    continue
-                data = tar.extractfile(member).read()
-                slots.acquire()
-                pending[dest] = pool.submit(write, dest, data, prepared.mode)
-            elif prepared.issym():
-                os.symlink(prepared.linkname, dest)
-                tree.kinds[prepared.name] = "link"
-            else:
-                os.link(os.path.join(root, prepared.linkname), dest)
-                tree.kinds[prepared.name] = "file"
-        drain()
-    # Each link was checked when it was made, but a later member may have changed a path it goes through.
-    for name, kind in sorted(tree.kinds.items()):
-        if kind == "link":
-            _check_link(tree, name, os.readlink(os.path.join(root, name)))
-
-
-def _self_and_parents(name):
-    """a/b/c -> a/b/c, a/b, a."""
-    while name and name != ".":
-        yield name
-        name = os.path.dirname(name)
-
-
-def safe_extract(tgz, target, exclude=()):
-    """Unpack, dropping the first path component and skipping the excluded paths, refusing anything that would
-    reach outside target; regular files get 0755 (when the archive gives them any exec bit) or 0644, directories
-    0755, whatever the umask."""
-    root = os.path.realpath(target)
-    with tarfile.open(tgz, "r:*") as tar:
-        try:
-            _extract(tar, root, exclude)
-        except tarfile.TarError as e:  # a damaged archive
-            raise RegistryError("refusing to unpack the tarball: %s" % to_native(e))
-    # Directories the archive does not list (tarfile creates them with the umask) and those it does: 0755.
-    for dirpath, dirnames, dummy in os.walk(root):
-        for name in dirnames:
-            path = os.path.join(dirpath, name)
-            if not os.path.islink(path):
-                os.chmod(path, 0o755)
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._tar import exclude_problem, safe_extract
 
 
 def marker_matches(marker, name, version, integrity, exclude=()):
@@ -567,6 +278,18 @@ def chown_tree(path, owner):
             os.lchown(os.path.join(dirpath, name), pw.pw_uid, pw.pw_gid)
 
 
+def write_marker(tree, p, result):
+    """The marker of the unpacked tree: name, version, verified integrity and what was left out."""
+    if os.path.lexists(os.path.join(tree, MARKER)):  # never written through a link the package brought
+        os.unlink(os.path.join(tree, MARKER))
+    marker = dict(name=p["name"], version=result["version"], integrity=result["integrity"])
+    if p["exclude"]:
+        marker["excluded"] = sorted(p["exclude"])
+    with open(os.path.join(tree, MARKER), "w") as f:
+        json.dump(marker, f)
+    os.chmod(os.path.join(tree, MARKER), 0o644)
+
+
 def unpack_into(tgz, dest, p, result):
     """Unpacks the verified tarball into a staging tree beside dest and swaps it into place (see _staging): a
     concurrent run's copy with the same marker is kept, a tree without a valid marker is replaced."""
@@ -574,14 +297,7 @@ def unpack_into(tgz, dest, p, result):
         tree = os.path.join(work, "tree")
         os.mkdir(tree)
         safe_extract(tgz, tree, p["exclude"])
-        if os.path.lexists(os.path.join(tree, MARKER)):  # never written through a link the package brought
-            os.unlink(os.path.join(tree, MARKER))
-        marker = dict(name=p["name"], version=result["version"], integrity=result["integrity"])
-        if p["exclude"]:
-            marker["excluded"] = sorted(p["exclude"])
-        with open(os.path.join(tree, MARKER), "w") as f:
-            json.dump(marker, f)
-        os.chmod(os.path.join(tree, MARKER), 0o644)
+        write_marker(tree, p, result)
         os.chmod(tree, int(p["mode"], 8) if isinstance(p["mode"], str) else p["mode"])
         chown_tree(tree, p["owner"])
         swap_into_place(tree, dest, lambda path: marker_matches(read_marker(path), p["name"], result["version"],
@@ -624,11 +340,9 @@ class Failure(Exception):
         self.msg, self.result, self.exception = msg, result, exception
 
 
-def unpack_one(module, p):
-    """Resolves, fetches, verifies and unpacks one package (p: the module's parameters, with this package's name,
-    version, dest and integrity). Returns its result; raises Failure."""
-    name = p["name"]
-    result = dict(changed=False, downloaded_bytes=0, version=p["version"], integrity=p["integrity"])
+def check_request(p, known, result):
+    """Failure when the options cannot be used: an integrity that is not sha512 SRI, a registry or exclude list
+    that is refused, an integrity that is not the one this collection knows for the release (known)."""
     if p["integrity"]:
         try:
             sri_to_hex(p["integrity"])
@@ -637,18 +351,99 @@ def unpack_one(module, p):
     problem = registry_problem(p["registry"], p["auth_token"]) or exclude_problem(p["exclude"])
     if problem:
         raise Failure(problem, result)
-    known = known_integrity(name, p["version"])
     if p["integrity"] and known and p["integrity"] != known:
         raise Failure("%s@%s: the integrity given, %s, differs from the one this collection knows for that "
-                      "release, %s" % (name, p["version"], p["integrity"], known), result)
+                      "release, %s" % (p["name"], p["version"], p["integrity"], known), result)
 
-    dest = p["dest"]
-    if dest and not p["resolve_only"]:
-        result["dest"] = dest
-        marker = read_marker(dest)
-        if marker_matches(marker, name, p["version"], p["integrity"] or known, p["exclude"]):
-            result.update(version=marker["version"], integrity=marker.get("integrity"))
-            return result
+
+def already_installed(p, known, result):
+    """Whether dest holds the request already (its marker says so); result then has its version and integrity."""
+    if not p["dest"] or p["resolve_only"]:
+        return False
+    result["dest"] = p["dest"]
+    marker = read_marker(p["dest"])
+    if marker_matches(marker, p["name"], p["version"], p["integrity"] or known, p["exclude"]):
+        result.update(version=marker["version"], integrity=marker.get("integrity"))
+        return True
+    return False
+
+
+def resolve(module, p, cache, cached, trust, result):
+    """(request, version document, trust): asks the registry unless the cache's tarball is trusted without it
+    (request and document are None then). A cached version this collection does not know is used unchecked, with
+    a warning, when the registry cannot be asked; otherwise the registry's failure is the package's."""
+    if cached is not None and not p["resolve_only"] and trust is not None:
+        return None, None, trust
+    name = p["name"]
+    request = make_request(ca_path=p["ca_path"], validate_certs=p["validate_certs"], timeout=p["timeout"],
+                           http_agent="qwenops.qwen_code npm_unpack")
+    doc_url = version_document_url(p["registry"], name, p["version"])
+    try:
+        doc = fetch_version_document(request, p["registry"], name, p["version"],
+                                     headers=auth_headers(p["registry"], doc_url, p["auth_token"]))
+    except RegistryError as e:
+        if cached is None or p["resolve_only"]:
+            raise
+        # Only a re-check of a cached version this collection does not know: without the registry, the cache's
+        # word is all there is. Said loudly, in the result too.
+        module.warn("%s@%s was taken from the artifact cache %s (%s) unchecked: this collection does not know that "
+                    "release's integrity, and the registry could not be asked (%s). Make sure only you can write to "
+                    "that directory (qwen_code_artifact_cache), or pin the release with the integrity option."
+                    % (name, result["version"], cache.path, result["integrity"], to_native(e)))
+        return request, None, "unchecked"
+    return request, doc, verify_document(p, doc, cache, cached, result)
+
+
+def verify_document(p, doc, cache, cached, result):
+    """The trust in the registry's version document (known or registry), after checking its integrity against the
+    known one, the one given and the cached tarball's; result gets the version it resolves to. Failure otherwise."""
+    name = p["name"]
+    doc_known = known_integrity(name, doc["version"])
+    problem = integrity_problem(name, doc["version"], "the registry %s" % p["registry"], doc["dist"]["integrity"],
+                                doc_known)
+    if problem:
+        raise Failure(problem, result)
+    if p["integrity"] and doc["dist"]["integrity"] != p["integrity"]:
+        raise Failure("%s@%s: the registry's integrity differs from the expected %s"
+                      % (name, doc["version"], p["integrity"]), result)
+    if cached is not None and doc["dist"]["integrity"] != result["integrity"]:
+        raise Failure("refusing the artifact cache %s: it holds %s@%s as %s (%s), but the registry "
+                      "says %s. The cache was tampered with, or the registry changed the release: delete "
+                      "that tarball and the cache's index/ entry for it."
+                      % (cache.path, name, result["version"], result["integrity"], cached,
+                         doc["dist"]["integrity"]), result)
+    result.update(version=doc["version"], integrity=doc["dist"]["integrity"],
+                  tarball=doc["dist"].get("tarball"), engines=doc.get("engines") or {})
+    return "known" if doc_known else "registry"
+
+
+def fetch(request, doc, cache, cached, work, p, result):
+    """The verified tarball: the cached one once its sha512 is checked, or a download into work (kept in the
+    cache, when there is one)."""
+    expected_hex = sri_to_hex(result["integrity"])
+    if cached:
+        if file_sha512(cached) != expected_hex:
+            raise RegistryError("cached tarball %s does not match its integrity; delete it" % cached)
+        result["changed"] = bool(p["dest"])  # fetch-only: the cache already had it
+        return cached
+    tgz = os.path.join(work, "package.tgz")
+    url = doc["dist"]["tarball"]
+    result["downloaded_bytes"] = download(request, url, tgz, expected_hex,
+                                          headers=auth_headers(p["registry"], url, p["auth_token"]))
+    if cache:
+        tgz = result["cache_path"] = cache.add(tgz, p["name"], result["version"], result["integrity"],
+                                               result.get("tarball"))
+    return tgz
+
+
+def unpack_one(module, p):
+    """Resolves, fetches, verifies and unpacks one package (p: the module's parameters, with this package's name,
+    version, dest and integrity). Returns its result; raises Failure."""
+    result = dict(changed=False, downloaded_bytes=0, version=p["version"], integrity=p["integrity"])
+    known = known_integrity(p["name"], p["version"])
+    check_request(p, known, result)
+    if already_installed(p, known, result):
+        return result
 
     cache = ArtifactCache(p["cache_dir"]) if p["cache_dir"] else None
     try:
@@ -663,69 +458,19 @@ def unpack_one(module, p):
         if module.check_mode and not p["resolve_only"]:
             # Known without the network (the CA bundle or proxy it would use may not exist yet): an unpack would
             # change dest, a fetch only what the cache lacks.
-            result["changed"] = bool(dest) or not cached
+            result["changed"] = bool(p["dest"]) or not cached
             return result
 
-        request = doc = None
-        if cached is None or p["resolve_only"] or trust is None:
-            request = make_request(ca_path=p["ca_path"], validate_certs=p["validate_certs"], timeout=p["timeout"],
-                                   http_agent="qwenops.qwen_code npm_unpack")
-            doc_url = version_document_url(p["registry"], name, p["version"])
-            try:
-                doc = fetch_version_document(request, p["registry"], name, p["version"],
-                                             headers=auth_headers(p["registry"], doc_url, p["auth_token"]))
-            except RegistryError as e:
-                if cached is None or p["resolve_only"]:
-                    raise
-                # Only a re-check of a cached version this collection does not know: without the registry, the
-                # cache's word is all there is. Said loudly, in the result too.
-                trust = "unchecked"
-                module.warn("%s@%s was taken from the artifact cache %s (%s) unchecked: this collection does not "
-                            "know that release's integrity, and the registry could not be asked (%s). Make sure only "
-                            "you can write to that directory (qwen_code_artifact_cache), or pin the release with "
-                            "the integrity option." % (name, result["version"], cache.path, result["integrity"],
-                                                       to_native(e)))
-        if doc is not None:
-            doc_known = known_integrity(name, doc["version"])
-            problem = integrity_problem(name, doc["version"], "the registry %s" % p["registry"],
-                                        doc["dist"]["integrity"], doc_known)
-            if problem:
-                raise Failure(problem, result)
-            if p["integrity"] and doc["dist"]["integrity"] != p["integrity"]:
-                raise Failure("%s@%s: the registry's integrity differs from the expected %s"
-                              % (name, doc["version"], p["integrity"]), result)
-            if cached is not None and doc["dist"]["integrity"] != result["integrity"]:
-                raise Failure("refusing the artifact cache %s: it holds %s@%s as %s (%s), but the registry "
-                              "says %s. The cache was tampered with, or the registry changed the release: delete "
-                              "that tarball and the cache's index/ entry for it."
-                              % (cache.path, name, result["version"], result["integrity"], cached,
-                                 doc["dist"]["integrity"]), result)
-            trust = "known" if doc_known else "registry"
-            result.update(version=doc["version"], integrity=doc["dist"]["integrity"],
-                          tarball=doc["dist"].get("tarball"), engines=doc.get("engines") or {})
-        result["trust"] = trust
+        request, doc, result["trust"] = resolve(module, p, cache, cached, trust, result)
         if p["resolve_only"]:
             return result
 
         result["changed"] = True
         work = cache.workdir() if cache else tempfile.mkdtemp(prefix=".npm-unpack-")
         try:
-            expected_hex = sri_to_hex(result["integrity"])
-            if cached:
-                if file_sha512(cached) != expected_hex:
-                    raise RegistryError("cached tarball %s does not match its integrity; delete it" % cached)
-                tgz = cached
-                result["changed"] = bool(dest)  # fetch-only: the cache already had it
-            else:
-                tgz = os.path.join(work, "package.tgz")
-                url = doc["dist"]["tarball"]
-                result["downloaded_bytes"] = download(request, url, tgz, expected_hex,
-                                                      headers=auth_headers(p["registry"], url, p["auth_token"]))
-                if cache:
-                    tgz = result["cache_path"] = cache.add(tgz, name, result["version"], result["integrity"],
-                                                           result.get("tarball"))
-            if dest:
-                unpack_into(tgz, dest, p, result)
+            tgz = fetch(request, doc, cache, cached, work, p, result)
+            if p["dest"]:
+                unpack_into(tgz, p["dest"], p, result)
         finally:
             shutil.rmtree(work, ignore_errors=True)
     except Failure:
@@ -733,7 +478,7 @@ def unpack_one(module, p):
     except RegistryError as e:
         raise Failure(to_native(e), result)
     except Exception as e:
-        raise Failure("%s@%s: %s" % (name, p["version"], to_native(e)), result, traceback.format_exc())
+        raise Failure("%s@%s: %s" % (p["name"], p["version"], to_native(e)), result, traceback.format_exc())
     return result
 
 

@@ -9,14 +9,14 @@ import hashlib
 import io
 import json
 import os
-import stat
 import tarfile
 
 import pytest
 
-from ansible_collections.qwenops.qwen_code.plugins.module_utils._npm_registry import RegistryError, read_marker
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._npm_registry import read_marker
 from ansible_collections.qwenops.qwen_code.plugins.modules import npm_unpack
 from ansible_collections.qwenops.qwen_code.tests.unit.helpers import AuthProxy, collection_with, run_module, umask
+from ansible_collections.qwenops.qwen_code.tests.unit.tarballs import RE_AIMED, RE_AIMING, mode_of, tar_of
 
 
 def make_tgz(files, prefix="package/"):
@@ -235,115 +235,7 @@ def test_check_mode_fetch_reports_no_change_for_a_cached_version(registry, tmp_p
     assert len(registry.server.log) == before
 
 
-# --- security review: extraction ----------------------------------------------------------------------------
-
-def tar_of(*members):
-    """A .tgz of (name, kind, payload, mode) members: kind file (payload: bytes), dir, symlink or hardlink (payload:
-    the link target, as tar stores it), fifo."""
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
-        for name, kind, payload, mode in members:
-            info = tarfile.TarInfo(name)
-            info.mode = mode
-            if kind == "file":
-                info.size = len(payload)
-                tar.addfile(info, io.BytesIO(payload))
-                continue
-            info.type = {"dir": tarfile.DIRTYPE, "symlink": tarfile.SYMTYPE, "hardlink": tarfile.LNKTYPE,
-                         "fifo": tarfile.FIFOTYPE}[kind]
-            if kind in ("symlink", "hardlink"):
-                info.linkname = payload
-            tar.addfile(info)
-    return buf.getvalue()
-
-
-def mode_of(path):
-    return stat.S_IMODE(os.lstat(str(path)).st_mode)
-
-
-@pytest.fixture(params=["data_filter", "fallback"])
-def extract(request, monkeypatch, tmp_path):
-    """safe_extract() into tmp_path/work/tree, through tarfile's data filter or through the fallback for Pythons
-    without it (forced here; tarfile's own extraction then must not run at all)."""
-    if request.param == "data_filter":
-        if not hasattr(tarfile, "data_filter"):
-            pytest.skip("this Python's tarfile has no data filter")
-        monkeypatch.setattr(npm_unpack, "HAS_DATA_FILTER", True)
-    else:
-        monkeypatch.setattr(npm_unpack, "HAS_DATA_FILTER", False)
-
-        def refuse(*a, **kw):
-            raise AssertionError("the fallback must not use tarfile's extraction")
-        monkeypatch.setattr(tarfile.TarFile, "extractall", refuse)
-        monkeypatch.setattr(tarfile.TarFile, "extract", refuse)
-
-    def run(data):
-        tgz = tmp_path / "t.tgz"
-        tgz.write_bytes(data)
-        target = tmp_path / "work" / "tree"
-        target.mkdir(parents=True, exist_ok=True)
-        npm_unpack.safe_extract(str(tgz), str(target))
-        return target
-    run.outside = tmp_path
-    return run
-
-
-@pytest.mark.parametrize("linkname", ["package/../../victim", "../../victim"])
-def test_hardlink_target_climbing_out_of_the_root_cannot_overwrite_a_file_outside(extract, linkname):
-    # Seen from the link's directory (x/y) the target stays inside; seen from the root, as tar resolves hard link
-    # targets, it is outside: the link, then a file of the same name, used to write into tmp/victim.
-    victim = extract.outside / "victim"
-    victim.write_bytes(b"secret")
-    victim.chmod(0o600)
-    evil = tar_of(("package/x/y/link", "hardlink", linkname, 0o644), ("package/x/y/link", "file", b"pwned", 0o644))
-    with pytest.raises(RegistryError, match="outside"):
-        extract(evil)
-    assert victim.read_bytes() == b"secret" and mode_of(victim) == 0o600
-    assert os.stat(str(victim)).st_nlink == 1
-
-
-def test_hardlink_inside_the_package_is_an_archive_path(extract):
-    tree = extract(tar_of(("package/bin/node", "file", b"node", 0o755),
-                          ("package/bin/nodejs", "hardlink", "package/bin/node", 0o755)))
-    assert os.path.samefile(str(tree / "bin" / "node"), str(tree / "bin" / "nodejs"))
-    assert mode_of(tree / "bin" / "nodejs") == 0o755
-
-
-@pytest.mark.parametrize("linkname", ["../../victim", "/etc/passwd", "a/../../..", "../../tree2"])
-def test_symlink_targets_must_stay_inside(extract, linkname):
-    with pytest.raises(RegistryError, match="outside"):
-        extract(tar_of(("package/bin/a", "file", b"a", 0o644), ("package/bin/evil", "symlink", linkname, 0o777)))
-    assert not os.path.lexists(str(extract.outside / "work" / "tree" / "bin" / "evil"))
-
-
-def test_symlink_inside_is_kept_and_nothing_is_written_through_one(extract):
-    tree = extract(tar_of(("package/cli.js", "file", b"js", 0o755), ("package/bin/qwen", "symlink", "../cli.js", 0o777)))
-    assert os.readlink(str(tree / "bin" / "qwen")) == "../cli.js"
-    (extract.outside / "work" / "tree").rename(extract.outside / "first")
-    with pytest.raises(RegistryError, match="symbolic link"):
-        extract(tar_of(("package/lib", "symlink", ".", 0o777), ("package/lib/x", "file", b"x", 0o644)))
-
-
-@pytest.mark.parametrize("name", ["/escaped", "package/../../escaped", "package/a/../../../escaped"])
-def test_absolute_and_climbing_names_are_refused(extract, name):
-    with pytest.raises(RegistryError):
-        extract(tar_of((name, "file", b"x", 0o644)))
-    assert not (extract.outside / "escaped").exists() and not os.path.exists("/escaped")
-
-
-def test_modes_are_normalised_whatever_the_umask(extract):
-    with umask(0o077):
-        tree = extract(tar_of(("package/bin/node", "file", b"node", 0o4755),  # setuid in the archive
-                              ("package/lib/deep/x.js", "file", b"x", 0o600),  # no directory entries for lib/
-                              ("package/share", "dir", None, 0o777),
-                              ("package/run.sh", "file", b"#!/bin/sh", 0o011),
-                              ("package/pipe", "fifo", None, 0o644)))
-    assert mode_of(tree / "bin") == 0o755 and mode_of(tree / "lib") == 0o755 and mode_of(tree / "lib" / "deep") == 0o755
-    assert mode_of(tree / "share") == 0o755
-    assert mode_of(tree / "bin" / "node") == 0o755 and mode_of(tree / "run.sh") == 0o755
-    assert mode_of(tree / "lib" / "deep" / "x.js") == 0o644
-    assert not os.path.lexists(str(tree / "pipe")), "only files, directories and links are unpacked"
-
+# --- security review: extraction (the extractor's own tests: tests/unit/plugins/module_utils/test__tar.py) ------
 
 @pytest.mark.parametrize("linkname", ["../../victim", "package/../../../victim"])
 def test_crafted_hardlink_tarball_is_refused_by_the_module(registry, tmp_path, linkname):
@@ -650,77 +542,6 @@ def test_packages_in_check_mode_ask_nothing(registry, tmp_path):
     assert r["changed"] and not (tmp_path / "node").exists() and registry.server.log == []
 
 
-def test_files_written_by_the_writers_and_large_ones_are_whole(extract):
-    # Small files go to the writer threads, a large one (over SMALL_FILE) is written in order: all whole, with their
-    # modes; a later member of the same name replaces the earlier one; a hard link sees its target complete.
-    small, large = os.urandom(5000), os.urandom(npm_unpack.SMALL_FILE + 1)
-    members = [("package/d%d/f%d" % (i % 7, i), "file", small + bytes([i % 256]), 0o644) for i in range(300)]
-    members += [("package/d1/f1", "file", b"second", 0o755), ("package/big", "file", large, 0o755),
-                ("package/big-link", "hardlink", "package/d2/f2", 0o644)]
-    tree = extract(tar_of(*members))
-    for i in range(300):
-        if i != 1:
-            assert (tree / ("d%d" % (i % 7)) / ("f%d" % i)).read_bytes() == small + bytes([i % 256])
-    assert (tree / "d1" / "f1").read_bytes() == b"second" and mode_of(tree / "d1" / "f1") == 0o755
-    assert (tree / "big").read_bytes() == large and mode_of(tree / "big") == 0o755
-    assert (tree / "big-link").read_bytes() == small + bytes([2])
-
-
-def test_a_file_member_under_a_file_still_being_written_is_refused(extract):
-    with pytest.raises((RegistryError, OSError)):
-        extract(tar_of(("package/a", "file", b"file", 0o644), ("package/a/b", "file", b"under a file", 0o644)))
-
-
-def test_a_member_under_a_file_is_refused_by_name(extract):
-    with pytest.raises(RegistryError, match="not a directory"):
-        extract(tar_of(("package/a", "file", b"file", 0o644), ("package/b", "file", b"b", 0o644),
-                       ("package/a/c/d", "file", b"under a file", 0o644)))
-
-
-def test_a_directory_member_replaces_a_symlink_and_nothing_goes_through_it(extract):
-    outside = extract.outside / "elsewhere"
-    outside.mkdir()
-    tree = extract(tar_of(("package/lib", "symlink", "real", 0o777), ("package/real/keep", "file", b"k", 0o644),
-                          ("package/lib", "dir", None, 0o755), ("package/lib/x", "file", b"x", 0o644)))
-    assert not os.path.islink(str(tree / "lib")) and (tree / "lib" / "x").read_bytes() == b"x"
-    assert os.listdir(str(tree / "real")) == ["keep"]
-
-
-# The finding: each link was checked when it was made, but a later member re-aims the links checked before it. q
-# leads 20 directories down, escape climbs 20 back up from there (inside, when it is made), then q is made again
-# pointing at the root (or a directory takes its place): escape then points at /etc/shadow.
-DEEP = "/".join("d%d" % i for i in range(20))
-RE_AIMED = [("package/q", "symlink", DEEP, 0o777),
-            ("package/escape", "symlink", "q/" + "../" * 20 + "etc/shadow", 0o777)]
-RE_AIMING = {"link": ("package/q", "symlink", ".", 0o777), "dir": ("package/q", "dir", None, 0o755),
-             "file": ("package/q", "file", b"q", 0o644)}
-
-
-@pytest.mark.parametrize("last", sorted(RE_AIMING))
-def test_a_link_re_aimed_by_a_later_member_is_refused(extract, last):
-    with pytest.raises(RegistryError, match="outside|already there"):
-        extract(tar_of(*RE_AIMED + [RE_AIMING[last]]))
-
-
-def test_a_link_is_never_replaced_by_another_link(extract):
-    with pytest.raises(RegistryError, match="already"):
-        extract(tar_of(("package/a", "file", b"a", 0o644), ("package/b", "file", b"b", 0o644),
-                       ("package/l", "symlink", "a", 0o777), ("package/l", "symlink", "b", 0o777)))
-
-
-def test_a_link_that_leaves_the_root_and_comes_back_by_name_is_refused(extract):
-    # The tree is unpacked as work/tree and then renamed: ../tree/a is inside only until then.
-    with pytest.raises(RegistryError, match="outside"):
-        extract(tar_of(("package/a", "file", b"a", 0o644), ("package/l", "symlink", "../tree/a", 0o777)))
-
-
-def test_links_that_stay_inside_through_other_links_are_kept(extract):
-    tree = extract(tar_of(("package/lib/cli.js", "file", b"js", 0o755), ("package/lib/up", "symlink", "..", 0o777),
-                          ("package/bin/qwen", "symlink", "../lib/up/lib/cli.js", 0o777),
-                          ("package/dangling", "symlink", "nothing/../here", 0o777)))
-    assert (tree / "bin" / "qwen").read_bytes() == b"js" and os.path.islink(str(tree / "dangling"))
-
-
 @pytest.mark.parametrize("last", ["link", "dir"])
 def test_a_tarball_with_a_re_aimed_link_is_refused_by_the_module_and_nothing_is_left(registry, tmp_path, last):
     registry(tgz=tar_of(*RE_AIMED + [RE_AIMING[last]]))
@@ -728,33 +549,6 @@ def test_a_tarball_with_a_re_aimed_link_is_refused_by_the_module_and_nothing_is_
     r = run_module("npm_unpack", args(registry, dest), tmp_path)
     assert r["failed"] and ("outside" in r["msg"] or "already there" in r["msg"]), r.get("msg")
     assert not os.path.lexists(str(dest)) and os.listdir(str(dest.parent)) == [], "a tree or staging left behind"
-
-
-def test_what_is_in_the_target_already_counts(extract):
-    # The model of the tree starts from the target's contents: a link already there is never written through.
-    target = extract.outside / "work" / "tree"
-    target.mkdir(parents=True)
-    os.symlink(str(extract.outside), str(target / "lib"))
-    with pytest.raises(RegistryError, match="symbolic link"):
-        extract(tar_of(("package/lib/escaped", "file", b"x", 0o644)))
-    assert not (extract.outside / "escaped").exists()
-
-
-def test_unpacking_asks_the_file_system_about_no_member_path(extract, monkeypatch):
-    # Looking up a path costs ~60 microseconds on overlayfs when it does not exist yet: the members' paths are
-    # checked against the model of the tree, not by lstat. What is left: resolving the target, and the final walk
-    # over the directories (and, where this Python has it, tarfile's data filter, which resolves each member's
-    # path itself: turned off here).
-    if npm_unpack.HAS_DATA_FILTER:
-        monkeypatch.setattr(npm_unpack, "HAS_DATA_FILTER", False)
-    calls = []
-    real_lstat = os.lstat
-    monkeypatch.setattr(os, "lstat", lambda *a, **kw: calls.append(a[0]) or real_lstat(*a, **kw))
-    members = [("package/d%d/e%d/f%d" % (i % 7, i % 3, i), "file", b"x%d" % i, 0o644) for i in range(400)]
-    tree = extract(tar_of(*members))
-    assert len(list(tree.rglob("f*"))) == 400
-    # realpath of the target and the walk over its 28 directories; checking each member on disk took over 1,600
-    assert len(calls) < 100, (len(calls), calls[:40])
 
 
 # Node's package with its C headers (the role leaves include/ out unless qwen_code_node_headers is true).
