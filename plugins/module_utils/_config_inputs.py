@@ -107,5 +107,6 @@ def config_current(host, needs):
     the preflight's decision of what to install, name -> bool). A pure function: False for a host not read."""
     host = host or {}
     problems = host.get("problems", ["not read"])
-    return bool(not problems and not host.get("manifest_error") and boolean(host.get("inputs_current", False), strict=False)
+    return bool(not problems and not host.get("manifest_error")
+                and boolean(host.get("inputs_current", False), strict=False)
                 and not any(boolean(v, strict=False) for v in (needs or {}).values()))

@@ -37,9 +37,10 @@ description:
     C(env) or C(headers) dict, a key-looking query parameter or the password of a URL, and the value of a key flag
     in a list (C(--api-key=X), C(--token X)); a C($NAME) or C(${NAME}) reference is none, and shows.
   - The settings keys whose type the CLI depends on are written in that type in every file (O(inputs.settings),
-    O(inputs.per_user_settings), O(inputs.system_settings), O(inputs.system_defaults)), as M(qwenops.qwen_code.qwen_settings) does
-    (C($version) an integer, the switches for folder trust, usage statistics, telemetry and self-update booleans),
-    even when the controller's templating made them strings such as C("4") or C("False").
+    O(inputs.per_user_settings), O(inputs.system_settings), O(inputs.system_defaults)), as
+    M(qwenops.qwen_code.qwen_settings) does (C($version) an integer, the switches for folder trust, usage statistics,
+    telemetry and self-update booleans), even when the controller's templating made them strings such as C("4") or
+    C("False").
 author:
   - qwenops contributors (@qwenops)
 options:
@@ -77,25 +78,27 @@ options:
         default: {}
       per_user_env:
         description:
-          - User name to the variables of that user's C(.env), replacing O(inputs.env) for that user (each user's own keys).
+          - User name to the variables of that user's C(.env), replacing O(inputs.env) for that user (each user's own
+            keys).
           - Holds keys, so it is never logged.
         type: dict
         default: {}
       per_user_settings:
         description:
           - User name to settings merged over O(inputs.settings) for that user (each user's auth type, model and
-            modelProviders, and qwen_code_settings). Secrets are masked wherever they would show, and the option is never
-            logged.
+            modelProviders, and qwen_code_settings). Secrets are masked wherever they would show, and the option is
+            never logged.
         type: dict
         default: {}
       trusted_folders:
         description:
           - Folder trust rules merged into each user's C(~/.qwen/trustedFolders.json), as path to level
-            (C(TRUST_FOLDER), C(TRUST_PARENT) or C(DO_NOT_TRUST)); rules already there, such as the user's own, are kept.
-          - With folder trust on (see O(inputs.system_settings)), qwen ignores the C(.env) and C(.qwen/settings.json) of every
-            folder that is not trusted, and forces the approval mode C(default) there. From qwen 0.21 on, the deepest
-            matching rule wins, so a C(DO_NOT_TRUST) rule for C(/) plus C(TRUST_FOLDER) rules trusts exactly those
-            folders.
+            (C(TRUST_FOLDER), C(TRUST_PARENT) or C(DO_NOT_TRUST)); rules already there, such as the user's own, are
+            kept.
+          - With folder trust on (see O(inputs.system_settings)), qwen ignores the C(.env) and C(.qwen/settings.json) of
+            every folder that is not trusted, and forces the approval mode C(default) there. From qwen 0.21 on, the
+            deepest matching rule wins, so a C(DO_NOT_TRUST) rule for C(/) plus C(TRUST_FOLDER) rules trusts exactly
+            those folders.
           - A trusted folder's files can change where the key goes and start programs that see it. Trust only folders
             whose content the users control.
         type: dict
@@ -114,8 +117,8 @@ options:
         default: /etc/qwen-code/settings.json
       system_defaults:
         description:
-          - Settings merged into the system defaults file O(inputs.system_defaults_path) (root-owned, mode C(0644)). qwen reads
-            it for every user below the user's own settings, so users may override what it holds.
+          - Settings merged into the system defaults file O(inputs.system_defaults_path) (root-owned, mode C(0644)).
+            qwen reads it for every user below the user's own settings, so users may override what it holds.
           - Never put a secret here, since every user can read the file.
         type: dict
         default: {}
@@ -125,10 +128,10 @@ options:
         default: /etc/qwen-code/system-defaults.json
       absent_users:
         description:
-          - Users to offboard. As each user, removes C(~/.qwen/.env) (the key), C(oauth_creds.json) and its lock, settings
-            files saved aside as invalid, and the keys the role wrote into C(settings.json) and C(trustedFolders.json)
-            (those the manifest records; without a record, the keys that point the CLI at a provider). A file left
-            empty is removed. The user's own keys and files stay unless O(inputs.purge=true).
+          - Users to offboard. As each user, removes C(~/.qwen/.env) (the key), C(oauth_creds.json) and its lock,
+            settings files saved aside as invalid, and the keys the role wrote into C(settings.json) and
+            C(trustedFolders.json) (those the manifest records; without a record, the keys that point the CLI at a
+            provider). A file left empty is removed. The user's own keys and files stay unless O(inputs.purge=true).
           - An account that no longer exists is still offboarded when the manifest records its uid and home.
         type: list
         elements: str
@@ -153,9 +156,10 @@ options:
   state:
     description:
       - C(present) configures O(inputs.users) and offboards O(inputs.absent_users).
-      - C(absent) undoes everything the manifest records (and what O(inputs.system_settings) and O(inputs.system_defaults) name).
-        Every recorded user and every user of O(inputs.users) or O(inputs.absent_users) is offboarded, the role's keys leave the
-        system files (a file left empty is removed, and its directory when empty), and the manifest is removed.
+      - C(absent) undoes everything the manifest records (and what O(inputs.system_settings) and
+        O(inputs.system_defaults) name). Every recorded user and every user of O(inputs.users) or O(inputs.absent_users)
+        is offboarded, the role's keys leave the system files (a file left empty is removed, and its directory when
+        empty), and the manifest is removed.
     type: str
     choices: [present, absent]
     default: present
@@ -219,8 +223,8 @@ absent_users:
   type: dict
   sample: {"carol": [".env", "oauth_creds.json", "settings"]}
 manifest:
-  description: The record written to O(inputs.manifest_path) (key paths, releases), without its digests (they stay on the
-    host).
+  description: The record written to O(inputs.manifest_path) (key paths, releases), without its digests (they stay on
+    the host).
   returned: when O(inputs.manifest_path) is given and O(state=present)
   type: dict
 manifest_changed:

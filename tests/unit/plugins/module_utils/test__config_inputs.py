@@ -52,11 +52,13 @@ def test_every_input_changes_the_digest(name):
 
 
 def test_normalise_gives_every_input_its_type_and_default_and_is_idempotent():
-    given = {"users": ["alice"], "purge": "yes", "settings": {"$version": "4", "privacy": {"usageStatisticsEnabled": "False"}},
+    given = {"users": ["alice"], "purge": "yes",
+             "settings": {"$version": "4", "privacy": {"usageStatisticsEnabled": "False"}},
              "per_user_settings": {"alice": {"$version": "4"}}, "system_defaults": {"$version": " 4"}}
     n = normalise(given)
     assert sorted(n) == sorted(SPEC)
-    assert n["purge"] is True and n["settings"]["$version"] == 4 and n["settings"]["privacy"]["usageStatisticsEnabled"] is False
+    assert n["purge"] is True and n["settings"]["$version"] == 4
+    assert n["settings"]["privacy"]["usageStatisticsEnabled"] is False
     assert n["per_user_settings"]["alice"]["$version"] == 4 and n["system_defaults"]["$version"] == 4
     assert n["system_settings_path"] == "/etc/qwen-code/settings.json" and n["env"] == {} and n["manifest_path"] is None
     assert normalise(n) == n
@@ -145,9 +147,11 @@ def test_the_role_passes_exactly_specs_keys_in_one_structure():
     with open(os.path.join(ROLE, "tasks", "configure-users.yml")) as f:
         tasks = yaml.safe_load(f)
     calls = [t["qwenops.qwen_code.user_config"] for t in tasks if "qwenops.qwen_code.user_config" in t]
-    assert calls == [{"inputs": "{{ __qwen_code_config_inputs }}", "manifest_facts": "{{ __qwen_code_manifest_facts }}"}]
+    assert calls == [{"inputs": "{{ __qwen_code_config_inputs }}",
+                      "manifest_facts": "{{ __qwen_code_manifest_facts }}"}]
     # The controller's digest is of the same structure.
-    assert _role_vars()["__qwen_code_config_digest"] == "{{ __qwen_code_config_inputs | qwenops.qwen_code.inputs_digest }}"
+    assert (_role_vars()["__qwen_code_config_digest"]
+            == "{{ __qwen_code_config_inputs | qwenops.qwen_code.inputs_digest }}")
 
 
 def test_every_other_call_of_the_role_passes_only_specs_keys():
