@@ -253,13 +253,17 @@ def test_per_user_env_and_settings(users, tmp_path):
 
 
 # The manifest and what is built on it: stale keys removed, offboarding, uninstall (issue 13).
-def lifecycle(users, tmp_path, **over):
+def lifecycle_args(tmp_path, **over):
     base = dict(manifest_path=str(tmp_path / "var-lib" / "manifest.json"),
                 system_settings={"$version": 4, "general": {"enableAutoUpdate": False}},
                 system_settings_path=str(tmp_path / "etc" / "settings.json"),
                 system_defaults_path=str(tmp_path / "etc" / "system-defaults.json"))
     base.update(over)
-    return configure(users, tmp_path, **base)
+    return base
+
+
+def lifecycle(users, tmp_path, **over):
+    return configure(users, tmp_path, **lifecycle_args(tmp_path, **over))
 
 
 def grep_tree(top, needle):
@@ -296,13 +300,9 @@ def test_manifest_records_digests_and_keys_but_no_secret(users, tmp_path):
 
 def lifecycle_digest(users, tmp_path, **over):
     """The digest the controller works out of what lifecycle(**over) gives user_config (the inputs_digest filter)."""
-    base = dict(manifest_path=str(tmp_path / "var-lib" / "manifest.json"),
-                system_settings={"$version": 4, "general": {"enableAutoUpdate": False}},
-                system_settings_path=str(tmp_path / "etc" / "settings.json"),
-                system_defaults_path=str(tmp_path / "etc" / "system-defaults.json"),
-                users=[u.pw_name for u in users], env=ENV, settings=SETTINGS)
-    base.update(over)
-    return inputs_digest(split_inputs(base)["inputs"])
+    given = dict(users=[u.pw_name for u in users], env=ENV, settings=SETTINGS)
+    given.update(lifecycle_args(tmp_path, **over))
+    return inputs_digest(split_inputs(given)["inputs"])
 
 
 def test_the_inputs_digest_is_recorded_and_a_new_one_alone_is_no_change(users, tmp_path):
