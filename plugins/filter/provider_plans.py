@@ -317,7 +317,7 @@ def provider_plans(users, defaults, release):
             env[key_variable(entry["name"])] = entry["api_key"]
         env.update(defaults.get("proxy_env") or {})
         settings = merge(_settings(providers, auth_type, release.get("wire_api"), defaults.get("model")),
-                          defaults.get("settings") or {})
+                         defaults.get("settings") or {})
         owners = dict((key_variable(e["name"]), e["name"]) for e in providers)
         if providers:
             # (only to name the provider in the check's messages: its key is also in its protocol's own variable)

@@ -458,8 +458,8 @@ def test_state_absent_removes_what_the_manifest_records_then_changes_nothing(use
     lifecycle(users, tmp_path, system_defaults={"$version": 4, "ui": {"theme": "GitHub"}})
     (etc / "ca-bundle.pem").write_text("not ours to remove here")
     r = run_user_config({"state": "absent", "manifest_path": str(tmp_path / "var-lib" / "manifest.json"),
-                                   "system_settings_path": str(etc / "settings.json"),
-                                   "system_defaults_path": str(etc / "system-defaults.json")}, tmp_path)
+                         "system_settings_path": str(etc / "settings.json"),
+                         "system_defaults_path": str(etc / "system-defaults.json")}, tmp_path)
     assert r["changed"] and set(r["absent_users"]) == set(u.pw_name for u in users)
     assert not (etc / "settings.json").exists() and not (etc / "system-defaults.json").exists()
     assert not (tmp_path / "var-lib" / "manifest.json").exists()
@@ -559,7 +559,7 @@ def test_secrets_of_the_users_settings_never_show_but_are_written(users, tmp_pat
     own = {u.pw_name: {"mcpServers": mcp, "ui": {"theme": "GitHub"}} for u in users}
     env, syslog = syslog_capture(tmp_path)
     r = run_user_config({"users": [u.pw_name for u in users], "env": ENV, "settings": SETTINGS,
-                                   "per_user_settings": own}, tmp_path, diff=True, env=env)
+                         "per_user_settings": own}, tmp_path, diff=True, env=env)
     # Booleans, so that a failure does not print the canary itself.
     leaked = canary in r["_raw"]
     assert not leaked, "a secret of the settings shows in the diff, the results or the invocation"
