@@ -17,6 +17,8 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.qwenops.qwen_code.plugins.filter.input_problems import _url
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._auth_types import AUTH_TYPES
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._presets import PROVIDER_PRESETS, preset_url
+# The one recursive merge (qwen_code_settings wins over the role's keys).
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._user_files import merge
 
 USER_NAME = re.compile(r"^[a-z_][a-z0-9_.-]*[$]?$")
 PROVIDER_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,40}$")
@@ -220,17 +222,6 @@ class _Plan(object):
         return name, providers, providers[0]["auth_type"] if providers else auth_type
 
 
-def _merge(base, overlay):
-    """base with overlay merged in recursively (qwen_code_settings wins over the role's keys)."""
-    result = dict(base)
-    for key, value in overlay.items():
-        if isinstance(value, dict) and isinstance(result.get(key), dict):
-            result[key] = _merge(result[key], value)
-        else:
-            result[key] = value
-    return result
-
-
 def _standard_env(entry):
     """The CLI's own variables for the default provider (so that `qwen --model other` reaches it too)."""
     spec = AUTH_TYPES[entry["auth_type"]]
@@ -325,8 +316,8 @@ def provider_plans(users, defaults, release):
         for entry in providers:
             env[key_variable(entry["name"])] = entry["api_key"]
         env.update(defaults.get("proxy_env") or {})
-        settings = _merge(_settings(providers, auth_type, release.get("wire_api"), defaults.get("model")),
-                          defaults.get("settings") or {})
+        settings = merge(_settings(providers, auth_type, release.get("wire_api"), defaults.get("model")),
+                         defaults.get("settings") or {})
         owners = dict((key_variable(e["name"]), e["name"]) for e in providers)
         if providers:
             # (only to name the provider in the check's messages: its key is also in its protocol's own variable)

@@ -58,12 +58,6 @@ def file_digest(data):
     return "sha256:" + sha256_hex(data)
 
 
-def inputs_digest(inputs):
-    """The digest of what a user_config call was given (a dict of its options), in a canonical form. It covers the
-    keys, so it is never shown: user_config and install_info take it as a no_log option, and neither returns it."""
-    return "sha256:" + sha256_hex(json.dumps(inputs, sort_keys=True, separators=(",", ":"), ensure_ascii=False))
-
-
 def redacted(manifest):
     """The manifest without its digests, for a module's result: the digests of .env files and of the inputs cover
     keys, and whoever reads a log could confirm a guessed key against an unsalted digest. Only the modules compare

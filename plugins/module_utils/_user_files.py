@@ -68,7 +68,9 @@ def strip_json_comments(text):
 
 
 def merge(base, overlay):
-    """base with overlay merged in recursively: dicts merge, every other value replaces."""
+    """base with overlay merged in recursively: dicts merge, every other value replaces. The collection's one
+    recursive merge of settings (user_config, qwen_settings, the provider_plans filter;
+    tests/unit/test_one_rule_inputs.py fails on a second one)."""
     result = copy.deepcopy(base)
     for key, value in overlay.items():
         if isinstance(value, dict) and isinstance(result.get(key), dict):

@@ -13,9 +13,9 @@ module: user_config
 short_description: Configure the qwen CLI for several users at once (~/.qwen, .env and settings.json)
 version_added: "0.1.0"
 description:
-  - For each user in O(users), makes sure that C(~/.qwen) is a directory of that user with mode C(0700), that
-    C(~/.qwen/.env) holds exactly the variables in O(env) (mode C(0600)), and that C(~/.qwen/settings.json)
-    (mode C(0600)) contains the keys in O(settings), merged into what is there.
+  - For each user in O(inputs.users), makes sure that C(~/.qwen) is a directory of that user with mode C(0700), that
+    C(~/.qwen/.env) holds exactly the variables in O(inputs.env) (mode C(0600)), and that C(~/.qwen/settings.json)
+    (mode C(0600)) contains the keys in O(inputs.settings), merged into what is there.
   - One call configures every user of a host, so a run with nothing to change costs one round trip.
   - settings.json is merged, never clobbered, and compared by content (see M(qwenops.qwen_code.qwen_settings)).
     Keys the users or the CLI added are kept, and the CLI re-serialising the file is not a change. A file that is
@@ -36,132 +36,139 @@ description:
     of a key such as C(apiKey), C(Authorization), C(X-API-Key), C(token), C(password) or C(cookie), any value of an
     C(env) or C(headers) dict, a key-looking query parameter or the password of a URL, and the value of a key flag
     in a list (C(--api-key=X), C(--token X)); a C($NAME) or C(${NAME}) reference is none, and shows.
-  - The settings keys whose type the CLI depends on are written in that type in every file (O(settings),
-    O(per_user_settings), O(system_settings), O(system_defaults)), as M(qwenops.qwen_code.qwen_settings) does
-    (C($version) an integer, the switches for folder trust, usage statistics, telemetry and self-update booleans),
-    even when the controller's templating made them strings such as C("4") or C("False").
+  - The settings keys whose type the CLI depends on are written in that type in every file (O(inputs.settings),
+    O(inputs.per_user_settings), O(inputs.system_settings), O(inputs.system_defaults)), as
+    M(qwenops.qwen_code.qwen_settings) does (C($version) an integer, the switches for folder trust, usage statistics,
+    telemetry and self-update booleans), even when the controller's templating made them strings such as C("4") or
+    C("False").
 author:
   - qwenops contributors (@qwenops)
 options:
-  users:
-    description: Existing accounts to configure (with O(state=present)).
-    type: list
-    elements: str
-    default: []
-  env:
+  inputs:
     description:
-      - Variables written to each user's C(~/.qwen/.env) as C(NAME='value') lines, in this order. The CLI reads
-        this file from any working directory. Values may not contain a single quote or a line break.
-      - Holds the provider's API key, so it is never logged.
+      - Everything the call configures, in one structure (the role passes exactly these keys). Its digest (over the
+        inputs with their types, the keys included) is recorded in the manifest as C(inputs_digest); the role's
+        next run skips this module when O(qwenops.qwen_code.install_info#module:inputs_digest) finds the same digest
+        there and O(qwenops.qwen_code.install_info#module:drift) finds every file as recorded, with the modes this
+        module sets. Recording a new digest alone does not count as a change. The digest is never returned.
+      - Holds keys, so it is never logged; in the results, only the values of the C(.env) files and the secrets of
+        the settings are hidden.
     type: dict
     default: {}
-  settings:
-    description:
-      - Settings merged recursively into each user's C(~/.qwen/settings.json).
-      - May hold secrets (the file is the user's, mode C(0600)). They are masked wherever they would show, and the
-        option is never logged.
-    type: dict
-    default: {}
-  per_user_env:
-    description:
-      - User name to the variables of that user's C(.env), replacing O(env) for that user (each user's own keys).
-      - Holds keys, so it is never logged.
-    type: dict
-    default: {}
-  per_user_settings:
-    description:
-      - User name to settings merged over O(settings) for that user (each user's auth type, model and
-        modelProviders, and qwen_code_settings). Secrets are masked wherever they would show, and the option is never
-        logged.
-    type: dict
-    default: {}
-  trusted_folders:
-    description:
-      - Folder trust rules merged into each user's C(~/.qwen/trustedFolders.json), as path to level
-        (C(TRUST_FOLDER), C(TRUST_PARENT) or C(DO_NOT_TRUST)); rules already there, such as the user's own, are kept.
-      - With folder trust on (see O(system_settings)), qwen ignores the C(.env) and C(.qwen/settings.json) of every
-        folder that is not trusted, and forces the approval mode C(default) there. From qwen 0.21 on, the deepest
-        matching rule wins, so a C(DO_NOT_TRUST) rule for C(/) plus C(TRUST_FOLDER) rules trusts exactly those
-        folders.
-      - A trusted folder's files can change where the key goes and start programs that see it. Trust only folders
-        whose content the users control.
-    type: dict
-    default: {}
-  system_settings:
-    description:
-      - Settings merged into the system settings file O(system_settings_path) (root-owned, mode C(0644), in a
-        root-owned directory that is created when missing). qwen reads it for every user and it outranks the
-        user's and every workspace's settings, so what it holds is enforced.
-      - Never put a secret here, since every user can read the file.
-    type: dict
-    default: {}
-  system_settings_path:
-    description: The system settings file.
-    type: path
-    default: /etc/qwen-code/settings.json
-  system_defaults:
-    description:
-      - Settings merged into the system defaults file O(system_defaults_path) (root-owned, mode C(0644)). qwen reads
-        it for every user below the user's own settings, so users may override what it holds.
-      - Never put a secret here, since every user can read the file.
-    type: dict
-    default: {}
-  system_defaults_path:
-    description: The system defaults file.
-    type: path
-    default: /etc/qwen-code/system-defaults.json
-  absent_users:
-    description:
-      - Users to offboard. As each user, removes C(~/.qwen/.env) (the key), C(oauth_creds.json) and its lock, settings
-        files saved aside as invalid, and the keys the role wrote into C(settings.json) and C(trustedFolders.json)
-        (those the manifest records; without a record, the keys that point the CLI at a provider). A file left
-        empty is removed. The user's own keys and files stay unless O(purge=true).
-      - An account that no longer exists is still offboarded when the manifest records its uid and home.
-    type: list
-    elements: str
-    default: []
-  purge:
-    description: With O(absent_users) (or O(state=absent)), remove each such user's whole C(~/.qwen) instead.
-    type: bool
-    default: false
-  oauth_users:
-    description: Users whose C(oauth_creds.json) the role deploys (recorded in the manifest, not written here).
-    type: list
-    elements: str
-    default: []
+    version_added: "0.1.0"
+    suboptions:
+      users:
+        description: Existing accounts to configure (with O(state=present)).
+        type: list
+        elements: str
+        default: []
+      env:
+        description:
+          - Variables written to each user's C(~/.qwen/.env) as C(NAME='value') lines, in this order. The CLI reads
+            this file from any working directory. Values may not contain a single quote or a line break.
+          - Holds the provider's API key, so it is never logged.
+        type: dict
+        default: {}
+      settings:
+        description:
+          - Settings merged recursively into each user's C(~/.qwen/settings.json).
+          - May hold secrets (the file is the user's, mode C(0600)). They are masked wherever they would show, and the
+            option is never logged.
+        type: dict
+        default: {}
+      per_user_env:
+        description:
+          - User name to the variables of that user's C(.env), replacing O(inputs.env) for that user (each user's own
+            keys).
+          - Holds keys, so it is never logged.
+        type: dict
+        default: {}
+      per_user_settings:
+        description:
+          - User name to settings merged over O(inputs.settings) for that user (each user's auth type, model and
+            modelProviders, and qwen_code_settings). Secrets are masked wherever they would show, and the option is
+            never logged.
+        type: dict
+        default: {}
+      trusted_folders:
+        description:
+          - Folder trust rules merged into each user's C(~/.qwen/trustedFolders.json), as path to level
+            (C(TRUST_FOLDER), C(TRUST_PARENT) or C(DO_NOT_TRUST)); rules already there, such as the user's own, are
+            kept.
+          - With folder trust on (see O(inputs.system_settings)), qwen ignores the C(.env) and C(.qwen/settings.json) of
+            every folder that is not trusted, and forces the approval mode C(default) there. From qwen 0.21 on, the
+            deepest matching rule wins, so a C(DO_NOT_TRUST) rule for C(/) plus C(TRUST_FOLDER) rules trusts exactly
+            those folders.
+          - A trusted folder's files can change where the key goes and start programs that see it. Trust only folders
+            whose content the users control.
+        type: dict
+        default: {}
+      system_settings:
+        description:
+          - Settings merged into the system settings file O(inputs.system_settings_path) (root-owned, mode C(0644), in a
+            root-owned directory that is created when missing). qwen reads it for every user and it outranks the
+            user's and every workspace's settings, so what it holds is enforced.
+          - Never put a secret here, since every user can read the file.
+        type: dict
+        default: {}
+      system_settings_path:
+        description: The system settings file.
+        type: path
+        default: /etc/qwen-code/settings.json
+      system_defaults:
+        description:
+          - Settings merged into the system defaults file O(inputs.system_defaults_path) (root-owned, mode C(0644)).
+            qwen reads it for every user below the user's own settings, so users may override what it holds.
+          - Never put a secret here, since every user can read the file.
+        type: dict
+        default: {}
+      system_defaults_path:
+        description: The system defaults file.
+        type: path
+        default: /etc/qwen-code/system-defaults.json
+      absent_users:
+        description:
+          - Users to offboard. As each user, removes C(~/.qwen/.env) (the key), C(oauth_creds.json) and its lock,
+            settings files saved aside as invalid, and the keys the role wrote into C(settings.json) and
+            C(trustedFolders.json) (those the manifest records; without a record, the keys that point the CLI at a
+            provider). A file left empty is removed. The user's own keys and files stay unless O(inputs.purge=true).
+          - An account that no longer exists is still offboarded when the manifest records its uid and home.
+        type: list
+        elements: str
+        default: []
+      purge:
+        description: With O(inputs.absent_users) (or O(state=absent)), remove each such user's whole C(~/.qwen) instead.
+        type: bool
+        default: false
+      oauth_users:
+        description: Users whose C(oauth_creds.json) the role deploys (recorded in the manifest, not written here).
+        type: list
+        elements: str
+        default: []
+      manifest_path:
+        description:
+          - The record of what the role wrote on this host (root's, mode C(0600), in a C(0700) directory). With it, keys
+            the role wrote before and manages no more are removed from each file, and the record is updated - for each
+            user the digest of C(.env) and the key paths and digest of the managed values of C(settings.json) and
+            C(trustedFolders.json); the same for the system files. It never holds a secret.
+          - Without it, nothing is recorded and nothing stale is removed.
+        type: path
   state:
     description:
-      - C(present) configures O(users) and offboards O(absent_users).
-      - C(absent) undoes everything the manifest records (and what O(system_settings) and O(system_defaults) name).
-        Every recorded user and every user of O(users) or O(absent_users) is offboarded, the role's keys leave the
-        system files (a file left empty is removed, and its directory when empty), and the manifest is removed.
+      - C(present) configures O(inputs.users) and offboards O(inputs.absent_users).
+      - C(absent) undoes everything the manifest records (and what O(inputs.system_settings) and
+        O(inputs.system_defaults) name). Every recorded user and every user of O(inputs.users) or O(inputs.absent_users)
+        is offboarded, the role's keys leave the system files (a file left empty is removed, and its directory when
+        empty), and the manifest is removed.
     type: str
     choices: [present, absent]
     default: present
-  manifest_path:
-    description:
-      - The record of what the role wrote on this host (root's, mode C(0600), in a C(0700) directory). With it, keys
-        the role wrote before and manages no more are removed from each file, and the record is updated - for each
-        user the digest of C(.env) and the key paths and digest of the managed values of C(settings.json) and
-        C(trustedFolders.json); the same for the system files. It never holds a secret.
-      - Without it, nothing is recorded and nothing stale is removed.
-    type: path
   manifest_facts:
     description:
       - What the role installed, recorded as is in the manifest (C(install_root), C(launcher), C(ca_bundle),
         C(active)); a new C(active) release is appended to the manifest's C(history).
     type: dict
     default: {}
-  inputs_digest:
-    description:
-      - A digest of everything the caller passed this call, recorded in the manifest as C(inputs_digest). The
-        role's next run skips this module when the digest is the same and
-        O(qwenops.qwen_code.install_info#module:drift) finds every file as recorded, with the modes this module
-        sets. Recording a new digest alone does not count as a change.
-      - With a key among the inputs, pass a digest only (such as SHA-256), never the inputs themselves, since the
-        manifest holds no secret. The option is C(no_log), and the module never returns it.
-    type: str
-    version_added: "0.1.0"
   header:
     description: Comment lines written at the top of each C(.env).
     type: str
@@ -170,7 +177,7 @@ extends_documentation_fragment:
   - qwenops.qwen_code.attributes
   - qwenops.qwen_code.attributes.diff
 notes:
-  - Runs as root (or as the only user in O(users)). Each user's part runs with that user's identity.
+  - Runs as root (or as the only user in O(inputs.users)). Each user's part runs with that user's identity.
 seealso:
   - module: qwenops.qwen_code.qwen_settings
 """
@@ -178,18 +185,19 @@ seealso:
 EXAMPLES = r"""
 - name: Point alice and bob at OpenRouter
   qwenops.qwen_code.user_config:
-    users: [alice, bob]
-    env:
-      OPENAI_API_KEY: "{{ vault_openrouter_key }}"
-      OPENAI_BASE_URL: https://openrouter.ai/api/v1
-      OPENAI_MODEL: qwen/qwen3-coder
-    settings:
-      $version: 4
-      security:
-        auth:
-          selectedType: openai
-      privacy:
-        usageStatisticsEnabled: false
+    inputs:
+      users: [alice, bob]
+      env:
+        OPENAI_API_KEY: "{{ vault_openrouter_key }}"
+        OPENAI_BASE_URL: https://openrouter.ai/api/v1
+        OPENAI_MODEL: qwen/qwen3-coder
+      settings:
+        $version: 4
+        security:
+          auth:
+            selectedType: openai
+        privacy:
+          usageStatisticsEnabled: false
   no_log: true
 """
 
@@ -207,7 +215,7 @@ backup_files:
   type: dict
 system:
   description: By system file, what changed in it (C(directory), C(settings)).
-  returned: when O(system_settings) or O(system_defaults) is given, or the manifest records a system file
+  returned: when O(inputs.system_settings) or O(inputs.system_defaults) is given, or the manifest records a system file
   type: dict
 absent_users:
   description: For each offboarded user, what was removed (file names, C(settings), C(trusted_folders), C(purged)).
@@ -215,9 +223,9 @@ absent_users:
   type: dict
   sample: {"carol": [".env", "oauth_creds.json", "settings"]}
 manifest:
-  description: The record written to O(manifest_path) (key paths, releases), without its digests (they stay on the
-    host).
-  returned: when O(manifest_path) is given and O(state=present)
+  description: The record written to O(inputs.manifest_path) (key paths, releases), without its digests (they stay on
+    the host).
+  returned: when O(inputs.manifest_path) is given and O(state=present)
   type: dict
 manifest_changed:
   description: Whether the manifest was (or would be) written or removed.
@@ -241,13 +249,15 @@ from ansible.module_utils.common.text.converters import to_native
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._user_files import (
     FILE_MODE, SYSTEM_FILE_MODE, HomeFailure, env_diff, file_state, fix_file, merge, merge_json_file,
     normalise_managed, private_dir, read_settings, render_env, render_settings)
-from ansible_collections.qwenops.qwen_code.plugins.module_utils._secrets import hide_secrets_only, mask
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._secrets import (
+    HIDDEN_MIN_LENGTH, _leaves, mask, secret_values)
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._config_inputs import SPEC
+from ansible_collections.qwenops.qwen_code.plugins.module_utils import _config_inputs
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._atomic_write import (
     ROOT_ONLY_DIR, atomic_write, root_only_dir, temporaries)
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._user_home import UserHomeError, as_user
 from ansible_collections.qwenops.qwen_code.plugins.module_utils import _manifest
 
-TRUST_LEVELS = ("TRUST_FOLDER", "TRUST_PARENT", "DO_NOT_TRUST")
 # What an offboarding removes from a settings.json the manifest has no record of (a host configured before the
 # manifest existed): the keys that point the CLI at a provider and a key.
 UNRECORDED_USER_KEYS = [["security", "auth", "selectedType"], ["security", "auth", "apiKey"],
@@ -463,101 +473,95 @@ def read_manifest(module, path):
     return manifest, (_manifest.render(manifest) if manifest else None)
 
 
-def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            users=dict(type="list", elements="str", default=[]),
-            env=dict(type="dict", default={}, no_log=True),
-            settings=dict(type="dict", default={}, no_log=True),
-            per_user_env=dict(type="dict", default={}, no_log=True),
-            per_user_settings=dict(type="dict", default={}, no_log=True),
-            trusted_folders=dict(type="dict", default={}),
-            system_settings=dict(type="dict", default={}),
-            system_settings_path=dict(type="path", default="/etc/qwen-code/settings.json"),
-            system_defaults=dict(type="dict", default={}),
-            system_defaults_path=dict(type="path", default="/etc/qwen-code/system-defaults.json"),
-            absent_users=dict(type="list", elements="str", default=[]),
-            purge=dict(type="bool", default=False),
-            oauth_users=dict(type="list", elements="str", default=[]),
-            state=dict(type="str", default="present", choices=["present", "absent"]),
-            manifest_path=dict(type="path"),
-            manifest_facts=dict(type="dict", default={}),
-            inputs_digest=dict(type="str", no_log=True),
-            header=dict(type="str", default="Managed by Ansible (qwenops.qwen_code): local edits are overwritten.\n"
-                                            "Read by the qwen CLI from any working directory."),
-        ),
-        supports_check_mode=True,
-    )
-    # The users' settings may carry secrets (an apiKey or an Authorization header given through qwen_code_settings):
-    # hidden in everything the module returns, its invocation included, while what is no secret still shows.
-    p = hide_secrets_only(module, ("settings", "per_user_settings"))
-    present = p["state"] == "present"
+def visible_inputs(module):
+    """The inputs option is no_log (so that AnsibleModule never logs it, in the host's journal either), and
+    AnsibleModule hides every value of a no_log option wherever it shows, which would turn every user name, "4" or
+    path in the output into ********. Only the .env's values and the settings' secrets stay hidden; the invocation
+    echoes the settings masked. Returns the inputs to work with."""
+    inputs = module.params["inputs"]
+    kept = _leaves([inputs.get("env"), inputs.get("per_user_env")])
+    module.no_log_values.difference_update(_leaves(inputs) - kept)
+    shown = dict(inputs)
+    for name in ("settings", "per_user_settings"):
+        # A secret shorter than this is masked in the diff, the results and the invocation all the same; hidden
+        # everywhere, a "1" of an env dict would garble every number of the output.
+        module.no_log_values.update(v for v in secret_values(inputs.get(name)) if len(v) >= HIDDEN_MIN_LENGTH)
+        shown[name] = mask(inputs.get(name))
+    module.params["inputs"] = shown
+    return inputs
+
+
+def validate(module):
+    """The inputs normalised (_config_inputs.normalise: SPEC's types, the settings' typed keys, trust rules) and
+    each .env's text (None: the shared env), checked before any file changes. Fails the module on a problem."""
+    try:
+        p = _config_inputs.normalise(visible_inputs(module))
+    except ValueError as e:
+        module.fail_json(msg=to_native(e))
     texts = {}
     for name in [None] + sorted(p["per_user_env"]):
-        env = p["env"] if name is None else p["per_user_env"][name]
         try:
-            if not isinstance(env, dict):
-                raise ValueError("it must be a dict of variables")
-            texts[name] = render_env(env, p["header"])
+            texts[name] = render_env(p["env"] if name is None else p["per_user_env"][name], module.params["header"])
         except ValueError as e:
             module.fail_json(msg="env%s: %s" % ("" if name is None else " of %s" % name, to_native(e)))
-    for name, own in p["per_user_settings"].items():
-        if not isinstance(own, dict):
-            module.fail_json(msg="per_user_settings: the settings of %s must be a dict" % name)
-    # The types the CLI needs ("$version" an integer, switches booleans) whatever the controller's templating made of
-    # them: checked here, so that a value with no such form fails before any file changes.
-    for option in ("settings", "system_settings", "system_defaults", "per_user_settings"):
-        for name, managed in (p[option].items() if option == "per_user_settings" else [(None, p[option])]):
-            try:
-                normalise_managed(managed)
-            except ValueError as e:
-                module.fail_json(msg="%s%s: %s" % (option, "" if name is None else " of %s" % name, to_native(e)))
-    for folder, level in p["trusted_folders"].items():
-        if not folder.startswith("/") or any(ord(c) < 0x20 or ord(c) == 0x7f for c in folder):
-            module.fail_json(msg="trusted_folders: %r is not an absolute path" % folder)
-        if level not in TRUST_LEVELS:
-            module.fail_json(msg="trusted_folders: the level of %s must be one of %s" % (folder, ", ".join(TRUST_LEVELS)))
-    both = set(p["users"]) & set(p["absent_users"])
-    if both and present:
-        module.fail_json(msg="users and absent_users both name %s" % ", ".join(sorted(both)))
+    both = _config_inputs.configured_and_absent(p["users"], p["absent_users"])
+    if both and module.params["state"] == "present":
+        module.fail_json(msg="users and absent_users both name %s" % ", ".join(both))
+    return p, texts
 
-    previous, previous_text = read_manifest(module, p["manifest_path"])
-    recorded_users = previous.get("users") or {}
-    recorded_system = previous.get("system") or {}
-    result = dict(changed=False, users={})
-    diffs, backups, failed = [], {}, []
-    system_records = {}
-    system_keys = []
+
+class Run(object):
+    """What the call did so far: the module's result, the diffs, the settings saved aside, the users that failed."""
+
+    def __init__(self, module, present):
+        self.module, self.present = module, present
+        self.result = dict(changed=False, users={})
+        self.diffs, self.backups, self.failed = [], {}, []
+
+    def done(self, key, name, done):
+        """Records what one user's (or one system file's) process did."""
+        for warning in done["warnings"]:
+            self.module.warn(warning)
+        self.diffs.extend(done["diffs"])
+        self.result.setdefault(key, {})[name] = done["changes"]
+        self.result["changed"] = self.result["changed"] or bool(done["changes"])
+
+
+def configure_system_files(run, p, recorded_system):
+    """The system settings and defaults files (with state=absent, the role's keys leave them, and their directory
+    goes when left empty). Returns their new records and the key paths the system settings file manages."""
+    module, records, system_keys = run.module, {}, []
     for path, managed in ((p["system_settings_path"], p["system_settings"]),
                           (p["system_defaults_path"], p["system_defaults"])):
         record = recorded_system.get(path)
-        if not managed and not record and present:
+        if not managed and not record and run.present:
             continue
         try:
-            done, new_record = system_file(module, path, managed if present else {}, record)
+            plan, new_record = system_file(module, path, managed if run.present else {}, record)
         except (HomeFailure, IOError, OSError) as e:
-            module.fail_json(msg="%s: %s" % (path, to_native(e)), **result)
+            module.fail_json(msg="%s: %s" % (path, to_native(e)), **run.result)
         if new_record:
-            system_records[path] = new_record
+            records[path] = new_record
             if path == p["system_settings_path"]:
                 system_keys = [k for k in new_record["keys"] if k != ["$version"]]
-        result.setdefault("system", {})[path] = done.changes
-        result["changed"] = result["changed"] or bool(done.changes)
-        diffs.extend(done.diffs)
-    if not present:
+        run.done("system", path, dict(changes=plan.changes, diffs=plan.diffs, warnings=[]))
+    if not run.present:
         directory = os.path.dirname(p["system_settings_path"])
         if os.path.isdir(directory) and not os.path.islink(directory) and not os.listdir(directory):
-            result["changed"] = True
+            run.result["changed"] = True
             if not module.check_mode:
                 os.rmdir(directory)
+    return records, system_keys
 
-    records = {}
-    shadowed = set()
-    for name in (p["users"] if present else []):
+
+def configure_users(run, p, texts, recorded_users, system_keys):
+    """Each user of p["users"], as that user (with state=present). Returns their new records."""
+    module, records, shadowed = run.module, {}, set()
+    for name in (p["users"] if run.present else []):
         try:
             pw = pwd.getpwnam(name)
         except KeyError:
-            failed.append("%s (the user %s does not exist on this host)" % (name, name))
+            run.failed.append("%s (the user %s does not exist on this host)" % (name, name))
             continue
         try:
             # A new process per user, with that user's identity: nothing a user planted in a home can redirect it.
@@ -566,15 +570,11 @@ def main():
             done = as_user(pw, configure_user, pw, texts.get(name, texts[None]), settings, p["trusted_folders"],
                            recorded, module.check_mode, module._diff)
         except (UserHomeError, HomeFailure) as e:
-            failed.append("%s (%s)" % (name, to_native(e)))
+            run.failed.append("%s (%s)" % (name, to_native(e)))
             continue
-        for warning in done["warnings"]:
-            module.warn(warning)
         if done["backups"]:
-            backups[name] = done["backups"][0]
-        diffs.extend(done["diffs"])
-        result["users"][name] = done["changes"]
-        result["changed"] = result["changed"] or bool(done["changes"])
+            run.backups[name] = done["backups"][0]
+        run.done("users", name, done)
         files = done["files"]
         if name in p["oauth_users"]:
             files["oauth_creds.json"] = dict(deployed=True)
@@ -586,10 +586,16 @@ def main():
     for key in sorted(shadowed):
         module.warn("the managed setting %s (qwen_code_managed_settings, in %s) outranks what the role writes into "
                     "each user's settings.json under that key" % (key, p["system_settings_path"]))
+    return records
 
+
+def offboard_users(run, p, recorded_users, records):
+    """The users of p["absent_users"] (with state=absent, everyone recorded or named), as each user. A user that
+    could not be offboarded keeps its record (in records). Returns the names offboarded."""
+    module = run.module
     everyone = set(recorded_users) | set(p["users"]) | set(p["absent_users"])
-    absent = list(p["absent_users"]) if present else sorted(everyone)
-    result["absent_users"] = {}
+    absent = list(p["absent_users"]) if run.present else sorted(everyone)
+    run.result["absent_users"] = {}
     for name in absent:
         record = recorded_users.get(name) or {}
         pw = account(name, record)
@@ -599,49 +605,80 @@ def main():
             done = as_user(pw, offboard_user, pw.pw_dir, pw.pw_uid, pw.pw_gid, record.get("files") or {},
                            p["purge"], module.check_mode, module._diff)
         except (UserHomeError, HomeFailure) as e:
-            failed.append("%s (%s)" % (name, to_native(e)))
+            run.failed.append("%s (%s)" % (name, to_native(e)))
             records[name] = record
             continue
-        for warning in done["warnings"]:
-            module.warn(warning)
-        diffs.extend(done["diffs"])
-        result["absent_users"][name] = done["changes"]
-        result["changed"] = result["changed"] or bool(done["changes"])
+        run.done("absent_users", name, done)
+    return absent
 
-    if p["manifest_path"]:
-        if present:
-            users = dict((n, r) for n, r in recorded_users.items() if n not in absent)
-            users.update(records)
-            manifest = dict((k, v) for k, v in previous.items() if k not in ("users", "system", "format"))
-            manifest.update(p["manifest_facts"])
-            if p["manifest_facts"].get("active"):
-                manifest["history"] = _manifest.with_history(previous.get("history"), p["manifest_facts"]["active"])
-            manifest.update(users=users, system=system_records)
-            if p["inputs_digest"]:
-                manifest["inputs_digest"] = p["inputs_digest"]
-            if write_manifest(module, p["manifest_path"], manifest, previous_text):
-                result["manifest_changed"] = True
-                # A new digest alone is bookkeeping, not a change of the host.
-                before = dict(manifest, inputs_digest=previous.get("inputs_digest"))
-                if previous.get("inputs_digest") is None:
-                    before.pop("inputs_digest")
-                result["changed"] = result["changed"] or _manifest.render(before) != previous_text
-            result["manifest"] = _manifest.redacted(manifest)
-        elif previous_text is not None and not failed:
-            result["changed"] = result["manifest_changed"] = True
-            if not module.check_mode:
-                os.unlink(p["manifest_path"])
-                directory = os.path.dirname(p["manifest_path"])
-                if not os.listdir(directory):
-                    os.rmdir(directory)
-    if backups:
-        result["backup_files"] = backups
-    if module._diff and diffs:
-        result["diff"] = diffs
-    if failed:
-        result["failed_users"] = [f.split(" ", 1)[0] for f in failed]
+
+def new_manifest(previous, facts, records, system_records, absent, digest):
+    """The manifest after this call: what it recorded of users not offboarded now, this call's records, the facts
+    of the host (a new active release joins the history) and the inputs' digest."""
+    users = dict((n, r) for n, r in (previous.get("users") or {}).items() if n not in absent)
+    users.update(records)
+    manifest = dict((k, v) for k, v in previous.items() if k not in ("users", "system", "format"))
+    manifest.update(facts)
+    if facts.get("active"):
+        manifest["history"] = _manifest.with_history(previous.get("history"), facts["active"])
+    manifest.update(users=users, system=system_records, inputs_digest=digest)
+    return manifest
+
+
+def record_manifest(run, path, previous, previous_text, manifest):
+    """Writes the manifest; a new inputs digest alone is bookkeeping, not a change of the host."""
+    if write_manifest(run.module, path, manifest, previous_text):
+        run.result["manifest_changed"] = True
+        before = dict(manifest, inputs_digest=previous.get("inputs_digest"))
+        if previous.get("inputs_digest") is None:
+            before.pop("inputs_digest")
+        run.result["changed"] = run.result["changed"] or _manifest.render(before) != previous_text
+    run.result["manifest"] = _manifest.redacted(manifest)
+
+
+def remove_manifest(run, path):
+    """state=absent: the manifest goes, and its directory when left empty."""
+    run.result["changed"] = run.result["manifest_changed"] = True
+    if not run.module.check_mode:
+        os.unlink(path)
+        directory = os.path.dirname(path)
+        if not os.listdir(directory):
+            os.rmdir(directory)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            inputs=dict(type="dict", default={}, no_log=True, options=SPEC, apply_defaults=True),
+            state=dict(type="str", default="present", choices=["present", "absent"]),
+            manifest_facts=dict(type="dict", default={}),
+            header=dict(type="str", default="Managed by Ansible (qwenops.qwen_code): local edits are overwritten.\n"
+                                            "Read by the qwen CLI from any working directory."),
+        ),
+        supports_check_mode=True,
+    )
+    p, texts = validate(module)
+    run = Run(module, module.params["state"] == "present")
+    previous, previous_text = read_manifest(module, p["manifest_path"])
+    recorded_users = previous.get("users") or {}
+    system_records, system_keys = configure_system_files(run, p, previous.get("system") or {})
+    records = configure_users(run, p, texts, recorded_users, system_keys)
+    absent = offboard_users(run, p, recorded_users, records)
+    if p["manifest_path"] and run.present:
+        manifest = new_manifest(previous, module.params["manifest_facts"], records, system_records, absent,
+                                _config_inputs.digest(p))
+        record_manifest(run, p["manifest_path"], previous, previous_text, manifest)
+    elif p["manifest_path"] and previous_text is not None and not run.failed:
+        remove_manifest(run, p["manifest_path"])
+    result = run.result
+    if run.backups:
+        result["backup_files"] = run.backups
+    if module._diff and run.diffs:
+        result["diff"] = run.diffs
+    if run.failed:
+        result["failed_users"] = [f.split(" ", 1)[0] for f in run.failed]
         module.fail_json(msg="could not configure %d of %d users (the others are configured): %s"
-                         % (len(failed), len(p["users"]) + len(absent), "; ".join(failed)), **result)
+                         % (len(run.failed), len(p["users"]) + len(absent), "; ".join(run.failed)), **result)
     module.exit_json(**result)
 
 

@@ -124,7 +124,7 @@ def attack(scene, tmp_path, module, args, target):
 
 def test_user_config_never_touches_what_the_link_points_at(scene, tmp_path):
     before = tree_state(scene["victim"])
-    args = {"users": [scene["pw"].pw_name], "env": {"OPENAI_API_KEY": KEY}, "settings": {"$version": 4}}
+    args = {"inputs": {"users": [scene["pw"].pw_name], "env": {"OPENAI_API_KEY": KEY}, "settings": {"$version": 4}}}
     outcomes = attack(scene, tmp_path, "user_config", args, scene["victim"])
     print("user_config under attack: %s" % outcomes)
     assert tree_state(scene["victim"]) == before, "root acted on the victim through the user's link"

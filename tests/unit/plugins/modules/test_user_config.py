@@ -15,6 +15,8 @@ import uuid
 
 import pytest
 
+from ansible_collections.qwenops.qwen_code.plugins.filter.inputs_digest import inputs_digest
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._config_inputs import SPEC
 from ansible_collections.qwenops.qwen_code.tests.unit.helpers import run_module, syslog_capture
 
 KEY = "sk-unit-" + uuid.uuid4().hex
@@ -31,10 +33,21 @@ def users(accounts):
     return [accounts(), accounts()]
 
 
+def split_inputs(args):
+    """user_config's arguments from flat ones: SPEC's keys go into its one option, inputs."""
+    out = dict((k, v) for k, v in args.items() if k not in SPEC)
+    out["inputs"] = dict((k, v) for k, v in args.items() if k in SPEC)
+    return out
+
+
+def run_user_config(args, tmp_path, **kwargs):
+    return run_module("user_config", split_inputs(args), tmp_path, **kwargs)
+
+
 def configure(users, tmp_path, check=False, diff=False, **over):
     a = {"users": [u.pw_name for u in users], "env": ENV, "settings": SETTINGS}
     a.update(over)
-    return run_module("user_config", a, tmp_path, check=check, diff=diff)
+    return run_user_config(a, tmp_path, check=check, diff=diff)
 
 
 def mode_owner(path):
@@ -187,7 +200,7 @@ def test_a_value_a_dotenv_line_cannot_hold_fails_without_showing_it(users, tmp_p
 
 
 def test_unknown_user_fails(users, tmp_path):
-    r = run_module("user_config", {"users": ["nosuchuser-qwen"], "env": ENV, "settings": SETTINGS}, tmp_path)
+    r = run_user_config({"users": ["nosuchuser-qwen"], "env": ENV, "settings": SETTINGS}, tmp_path)
     assert r["failed"] and "nosuchuser-qwen does not exist" in r["msg"] and r["failed_users"] == ["nosuchuser-qwen"]
 
 
@@ -240,13 +253,17 @@ def test_per_user_env_and_settings(users, tmp_path):
 
 
 # The manifest and what is built on it: stale keys removed, offboarding, uninstall (issue 13).
-def lifecycle(users, tmp_path, **over):
+def lifecycle_args(tmp_path, **over):
     base = dict(manifest_path=str(tmp_path / "var-lib" / "manifest.json"),
                 system_settings={"$version": 4, "general": {"enableAutoUpdate": False}},
                 system_settings_path=str(tmp_path / "etc" / "settings.json"),
                 system_defaults_path=str(tmp_path / "etc" / "system-defaults.json"))
     base.update(over)
-    return configure(users, tmp_path, **base)
+    return base
+
+
+def lifecycle(users, tmp_path, **over):
+    return configure(users, tmp_path, **lifecycle_args(tmp_path, **over))
 
 
 def grep_tree(top, needle):
@@ -281,26 +298,39 @@ def test_manifest_records_digests_and_keys_but_no_secret(users, tmp_path):
     assert not again["changed"], again
 
 
+def lifecycle_digest(users, tmp_path, **over):
+    """The digest the controller works out of what lifecycle(**over) gives user_config (the inputs_digest filter)."""
+    given = dict(users=[u.pw_name for u in users], env=ENV, settings=SETTINGS)
+    given.update(lifecycle_args(tmp_path, **over))
+    return inputs_digest(split_inputs(given)["inputs"])
+
+
 def test_the_inputs_digest_is_recorded_and_a_new_one_alone_is_no_change(users, tmp_path):
+    """user_config records the digest of its inputs (the controller's digest of the same inputs); inputs that change
+    the digest alone (purge, with nobody to offboard; an absent user without an account or a record) are no change."""
     facts = {"install_root": "/opt/qwen-code", "active": {"cli": "0.24.4", "node": "22.23.3", "npm": "10.9.9"}}
     path = tmp_path / "var-lib" / "manifest.json"
-    first = lifecycle(users, tmp_path, manifest_facts=facts, inputs_digest="sha256-one")
-    assert first["changed"] and json.loads(path.read_text())["inputs_digest"] == "sha256-one"
-    other = lifecycle(users, tmp_path, manifest_facts=facts, inputs_digest="sha256-two")
+    one, two = lifecycle_digest(users, tmp_path), lifecycle_digest(users, tmp_path, purge=True)
+    three = lifecycle_digest(users, tmp_path, purge=True, absent_users=["nosuchuser-qwen"])
+    assert len(set([one, two, three])) == 3
+    first = lifecycle(users, tmp_path, manifest_facts=facts)
+    assert first["changed"] and json.loads(path.read_text())["inputs_digest"] == one
+    other = lifecycle(users, tmp_path, manifest_facts=facts, purge=True)
     assert not other["changed"] and other["manifest_changed"], other
-    assert json.loads(path.read_text())["inputs_digest"] == "sha256-two"
-    kept = lifecycle(users, tmp_path, manifest_facts=facts)  # without one, the last is kept
-    assert not kept["changed"] and json.loads(path.read_text())["inputs_digest"] == "sha256-two"
-    checked = lifecycle(users, tmp_path, manifest_facts=facts, inputs_digest="sha256-three", check=True)
-    assert not checked["changed"] and json.loads(path.read_text())["inputs_digest"] == "sha256-two"
+    assert json.loads(path.read_text())["inputs_digest"] == two
+    kept = lifecycle(users, tmp_path, manifest_facts=facts, purge=True)  # the same inputs: the same digest
+    assert not kept["changed"] and json.loads(path.read_text())["inputs_digest"] == two
+    checked = lifecycle(users, tmp_path, manifest_facts=facts, purge=True, absent_users=["nosuchuser-qwen"], check=True)
+    assert not checked["changed"] and json.loads(path.read_text())["inputs_digest"] == two
 
 
 def test_no_digest_leaves_the_host(users, tmp_path):
     """The digests cover keys: unsalted, whoever reads a log could confirm a guessed key with them. The inputs' digest
-    is a no_log option, and neither it nor a file's digest is returned."""
+    is worked out by the module itself (install_info takes the controller's as a no_log option), and neither it nor a
+    file's digest is returned."""
     facts = {"install_root": "/opt/qwen-code", "active": {"cli": "0.24.4", "node": "22.23.3", "npm": "10.9.9"}}
-    digest = "sha256:" + "ab12" * 16
-    r = lifecycle(users, tmp_path, manifest_facts=facts, inputs_digest=digest, diff=True)
+    digest = lifecycle_digest(users, tmp_path)
+    r = lifecycle(users, tmp_path, manifest_facts=facts, diff=True)
     recorded = json.loads((tmp_path / "var-lib" / "manifest.json").read_text())
     file_digest = recorded["users"][users[0].pw_name]["files"][".env"]["digest"]
     assert recorded["inputs_digest"] == digest and file_digest.startswith("sha256:")
@@ -427,9 +457,9 @@ def test_state_absent_removes_what_the_manifest_records_then_changes_nothing(use
     etc = tmp_path / "etc"
     lifecycle(users, tmp_path, system_defaults={"$version": 4, "ui": {"theme": "GitHub"}})
     (etc / "ca-bundle.pem").write_text("not ours to remove here")
-    r = run_module("user_config", {"state": "absent", "manifest_path": str(tmp_path / "var-lib" / "manifest.json"),
-                                   "system_settings_path": str(etc / "settings.json"),
-                                   "system_defaults_path": str(etc / "system-defaults.json")}, tmp_path)
+    r = run_user_config({"state": "absent", "manifest_path": str(tmp_path / "var-lib" / "manifest.json"),
+                         "system_settings_path": str(etc / "settings.json"),
+                         "system_defaults_path": str(etc / "system-defaults.json")}, tmp_path)
     assert r["changed"] and set(r["absent_users"]) == set(u.pw_name for u in users)
     assert not (etc / "settings.json").exists() and not (etc / "system-defaults.json").exists()
     assert not (tmp_path / "var-lib" / "manifest.json").exists()
@@ -440,8 +470,8 @@ def test_state_absent_removes_what_the_manifest_records_then_changes_nothing(use
     absent = {"state": "absent", "manifest_path": str(tmp_path / "var-lib" / "manifest.json"),
               "system_settings_path": str(etc / "settings.json"),
               "system_defaults_path": str(etc / "system-defaults.json")}
-    assert run_module("user_config", absent, tmp_path)["changed"] and not etc.exists()  # the directory, left empty
-    r = run_module("user_config", absent, tmp_path)
+    assert run_user_config(absent, tmp_path)["changed"] and not etc.exists()  # the directory, left empty
+    r = run_user_config(absent, tmp_path)
     assert not r["changed"], r
 
 
@@ -528,8 +558,8 @@ def test_secrets_of_the_users_settings_never_show_but_are_written(users, tmp_pat
                                    "x-goog-api-key": canary}}}
     own = {u.pw_name: {"mcpServers": mcp, "ui": {"theme": "GitHub"}} for u in users}
     env, syslog = syslog_capture(tmp_path)
-    r = run_module("user_config", {"users": [u.pw_name for u in users], "env": ENV, "settings": SETTINGS,
-                                   "per_user_settings": own}, tmp_path, diff=True, env=env)
+    r = run_user_config({"users": [u.pw_name for u in users], "env": ENV, "settings": SETTINGS,
+                         "per_user_settings": own}, tmp_path, diff=True, env=env)
     # Booleans, so that a failure does not print the canary itself.
     leaked = canary in r["_raw"]
     assert not leaked, "a secret of the settings shows in the diff, the results or the invocation"
@@ -539,7 +569,7 @@ def test_secrets_of_the_users_settings_never_show_but_are_written(users, tmp_pat
     after = [d["after"] for d in r["diff"] if d["after_header"].endswith("settings.json")][0]
     assert '"X-API-Key": "********"' in after and '"theme": "GitHub"' in after
     if "invocation" in r:  # (modules of ansible-core 2.21 no longer return it)
-        shown = r["invocation"]["module_args"]["per_user_settings"][users[0].pw_name]
+        shown = r["invocation"]["module_args"]["inputs"]["per_user_settings"][users[0].pw_name]
         assert shown["ui"] == {"theme": "GitHub"}
         assert shown["mcpServers"]["tickets"]["headers"]["Authorization"] == "********"
     logged = syslog.read_text()
