@@ -16,6 +16,7 @@ import uuid
 import pytest
 
 from ansible_collections.qwenops.qwen_code.tests.unit.helpers import run_module, syslog_capture
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._releases import DEFAULT
 
 KEY = "sk-unit-" + uuid.uuid4().hex
 ENV = {"OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": "https://openrouter.ai/api/v1", "OPENAI_MODEL": "qwen/qwen3-coder"}
@@ -262,7 +263,7 @@ def grep_tree(top, needle):
 
 def test_manifest_records_digests_and_keys_but_no_secret(users, tmp_path):
     r = lifecycle(users, tmp_path, manifest_facts={"install_root": "/opt/qwen-code",
-                                                   "active": {"cli": "0.24.4", "node": "22.23.3", "npm": "10.9.9"}})
+                                                   "active": {"cli": DEFAULT, "node": "22.23.3", "npm": "10.9.9"}})
     path = tmp_path / "var-lib" / "manifest.json"
     assert r["changed"] and r["manifest_changed"] and mode_owner(str(path)) == (0o600, 0, 0)
     assert mode_owner(str(path.parent))[0] == 0o700
@@ -274,15 +275,15 @@ def test_manifest_records_digests_and_keys_but_no_secret(users, tmp_path):
     env = open(os.path.join(users[0].pw_dir, ".qwen", ".env"), "rb").read()
     assert alice["files"][".env"]["digest"] == "sha256:" + __import__("hashlib").sha256(env).hexdigest()
     assert ["model", "name"] in alice["files"]["settings.json"]["keys"]
-    assert manifest["history"] == [{"cli": "0.24.4", "node": "22.23.3", "npm": "10.9.9"}]
+    assert manifest["history"] == [{"cli": DEFAULT, "node": "22.23.3", "npm": "10.9.9"}]
     assert ["general", "enableAutoUpdate"] in manifest["system"][str(tmp_path / "etc" / "settings.json")]["keys"]
     again = lifecycle(users, tmp_path, manifest_facts={"install_root": "/opt/qwen-code",
-                                                       "active": {"cli": "0.24.4", "node": "22.23.3", "npm": "10.9.9"}})
+                                                       "active": {"cli": DEFAULT, "node": "22.23.3", "npm": "10.9.9"}})
     assert not again["changed"], again
 
 
 def test_the_inputs_digest_is_recorded_and_a_new_one_alone_is_no_change(users, tmp_path):
-    facts = {"install_root": "/opt/qwen-code", "active": {"cli": "0.24.4", "node": "22.23.3", "npm": "10.9.9"}}
+    facts = {"install_root": "/opt/qwen-code", "active": {"cli": DEFAULT, "node": "22.23.3", "npm": "10.9.9"}}
     path = tmp_path / "var-lib" / "manifest.json"
     first = lifecycle(users, tmp_path, manifest_facts=facts, inputs_digest="sha256-one")
     assert first["changed"] and json.loads(path.read_text())["inputs_digest"] == "sha256-one"
@@ -298,7 +299,7 @@ def test_the_inputs_digest_is_recorded_and_a_new_one_alone_is_no_change(users, t
 def test_no_digest_leaves_the_host(users, tmp_path):
     """The digests cover keys: unsalted, whoever reads a log could confirm a guessed key with them. The inputs' digest
     is a no_log option, and neither it nor a file's digest is returned."""
-    facts = {"install_root": "/opt/qwen-code", "active": {"cli": "0.24.4", "node": "22.23.3", "npm": "10.9.9"}}
+    facts = {"install_root": "/opt/qwen-code", "active": {"cli": DEFAULT, "node": "22.23.3", "npm": "10.9.9"}}
     digest = "sha256:" + "ab12" * 16
     r = lifecycle(users, tmp_path, manifest_facts=facts, inputs_digest=digest, diff=True)
     recorded = json.loads((tmp_path / "var-lib" / "manifest.json").read_text())
