@@ -16,7 +16,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.qwenops.qwen_code.plugins.module_utils._known_artifacts import KNOWN_INTEGRITY  # noqa: F401
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._known_artifacts import KNOWN_INTEGRITY
+
+__all__ = ["DEFAULT", "KNOWN_INTEGRITY", "SERIES", "series_list"]
 
 # The release the role installs and the image ships unless told otherwise (qwen_code_version, QWEN_CODE_VERSION). It
 # must be one whose tarball integrity and dependency tree the collection pins (_known_artifacts.py, _cli_locks.py).

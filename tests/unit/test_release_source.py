@@ -175,12 +175,10 @@ def mappings(value):
     if isinstance(value, dict):
         yield value
         for item in value.values():
-            for found in mappings(item):
-                yield found
+            yield from mappings(item)
     elif isinstance(value, list):
         for item in value:
-            for found in mappings(item):
-                yield found
+            yield from mappings(item)
 
 
 def test_the_role_holds_no_copy_of_the_series_table():
