@@ -41,8 +41,8 @@ ALLOWED_FILES = (
 )
 # Lines that may name it in other files, each checked against _releases below.
 ALLOWED_LINES = {
-    "roles/qwen_code/defaults/main.yml": re.compile(r'^qwen_code_version: "%s"$' % re.escape(DEFAULT)),
-    "roles/qwen_code/meta/argument_specs.yml": re.compile(r'^ +default: "%s"$' % re.escape(DEFAULT)),
+    "roles/qwen_code/defaults/main.yml": re.compile(r'^qwen_code_version: "%s"( +#.*)?$' % re.escape(DEFAULT)),
+    "roles/qwen_code/meta/argument_specs.yml": re.compile(r'^ +default: "%s"( +#.*)?$' % re.escape(DEFAULT)),
 }
 # Top-level assignments of a plugin's documentation (ansible-doc renders them).
 DOC_NAMES = {"DOCUMENTATION", "EXAMPLES", "RETURN"}
@@ -109,8 +109,8 @@ def test_the_scan_finds_code_and_spares_documentation():
     source = ('"""Docstring naming %s."""\nDOCUMENTATION = "%s"\n# a comment: %s\nX = "cli/%s"\n'
               'def f():\n    """%s"""\n    return "%s"\n' % ((DEFAULT,) * 6))
     assert python_code_hits(source) == [4, 7]
-    assert hits("roles/qwen_code/defaults/main.yml", 'qwen_code_version: "%s"\nother: "%s"\n' % (DEFAULT, DEFAULT)) \
-        == [2]
+    assert hits("roles/qwen_code/defaults/main.yml",
+                'qwen_code_version: "%s"  # a comment\nother: "%s"\n' % (DEFAULT, DEFAULT)) == [2]
     assert hits("x.yml", "v: 1%s\nv: %s0\nv: %s\n" % (DEFAULT, DEFAULT, DEFAULT)) == [3]
 
 
