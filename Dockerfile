@@ -1,12 +1,14 @@
 # qwen-code-headless: the qwen CLI, installed by this collection's own role, configured only at run time.
-#   docker build -t qwen-code-headless .
+#   docker build --build-arg QWEN_CODE_VERSION="$(python3 tests/tools/releases.py)" -t qwen-code-headless .
 #   echo test | docker run --rm -i -e OPENAI_API_KEY -e OPENAI_BASE_URL -e OPENAI_MODEL qwen-code-headless -p "summarize"
 ARG BASE_IMAGE=debian:trixie-slim
 # The build stage needs ansible-core >= 2.16 from the distribution: Debian 13 (trixie) has 2.19.
 ARG BUILDER_IMAGE=${BASE_IMAGE}
 
 FROM ${BUILDER_IMAGE} AS build
-ARG QWEN_CODE_VERSION=0.24.4
+# The qwen release: no default here, its single source is plugins/module_utils/_releases.py (DEFAULT, which
+# `python3 tests/tools/releases.py` prints); image/build.sh refuses to build without one.
+ARG QWEN_CODE_VERSION
 ARG NPM_REGISTRY=https://registry.npmjs.org
 # ansible-core and python3 come from the Debian release itself, whose archive pins them; they stay in this stage.
 # hadolint ignore=DL3008
@@ -27,7 +29,7 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3-minimal libpython3-stdlib \
  && apt-get clean \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin
-ARG QWEN_CODE_VERSION=0.24.4
+ARG QWEN_CODE_VERSION
 RUN useradd --create-home --uid 1000 --user-group --shell /bin/sh qwen \
  && mkdir /workspace && chown qwen:qwen /workspace
 COPY --from=build /opt/qwen-code /opt/qwen-code

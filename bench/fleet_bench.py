@@ -33,8 +33,9 @@ import uuid
 
 import counting_proxy
 from harness import HOST_CA, REPO, TEST_IMAGE, Container, docker, ensure_test_image, fetch_tarball, play
+from releases import DEFAULT
 
-QWEN, NODE, NPM = "0.24.4", "22.23.3", "10.9.9"
+QWEN, NODE, NPM = DEFAULT, "22.23.3", "10.9.9"
 MODEL = "qwenops/stub-coder"
 EMPTY_PLAY = """- name: Empty play
   hosts: all

@@ -16,6 +16,7 @@ import tempfile
 import time
 
 from harness import REPO, ensure_base_image, image_context
+from releases import DEFAULT
 
 
 def sh(*cmd, **kw):
@@ -24,7 +25,8 @@ def sh(*cmd, **kw):
 
 def build(tag, ctx, dockerfile):
     start = time.time()
-    sh("docker", "build", "--no-cache", "-t", tag, "-f", os.path.join(ctx, dockerfile), ctx)
+    sh("docker", "build", "--no-cache", "--build-arg", "QWEN_CODE_VERSION=" + DEFAULT, "-t", tag, "-f",
+       os.path.join(ctx, dockerfile), ctx)
     return time.time() - start
 
 

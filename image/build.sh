@@ -4,6 +4,13 @@
 # bundles the `check` command (image/build.yml).
 set -eu
 collection=$(cd "$(dirname "$0")/.." && pwd)
+if [ -z "${QWEN_CODE_VERSION:-}" ]; then
+  default=$(sed -n 's/^DEFAULT = "\(.*\)"$/\1/p' "$collection/plugins/module_utils/_releases.py")
+  echo "image/build.sh: QWEN_CODE_VERSION is not set. Pass the qwen release to install:" \
+    "docker build --build-arg QWEN_CODE_VERSION=$default ... (the collection's default release," \
+    "plugins/module_utils/_releases.py; python3 tests/tools/releases.py prints it)" >&2
+  exit 1
+fi
 # Extra CAs from certs/ (a TLS-intercepting proxy, a private mirror): trusted for the downloads now and by qwen
 # at run time, through the role's qwen_code_ca_bundle.
 bundle=""

@@ -8,6 +8,7 @@ import time
 import pytest
 
 from harness import REPO, ensure_base_image, image_context
+from releases import DEFAULT
 from stub_harness import LocalStub
 
 LOGS = os.path.join(REPO, "tests", "output", "logs", "image")
@@ -32,7 +33,7 @@ def image(tmp_path_factory):
     ensure_base_image("trixie", "debian:trixie-slim")
     ctx = image_context(tmp_path_factory.mktemp("context"))
     start = time.time()
-    build = run(["docker", "build", "-t", TAG, ctx], log="build.log")
+    build = run(["docker", "build", "--build-arg", "QWEN_CODE_VERSION=" + DEFAULT, "-t", TAG, ctx], log="build.log")
     assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-3000:]
     print("image built in %.0f s" % (time.time() - start))
     return TAG
@@ -49,7 +50,7 @@ def stub(tmp_path_factory):
 
 def test_version(image):
     proc = run(["docker", "run", "--rm", image, "--version"], log="version.log")
-    assert proc.returncode == 0 and proc.stdout.strip() == "0.24.4"
+    assert proc.returncode == 0 and proc.stdout.strip() == DEFAULT
 
 
 def test_runs_as_non_root_in_workspace(image):
@@ -60,7 +61,7 @@ def test_runs_as_non_root_in_workspace(image):
     assert config["User"] == "1000:1000"
     assert config["Entrypoint"] == ["/usr/local/bin/qwen-entrypoint"]
     labels = config["Labels"]
-    assert labels["org.opencontainers.image.version"] == "0.24.4"
+    assert labels["org.opencontainers.image.version"] == DEFAULT
     assert labels["org.opencontainers.image.source"] and labels["org.opencontainers.image.licenses"]
 
 

@@ -11,8 +11,9 @@ import counting_proxy
 from conftest import CANARY, GOOD_VARS, STUB_PORT, changed_counts
 from harness import TEST_IMAGE, Container
 from stub_harness import requests_in, start_in_container
+from releases import DEFAULT
 
-PACKAGE_DIR = "/opt/qwen-code/cli/0.24.4/lib/node_modules/@qwen-code/qwen-code"
+PACKAGE_DIR = "/opt/qwen-code/cli/" + DEFAULT + "/lib/node_modules/@qwen-code/qwen-code"
 TOOL_COMMAND = "echo qwenops-tool-$((6*7)); sleep 0.3"  # qwen may drop output that arrives as the shell exits
 OFFLINE = ["unshare", "--net"]  # the controller in a network namespace of its own: loopback only, and down
 
@@ -66,7 +67,7 @@ def test_air_gapped_hosts_install_from_one_download(fleet):
     assert size <= fetched < 1.2 * size, (fetched, size, first.stats)
     assert first.stats["refused"] == []
     for h in fleet["hosts"]:
-        assert h.sh("runuser -l alice -c 'qwen --version'").stdout.strip() == "0.24.4"
+        assert h.sh("runuser -l alice -c 'qwen --version'").stdout.strip() == DEFAULT
         assert h.sh("test -e /opt/qwen-code/.artifacts && echo left || true").stdout.strip() == "", \
             "the copied tarballs must be removed once installed"
 
@@ -74,10 +75,10 @@ def test_air_gapped_hosts_install_from_one_download(fleet):
 def test_qwen_answers_and_runs_its_shell_tool_without_the_optional_native_packages(fleet):
     for h in fleet["hosts"]:
         # npm --offline skipped them: no node-pty, sharp, clipboard or audio capture beside or inside the CLI.
-        assert h.sh("ls -A /opt/qwen-code/cli/0.24.4/lib/node_modules "
-                    "/opt/qwen-code/cli/0.24.4/lib/node_modules/@qwen-code").stdout.split() == \
-            ["/opt/qwen-code/cli/0.24.4/lib/node_modules:", "@qwen-code",
-             "/opt/qwen-code/cli/0.24.4/lib/node_modules/@qwen-code:", "qwen-code"]
+        assert h.sh("ls -A /opt/qwen-code/cli/" + DEFAULT + "/lib/node_modules "
+                    "/opt/qwen-code/cli/" + DEFAULT + "/lib/node_modules/@qwen-code").stdout.split() == \
+            ["/opt/qwen-code/cli/" + DEFAULT + "/lib/node_modules:", "@qwen-code",
+             "/opt/qwen-code/cli/" + DEFAULT + "/lib/node_modules/@qwen-code:", "qwen-code"]
         assert h.sh("test -e %s/node_modules && echo yes || true" % PACKAGE_DIR).stdout.strip() == ""
         answer = ask_qwen(h)
         assert answer.returncode == 0, answer.stdout + answer.stderr
@@ -104,7 +105,7 @@ def test_a_new_host_is_served_from_the_cache_while_the_controller_is_offline(run
         late.sh("useradd -m -s /bin/bash alice")
         run = runner.play(late, fleet["vars"], "cache-late-host-offline", wrap=OFFLINE)
         assert run.returncode == 0, run.output[-3000:]
-        assert late.sh("runuser -l alice -c 'qwen --version'").stdout.strip() == "0.24.4"
+        assert late.sh("runuser -l alice -c 'qwen --version'").stdout.strip() == DEFAULT
     finally:
         late.remove()
 

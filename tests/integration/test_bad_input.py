@@ -6,6 +6,7 @@ import pytest
 
 from conftest import CANARY, GOOD_VARS, SETTINGS_WITH_HEADERS
 from harness import TEST_IMAGE, Container
+from releases import DEFAULT
 
 MISSING = object()
 CREDS = {"access_token": "at-" + CANARY, "refresh_token": "rt-" + CANARY, "token_type": "Bearer",
@@ -172,7 +173,7 @@ def test_bad_input_fails_before_any_change(runner, installed_host, name):
     assert installed_host.snapshot() == before, "a failed run changed the host"
     # The previous working install still answers.
     answer = installed_host.sh("runuser -l alice -c 'qwen --version'")
-    assert answer.stdout.strip() == "0.24.4"
+    assert answer.stdout.strip() == DEFAULT
 
 
 def test_one_bad_host_stops_every_host_before_any_change(runner, installed_host, other_os_host):

@@ -11,6 +11,7 @@ import pytest
 
 from conftest import GOOD_VARS
 from harness import TEST_IMAGE, Container, write_inventory, write_vars
+from releases import DEFAULT
 
 LAUNCHER_CHECK = "runuser -l alice -c 'qwen --version'"
 
@@ -41,7 +42,7 @@ def test_registry_unreachable_during_upgrade_keeps_the_old_version(runner, host)
                       "fault-registry-unreachable")
     assert run.returncode != 0
     assert "Connection refused" in run.output and "0.23.4" in run.output
-    assert version(host) == "0.24.4"
+    assert version(host) == DEFAULT
     assert host.sh("cat /usr/local/bin/qwen").stdout == launcher
     assert staging_dirs(host, "0.23.4") == []
 
@@ -63,14 +64,14 @@ def test_run_killed_mid_install_then_next_run_converges(runner, host, tmp_path):
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     host.sh("pkill -9 -f '[n]pm-cli.js' || true")
-    assert version(host) == "0.24.4", "a killed upgrade must leave the old version answering"
+    assert version(host) == DEFAULT, "a killed upgrade must leave the old version answering"
     assert not host.sh("test -e /opt/qwen-code/cli/0.23.4 && echo yes || true").stdout.strip()
     run = runner.play(host, dict(GOOD_VARS, qwen_code_version="0.23.4"), "fault-after-kill")
     assert run.returncode == 0, run.output[-3000:]
     assert version(host) == "0.23.4"
-    # Switching back is instant: 0.24.4 is still installed beside it.
+    # Switching back is instant: the default release is still installed beside it.
     back = runner.play(host, GOOD_VARS, "fault-switch-back")
-    assert back.returncode == 0 and version(host) == "0.24.4"
+    assert back.returncode == 0 and version(host) == DEFAULT
 
 
 def test_two_runs_at_once_leave_one_working_install(runner, host):

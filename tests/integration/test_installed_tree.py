@@ -16,6 +16,7 @@ import re
 from conftest import GOOD_VARS, STUB_PORT, changed_counts
 from harness import TEST_IMAGE, Container
 from stub_harness import start_in_container
+from releases import DEFAULT
 
 FIXTURE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "installed-tree.txt")
 # %P relative path, %y type, %m mode, %u:%g owner, %l link target. The staging of an install, if one were left,
@@ -78,6 +79,6 @@ def test_node_headers_turned_on_give_the_reference_tree_exactly_and_stay_when_tu
         run = runner.play(host, GOOD_VARS, "headers-off-again")
         assert run.returncode == 0 and changed_counts(run.output) == [0], run.output[-3000:]
         assert_tree(host, reference(headers=True))
-        assert host.sh("qwen --version").stdout.strip() == "0.24.4"
+        assert host.sh("qwen --version").stdout.strip() == DEFAULT
     finally:
         host.remove()

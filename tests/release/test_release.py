@@ -15,11 +15,12 @@ import yaml
 
 from harness import HOST_CA, REPO
 from image_sbom import walk
+from releases import DEFAULT
 
 LOGS = os.path.join(REPO, "tests", "output", "logs", "release")
 RELEASE_VENV = os.path.join(REPO, ".venv", "release")
 VERSION = yaml.safe_load(open(os.path.join(REPO, "galaxy.yml")))["version"]
-QWEN = re.search(r"^ARG QWEN_CODE_VERSION=(\S+)$", open(os.path.join(REPO, "Dockerfile")).read(), re.M).group(1)
+QWEN = DEFAULT
 TAG = "qwenops/qwen-code:%s-qwen%s" % (VERSION, QWEN)
 CANARY = os.environ["QWEN_TEST_CANARY_KEY"]
 Release = collections.namedtuple("Release", "clone dist")

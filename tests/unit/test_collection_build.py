@@ -14,6 +14,7 @@ import uuid
 import pytest
 
 from ansible_collections.qwenops.qwen_code.tests.unit.helpers import REPO
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._releases import DEFAULT
 
 ANSIBLE_GALAXY = os.path.join(os.path.dirname(sys.executable), "ansible-galaxy")
 # The collection builds to ~530 KB (with its tests and docs; 0.1.0 was ~450 KB). The leftovers planted below alone
@@ -33,7 +34,7 @@ LEFTOVERS = {
     "plugins/modules/__pycache__/user_config.cpython-311.pyc": 10_000,
     "qwenops-qwen_code-0.0.1.tar.gz": 100_000,
     # tests/tools/release: its artifacts, and antsibull-changelog's cache of the plugins.
-    "dist/qwen-code-image-0.0.1-qwen0.24.4.cdx.json": 100_000,
+    "dist/qwen-code-image-0.0.1-qwen" + DEFAULT + ".cdx.json": 100_000,
     "dist/SHA256SUMS": 1_000,
     "changelogs/.plugin-cache.yaml": 10_000,
 }

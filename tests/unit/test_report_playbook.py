@@ -11,6 +11,7 @@ import pytest
 
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._manifest import managed_digest, render
 from ansible_collections.qwenops.qwen_code.tests.unit.helpers import REPO
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._releases import DEFAULT
 
 ANSIBLE_PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
 
@@ -51,7 +52,7 @@ def test_report_in_check_mode(tmp_path):
     keys = [["general", "enableAutoUpdate"]]
     manifest = tmp_path / "manifest.json"
     manifest.write_text(render({
-        "install_root": str(tmp_path / "opt"), "active": {"cli": "0.24.4", "node": "22.23.3", "npm": "10.9.9"},
+        "install_root": str(tmp_path / "opt"), "active": {"cli": DEFAULT, "node": "22.23.3", "npm": "10.9.9"},
         "launcher": {"path": str(launcher), "sha256": hashlib.sha256(launcher.read_bytes()).hexdigest()},
         "system": {str(settings): {"keys": keys, "digest": managed_digest({"general": {"enableAutoUpdate": False}},
                                                                           keys)}},
@@ -67,9 +68,9 @@ def test_report_in_check_mode(tmp_path):
     rows = {r["host"]: r for r in json.loads((run_dir / "report" / "qwen-report.json").read_text())}
     assert rows["gone"]["status"] == "unreachable"
     local = rows["local"]
-    assert local["status"] == "problems" and (local["active"], local["node"]) == ("0.24.4", "22.23.3")
+    assert local["status"] == "problems" and (local["active"], local["node"]) == (DEFAULT, "22.23.3")
     assert local["settings_drift"] == ["%s drifted" % settings]
-    assert "the active cli release 0.24.4 is missing from %s/cli" % (tmp_path / "opt") in local["problems"]
+    assert "the active cli release %s is missing from %s/cli" % (DEFAULT, tmp_path / "opt") in local["problems"]
     table = (run_dir / "report" / "qwen-report.md").read_text()
     assert "| local | problems |" in table and "| gone | unreachable |" in table
     assert "| local | problems |" in out.stdout  # the table is shown at the end

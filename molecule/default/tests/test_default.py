@@ -6,6 +6,7 @@ import re
 import pytest
 
 from molecule_verify import CANARY, as_user, stub_requests
+from releases import DEFAULT
 
 USERS = ["alice", "bob"]
 MODEL = "qwenops/stub-coder"
@@ -72,10 +73,10 @@ def test_launcher_runs_the_pinned_release_on_the_private_node(host):
     launcher = host.file("/usr/local/bin/qwen")
     assert (launcher.user, launcher.mode) == ("root", 0o755)
     assert "/opt/qwen-code/node/22." in launcher.content_string
-    assert "/opt/qwen-code/cli/0.24.4/" in launcher.content_string
+    assert "/opt/qwen-code/cli/" + DEFAULT + "/" in launcher.content_string
     assert "NODE_EXTRA_CA_CERTS" in launcher.content_string
     out = host.check_output(as_user("alice", "qwen --version"))
-    assert out.strip().endswith("0.24.4")
+    assert out.strip().endswith(DEFAULT)
 
 
 def test_host_node_is_untouched(host):
@@ -86,14 +87,14 @@ def test_host_node_is_untouched(host):
 
 def test_vendored_ripgrep_is_executable(host):
     found = host.check_output(
-        "find /opt/qwen-code/cli/0.24.4 -type f -name rg -path '*ripgrep*linux*'").split()
+        "find /opt/qwen-code/cli/" + DEFAULT + " -type f -name rg -path '*ripgrep*linux*'").split()
     assert found, "no vendored ripgrep found"
     for path in found:
         assert host.file(path).mode & 0o111 == 0o111, path
 
 
 def test_no_partial_install_left(host):
-    assert host.check_output("ls /opt/qwen-code/cli") == "0.24.4"
+    assert host.check_output("ls /opt/qwen-code/cli") == DEFAULT
 
 
 @pytest.mark.parametrize("user", USERS)

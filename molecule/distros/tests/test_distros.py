@@ -9,6 +9,7 @@ import tempfile
 import pytest
 
 from molecule_verify import CANARY, as_user
+from releases import DEFAULT
 
 INVENTORY = os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "inventory")
 
@@ -54,7 +55,7 @@ def test_modes_and_owners(host):
     assert (system.user, system.mode) == ("root", 0o644) and CANARY not in system.content_string
     assert host.file("/opt/qwen-code").user == "root"
     out = host.run(as_user("alice", "qwen --version"))
-    assert out.rc == 0 and out.stdout.strip() == "0.24.4"
+    assert out.rc == 0 and out.stdout.strip() == DEFAULT
 
 
 def test_the_distro_method_is_refused_without_apt_and_changes_nothing(host):

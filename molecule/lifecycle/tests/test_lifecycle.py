@@ -13,6 +13,7 @@ import tempfile
 import testinfra
 
 from molecule_verify import CANARY, as_user, stub_requests
+from releases import DEFAULT
 
 INVENTORY = os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "inventory")
 LOGS = os.path.join(os.environ.get("QWEN_REPO", "."), "tests", "output", "logs")
@@ -138,7 +139,7 @@ def test_the_manifest_is_roots_and_holds_no_key():
         assert (f.user, f.mode) == ("root", 0o600) and host.file("/var/lib/qwen-code").mode == 0o700
         manifest = json.loads(f.content_string)
         assert CANARY not in f.content_string and sorted(manifest["users"]) == USERS
-        assert manifest["active"]["cli"] == "0.24.4"
+        assert manifest["active"]["cli"] == DEFAULT
 
 
 # --- key rotation ---------------------------------------------------------------------------------------------
@@ -175,7 +176,7 @@ def test_offboarding_leaves_no_key_in_the_users_home():
 def test_rollback_installs_beside_and_switches():
     play("rollback", {"qwen_test_key": ROTATED, "qwen_code_users": ["alice", "bob"], "qwen_code_version": "0.23.4"})
     for host in every_host():
-        assert sorted(host.file("/opt/qwen-code/cli").listdir()) == ["0.23.4", "0.24.4"]
+        assert sorted(host.file("/opt/qwen-code/cli").listdir()) == ["0.23.4", DEFAULT]
         out = host.run(as_user("alice", "qwen --version"))
         assert out.rc == 0 and out.stdout.strip() == "0.23.4", out.stdout
         ask(host, "alice")
@@ -184,10 +185,10 @@ def test_rollback_installs_beside_and_switches():
 def test_upgrade_with_keep_releases_1_leaves_only_the_active_release():
     play("upgrade", {"qwen_test_key": ROTATED, "qwen_code_users": ["alice", "bob"], "qwen_code_keep_releases": 1})
     for host in every_host():
-        assert host.file("/opt/qwen-code/cli").listdir() == ["0.24.4"]
+        assert host.file("/opt/qwen-code/cli").listdir() == [DEFAULT]
         assert host.file("/opt/qwen-code/node").listdir() == ["22.23.3"]
         out = host.run(as_user("alice", "qwen --version"))
-        assert out.stdout.strip() == "0.24.4"
+        assert out.stdout.strip() == DEFAULT
         ask(host, "bob")
 
 

@@ -19,6 +19,7 @@ import tempfile
 import pytest
 
 from molecule_verify import CANARY, as_user
+from releases import DEFAULT
 
 INVENTORY = os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "inventory")
 LOGS = os.path.join(os.environ.get("QWEN_REPO", "."), "tests", "output", "logs")
@@ -72,7 +73,7 @@ def test_sudo_without_a_terminal_is_refused_only_on_the_requiretty_host(name, re
 
 @pytest.mark.parametrize("path,owner,mode", [
     ("/opt/qwen-code", "root", "755"),
-    ("/opt/qwen-code/cli/0.24.4", "root", "755"),
+    ("/opt/qwen-code/cli/" + DEFAULT, "root", "755"),
     ("/etc/qwen-code/settings.json", "root", "644"),
     ("/usr/local/bin/qwen", "root", "755"),
 ] + [(p % u, u, m) for u in USERS for p, m in [

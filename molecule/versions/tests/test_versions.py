@@ -2,11 +2,12 @@
 import json
 
 from molecule_verify import as_user
+from releases import DEFAULT
 
 
 def test_release_answers_with_its_own_settings_schema(host):
     variables = host.ansible.get_variables()
-    expected = variables.get("qwen_code_version") or variables["qwen_test_expected_version"]
+    expected = variables.get("qwen_code_version") or DEFAULT
     assert host.check_output(as_user("alice", "qwen --version")).strip() == expected
     settings = json.loads(host.file("/home/alice/.qwen/settings.json").content_string)
     assert settings["$version"] == variables["qwen_test_settings_version"]

@@ -9,9 +9,10 @@ import json
 import pytest
 
 from ansible_collections.qwenops.qwen_code.plugins.filter.provider_plans import key_variable, provider_plans, user_names
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._releases import DEFAULT
 
 KEY = "sk-plans-CANARY"
-RELEASE = {"version": "0.24.4", "auth_types": ["openai", "openai-responses", "anthropic", "gemini", "vertex-ai"],
+RELEASE = {"version": DEFAULT, "auth_types": ["openai", "openai-responses", "anthropic", "gemini", "vertex-ai"],
            "wire_api": True}
 SINGLE = {"auth_type": "openai", "provider": "openrouter", "base_url": "", "api_key": KEY, "model": "qwen/qwen3-coder"}
 

