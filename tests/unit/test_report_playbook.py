@@ -44,6 +44,7 @@ def local_only(tmp_path):
                                         % sys.executable)
 
 
+@pytest.mark.root  # needs root: `nox -s unit-root` (tests/conftest.py)
 def test_report_in_check_mode(tmp_path):
     settings = tmp_path / "settings.json"
     settings.write_text(json.dumps({"general": {"enableAutoUpdate": True}}))  # the role wrote false

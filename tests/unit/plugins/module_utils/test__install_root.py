@@ -15,6 +15,7 @@ from ansible_collections.qwenops.qwen_code.plugins.module_utils._install_root im
     ancestor_facts, package_owner, root_problems, system_directory)
 
 
+@pytest.mark.root  # needs root: `nox -s unit-root` (tests/conftest.py)
 def test_ancestors_along_the_path_and_its_real_path():
     base = tempfile.mkdtemp(prefix="qwenops-unit-", dir="/var/lib")
     try:

@@ -73,6 +73,7 @@ def test_empty_host(tmp_path):
     assert r["install_root"]["exists"] and not r["install_root"]["directory"], "a link is not followed"
 
 
+@pytest.mark.root  # needs root: `nox -s unit-root` (tests/conftest.py)
 def test_asks_the_package_manager_until_the_manifest_records_the_root(tmp_path):
     import shutil
     if not shutil.which("dpkg-query"):

@@ -30,8 +30,8 @@ SYSTEM = {"general": {"enableAutoUpdate": False}, "privacy": {"usageStatisticsEn
 SYSTEM_KEYS = [["general", "enableAutoUpdate"], ["privacy", "usageStatisticsEnabled"]]
 EXPIRY = int((time.time() + 3600) * 1000)
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("useradd"),
-                                reason="needs root and useradd to create throwaway accounts (CI runs as root)")
+# needs root and useradd to create throwaway accounts: `nox -s unit-root` (tests/conftest.py)
+pytestmark = pytest.mark.root
 
 
 def write_as(pw, relative, text, mode=0o600):

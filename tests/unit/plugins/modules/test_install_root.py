@@ -46,6 +46,7 @@ def install(root):
     write(os.path.join(root, ".artifacts", "a.tgz"))
 
 
+@pytest.mark.root  # needs root: `nox -s unit-root` (tests/conftest.py)
 def test_removes_what_the_collection_installed_and_the_empty_root(root, tmp_path):
     install(root)
     r = run_module("install_root", {"path": root, "state": "absent"}, tmp_path, check=True)
@@ -56,6 +57,7 @@ def test_removes_what_the_collection_installed_and_the_empty_root(root, tmp_path
     assert not r["changed"] and r["removed"] == []
 
 
+@pytest.mark.root  # needs root: `nox -s unit-root` (tests/conftest.py)
 def test_a_directory_of_other_data_keeps_every_file(root, tmp_path):
     """The review's /srv/data: an install root that never held qwen, or holds other files beside it."""
     write(os.path.join(root, "important.db"), "data")
@@ -83,6 +85,7 @@ def test_system_directories_are_refused(path, tmp_path):
     assert r["failed"] and "refusing" in r["msg"] and not r["removed"]
 
 
+@pytest.mark.root  # needs root: `nox -s unit-root` (tests/conftest.py)
 def test_a_root_on_a_way_others_can_write_to_is_refused(root, tmp_path):
     install(root)
     parent = os.path.dirname(root)

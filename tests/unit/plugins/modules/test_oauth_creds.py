@@ -9,7 +9,12 @@ import os
 import stat
 import time
 
+import pytest
+
 from ansible_collections.qwenops.qwen_code.tests.unit.helpers import run_module
+
+# acts as root (owner checks, become): `nox -s unit-root` (tests/conftest.py)
+pytestmark = pytest.mark.root
 
 NOW_MS = int(time.time() * 1000)
 

@@ -37,8 +37,8 @@ def write(tmp_path, data, mode=0o600):
     return p
 
 
-needs_accounts = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("useradd"),
-                                    reason="needs root and useradd to create throwaway accounts (CI runs as root)")
+# needs root and useradd to create throwaway accounts: `nox -s unit-root` (tests/conftest.py)
+needs_accounts = pytest.mark.root
 
 
 def info(args, tmp_path, **kwargs):
@@ -239,11 +239,9 @@ def test_a_link_to_roots_file_is_not_read(accounts, root_only, tmp_path, name, t
     assert r.get("size") != os.path.getsize(os.path.join(root_only, target or "oauth_creds.json"))
 
 
-@pytest.mark.parametrize("as_user", [True, False])
+@pytest.mark.parametrize("as_user", [pytest.param(True, marks=pytest.mark.root), False])
 def test_a_fifo_is_not_waited_for(accounts, homes, tmp_path, as_user):
     if as_user:
-        if os.geteuid() != 0 or not shutil.which("useradd"):
-            pytest.skip("needs root and useradd to create a throwaway account")
         alice = accounts("qoi")
         qwen = os.path.join(alice.pw_dir, ".qwen")
         os.mkdir(qwen, 0o700)

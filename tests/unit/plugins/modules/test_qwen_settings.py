@@ -8,6 +8,8 @@ import json
 import os
 import stat
 
+import pytest
+
 from ansible_collections.qwenops.qwen_code.tests.unit.helpers import run_module, syslog_capture
 
 MANAGED = {"$version": 4, "security": {"auth": {"selectedType": "openai"}}, "model": {"name": "m"}}
@@ -108,6 +110,7 @@ def test_an_invalid_file_survives_a_full_disk(tmp_path, monkeypatch):
     assert json.loads(path.read_text())["padding"] == "x" * 4096
 
 
+@pytest.mark.root  # needs root: `nox -s unit-root` (tests/conftest.py)
 def test_as_another_user_a_planted_link_gets_only_that_users_rights(tmp_path):
     """Run as root with user=nobody: the file is read and written as nobody, so a path through a directory nobody
     cannot write is refused instead of written as root."""
@@ -141,6 +144,7 @@ WITH_SECRETS = dict(MANAGED, security={"auth": {"selectedType": "openai", "apiKe
                                             "headers": {"Authorization": "Bearer " + CANARY, "X-API-Key": CANARY}}})
 
 
+@pytest.mark.root  # needs root: `nox -s unit-root` (tests/conftest.py)
 def test_secrets_never_show_but_are_written(tmp_path):
     path = tmp_path / "settings.json"
     env, syslog = syslog_capture(tmp_path)

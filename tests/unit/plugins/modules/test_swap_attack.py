@@ -32,8 +32,8 @@ KEY = "sk-swap-" + uuid.uuid4().hex
 SWAPPER = os.path.join(REPO, "tests", "tools", "swap_attack.py")
 NOW_MS = int(time.time() * 1000)
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("useradd"),
-                                reason="needs root and useradd to create a throwaway account (CI runs as root)")
+# needs root and useradd to create a throwaway account: `nox -s unit-root` (tests/conftest.py)
+pytestmark = pytest.mark.root
 
 
 def tree_state(path):

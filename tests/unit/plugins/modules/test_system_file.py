@@ -11,7 +11,7 @@ import pytest
 
 from ansible_collections.qwenops.qwen_code.tests.unit.helpers import run_module, umask
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="writes files of root")
+pytestmark = pytest.mark.root  # writes files of root: `nox -s unit-root` (tests/conftest.py)
 
 
 def test_writes_then_changes_nothing(tmp_path):

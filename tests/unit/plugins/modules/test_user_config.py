@@ -24,8 +24,8 @@ KEY = "sk-unit-" + uuid.uuid4().hex
 ENV = {"OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": "https://openrouter.ai/api/v1", "OPENAI_MODEL": "qwen/qwen3-coder"}
 SETTINGS = {"$version": 4, "security": {"auth": {"selectedType": "openai"}}, "model": {"name": "qwen/qwen3-coder"}}
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("useradd"),
-                                reason="needs root and useradd to create throwaway accounts (CI runs as root)")
+# needs root and useradd to create throwaway accounts: `nox -s unit-root` (tests/conftest.py)
+pytestmark = pytest.mark.root
 
 
 @pytest.fixture
