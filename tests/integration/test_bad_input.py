@@ -178,7 +178,8 @@ class BadRuns:
     round that refused nothing gets a run of its own, exactly as before. A run that changed the host (snapshot
     before and after) refuses none of its cases: each gets a run of its own, which says which one did it. After
     each run, qwen must still answer as alice (asked once a run).
-    58 cases in 4 runs and one of its own instead of 58 runs (7 min less on a loaded machine: 20 s a run there)."""
+    The 60 cases: 4 runs (53, 1, 1 and 4 cases) and one of its own instead of 60 runs. On a loaded machine (20 s a
+    run) they took 377 s, the installed host's setup included, against about 1200 s for 60 runs."""
 
     def __init__(self, runner, host):
         self.runner, self.host, self.results = runner, host, {}
