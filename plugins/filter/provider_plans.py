@@ -17,8 +17,8 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.qwenops.qwen_code.plugins.filter.input_problems import _url
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._auth_types import AUTH_TYPES
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._presets import PROVIDER_PRESETS, preset_url
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._user_names import USER_NAME
 
-USER_NAME = re.compile(r"^[a-z_][a-z0-9_.-]*[$]?$")
 PROVIDER_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,40}$")
 USER_KEYS = ("name", "auth_type", "provider", "base_url", "api_key", "model", "providers")
 # (a user's own name, auth type and single provider, or their own list of providers)
