@@ -240,8 +240,8 @@ def check_host_node(inp, plan, host):
         return _messages(
             "qwen_code_node_method 'distro' cannot work here: Debian %s ships Node %s, and qwen %s needs Node >= %s. "
             "Use qwen_code_node_method: private (a separate Node under %s that leaves the system's untouched) or pin "
-            "an older qwen_code_version." % (os_facts.get("major_version"), distro_major, version, major,
-                                              inp["qwen_code_install_root"]))
+            "an older qwen_code_version."
+            % (os_facts.get("major_version"), distro_major, version, major, inp["qwen_code_install_root"]))
     found = node.get("version")
     if (method == "system" or (method == "distro" and found is not None)) \
             and (found is None or not at_least(found, major)):

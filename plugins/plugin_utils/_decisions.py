@@ -272,5 +272,6 @@ def verify_now(verify, lacks, configured, oauth_deployed):
     """verify.yml runs its checks after a run that changed the host (qwen_code_verify on_change), or always."""
     if not verify["wanted"]:
         return False
-    return verify["mode"] == "always" or (verify["mode"] == "on_change" and changed(lacks, configured,
-                                                                                   oauth_deployed))
+    if verify["mode"] == "always":
+        return True
+    return verify["mode"] == "on_change" and changed(lacks, configured, oauth_deployed)
