@@ -11,8 +11,8 @@ __metaclass__ = type
 from ansible_collections.qwenops.qwen_code.plugins.plugin_utils import _decisions
 
 
-def with_integrity(unpacks, artifacts=None):
-    return _decisions.with_integrity(unpacks or [], artifacts or {})
+def with_integrity(unpacks, artifacts=None, cached=False):
+    return _decisions.with_integrity(unpacks or [], artifacts or {}, bool(cached))
 
 
 def verify_now(decided, configured=None, oauth_deployed=None):

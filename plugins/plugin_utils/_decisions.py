@@ -214,14 +214,14 @@ def runtime_unpacks(inp, host, node, npm):
     return unpacks
 
 
-def with_integrity(unpacks, artifacts):
-    """runtime_unpacks for npm_unpack: with qwen_code_artifact_cache (artifacts: what fetch-artifacts.yml
+def with_integrity(unpacks, artifacts, cached):
+    """runtime_unpacks for npm_unpack: with qwen_code_artifact_cache (cached; artifacts: what fetch-artifacts.yml
     registered), each with the integrity the controller fetched."""
-    fetched = dict((r["item"]["id"], r) for r in (artifacts or {}).get("results", []) if "item" in r)
+    fetched = dict((r["item"]["id"], r) for r in (artifacts or {}).get("results", []) if "item" in r) if cached else {}
     packages = []
     for unpack in unpacks:
         package = dict((k, v) for k, v in unpack.items() if k != "id")
-        if fetched:
+        if cached:
             package["integrity"] = fetched[unpack["id"]]["integrity"]
         packages.append(package)
     return packages

