@@ -19,8 +19,8 @@ from ansible_collections.qwenops.qwen_code.plugins.module_utils._auth_types impo
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._presets import PROVIDER_PRESETS, preset_url
 # The one recursive merge (qwen_code_settings wins over the role's keys).
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._user_files import merge
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._user_names import USER_NAME
 
-USER_NAME = re.compile(r"^[a-z_][a-z0-9_.-]*[$]?$")
 PROVIDER_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,40}$")
 USER_KEYS = ("name", "auth_type", "provider", "base_url", "api_key", "model", "providers")
 # (a user's own name, auth type and single provider, or their own list of providers)

@@ -13,9 +13,12 @@ module: preflight
 short_description: Run a role's checks and read the host in one task per host
 version_added: "0.1.0"
 description:
-  - The qwen_code role's preflight in one task. It evaluates, in order, the variables named in O(checks). Each one is
-    a problem message, or a list of them, and an empty one passes. The task fails with the messages of the first
-    check that has any, so a check may rely on the ones before it.
+  - The qwen_code role's preflight in one task. With O(entry), it gathers the role's variables once and calls the
+    checks of that entry point (Python functions, C(plugins/plugin_utils/_checks.py)); a check that relies on another
+    runs only once that one passed. The task fails with the messages of the first check that has any. It then
+    returns what the role decided (C(plugins/plugin_utils/_decisions.py)) in RV(decided).
+  - It also evaluates, in order, the variables named in O(checks). Each one is a problem message, or a list of them,
+    and an empty one passes.
   - With O(read_host), it then reads the host with M(qwenops.qwen_code.install_info). The result is available as
     O(host_var) to the checks of O(host_checks), which run in the same way, and to O(warnings) and O(results).
   - Ansible evaluates every task in a worker per host, skipped or not. A preflight of thirty C(assert) and
@@ -25,6 +28,18 @@ description:
 author:
   - qwenops contributors (@qwenops)
 options:
+  entry:
+    description:
+      - The qwen_code role's entry point whose checks run, before O(checks).
+      - V(registry) checks the variables the registry is asked with (to resolve C(latest)); V(uninstall) the
+        variables alone, then the install root the host's manifest records; V(install) every input but the users'
+        and providers', then the host (platform, install root, Node, the launcher's links); V(main) every input and
+        the host, and warns about folder trust a release ignores.
+      - With V(main) and V(install), RV(decided) holds the release, the policy, the launcher's links, the Node binary,
+        what the host lacks (C(needs), C(lacks), C(fetch), C(runtime_unpacks)) and the manifest's facts.
+    type: str
+    choices: [main, install, uninstall, registry]
+    version_added: "0.3.0"
   checks:
     description: Names of variables to evaluate before the host is read. Each is a message, a list of messages, or
       empty.
@@ -86,11 +101,11 @@ checked:
   returned: success
   type: bool
 decided:
-  description: The values of O(results), by key.
+  description: What the role decided for O(entry), and the values of O(results), by key.
   returned: success
   type: dict
 check:
-  description: The name of the check that failed.
+  description: The name of the check that failed (C(__qwen_code_check_) and the function's name for O(entry)).
   returned: failure of a check
   type: str
 msg:

@@ -48,9 +48,6 @@ def test_the_role_builds_no_argument_of_user_config_with_combine():
     assert "combine(" not in block
 
 
-@pytest.mark.xfail(strict=True, reason="the settings' remaining Jinja merges (__qwen_code_policy_variables, "
-                                       "__qwen_code_system_settings) go with the rest of vars/main.yml (issue 26, "
-                                       "item 1): remove this marker then")
 def test_no_recursive_combine_in_the_role():
     assert where(r"recursive\s*=\s*true", "roles", (".yml", ".yaml", ".j2")) == []
 
@@ -60,11 +57,10 @@ def test_one_rule_for_users_both_configured_and_absent_in_python():
     pattern = r"set\([^)]*users[^)]*\)\s*&\s*set\([^)]*absent|absent[^\n]*\.intersection\(|users[^\n]*\.intersection\("
     assert where(pattern, "plugins", ".py") == []
     assert where(r"^def configured_and_absent\(", "plugins", ".py") == ["plugins/module_utils/_config_inputs.py"]
+    assert "plugins/plugin_utils/_checks.py" in where(r"configured_and_absent\(", "plugins", ".py")
     assert "plugins/modules/user_config.py" in where(r"_config_inputs\.configured_and_absent\(", "plugins", ".py")
 
 
-@pytest.mark.xfail(strict=True, reason="vars/main.yml's __qwen_code_check_lifecycle moves to Python (issue 26, item 1) "
-                                       "and must call _config_inputs.configured_and_absent: remove this marker then")
 def test_no_jinja_copy_of_users_both_configured_and_absent():
     assert where(r"intersect\(\s*qwen_code_users_absent", "roles", (".yml", ".yaml", ".j2")) == []
 

@@ -48,7 +48,7 @@ def test_a_release_of_every_tested_minor_is_known():
 
 
 def test_a_release_the_collection_does_not_know_is_refused_unless_allowed():
-    from ansible_collections.qwenops.qwen_code.plugins.filter.release_problems import release_problems
+    from ansible_collections.qwenops.qwen_code.plugins.plugin_utils._checks import check_release
     from ansible_collections.qwenops.qwen_code.plugins.module_utils._known_artifacts import unknown_release_problem
     package = "@qwen-code/qwen-code"
     assert unknown_release_problem(package, DEFAULT, False, "x") is None
@@ -57,5 +57,10 @@ def test_a_release_the_collection_does_not_know_is_refused_unless_allowed():
     assert "0.99.0 is not a release this collection knows" in problem
     assert "it knows 0.7.1, 0.12.0, 0.15.10, 0.21.10, 0.23.4, " + DEFAULT + ":" in problem  # in version order
     assert "qwen_code_allow_unpinned_tree: true" in problem and "trust the registry" in problem
-    assert release_problems(package, "0.99.0") == [problem]
-    assert release_problems(package, "0.99.0", True) == [] and release_problems(package, DEFAULT) == []
+
+    def release_problems(version, allow=False):  # the preflight's check (plugin_utils/_checks.py)
+        return check_release({"__qwen_code_package": package, "qwen_code_allow_unpinned_tree": allow},
+                             {"cli_version": version})
+
+    assert release_problems("0.99.0") == [" ".join(problem.split())]
+    assert release_problems("0.99.0", True) == [] and release_problems(DEFAULT) == []
