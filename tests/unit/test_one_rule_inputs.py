@@ -9,8 +9,6 @@ __metaclass__ = type
 import os
 import re
 
-import pytest
-
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 VARS = os.path.join(REPO, "roles", "qwen_code", "vars", "main.yml")
 
