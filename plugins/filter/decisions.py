@@ -19,6 +19,12 @@ def verify_now(decided, configured=None, oauth_deployed=None):
     return _decisions.verify_now(decided["verify"], decided["lacks"], configured, oauth_deployed)
 
 
+def proxy_env(https_proxy, http_proxy="", no_proxy=""):
+    # Not in the preflight's result: a proxy URL may hold a password, and that result shows in -v output.
+    return _decisions.proxy_env({"qwen_code_https_proxy": https_proxy, "qwen_code_http_proxy": http_proxy,
+                                 "qwen_code_no_proxy": no_proxy})
+
+
 class FilterModule(object):
     def filters(self):
-        return {"with_integrity": with_integrity, "verify_now": verify_now}
+        return {"with_integrity": with_integrity, "verify_now": verify_now, "proxy_env": proxy_env}

@@ -101,7 +101,8 @@ def system_defaults(inp, row):
 
 
 def proxy_env(inp):
-    """The proxies, for each user's ~/.qwen/.env (only those set)."""
+    """The proxies, for each user's ~/.qwen/.env (only those set). Never part of what the preflight returns (its
+    result shows in -v output, and a proxy URL may hold a password): the role asks the proxy_env filter."""
     env = (("HTTPS_PROXY", inp["qwen_code_https_proxy"]), ("HTTP_PROXY", inp["qwen_code_http_proxy"]),
            ("NO_PROXY", inp["qwen_code_no_proxy"]))
     return dict((name, value) for name, value in env if value)
@@ -114,7 +115,7 @@ def input_plan(inp):
     trusted = folder_trust(inp, row)
     return {"cli_version": version, "cli_series": cli_series(version), "release": row, "folder_trust": trusted,
             "trust_rules": trust_rules(inp, trusted), "system_settings": system_settings(inp, row, trusted),
-            "system_defaults": system_defaults(inp, row), "proxy_env": proxy_env(inp),
+            "system_defaults": system_defaults(inp, row),
             "verify": {"wanted": flag(inp["qwen_code_verify_provider"]) or flag(inp["qwen_code_smoke_test"]),
                        "mode": inp["qwen_code_verify"]}}
 

@@ -53,6 +53,16 @@ def test_system_defaults_and_proxies():
         {"HTTPS_PROXY": "http://p:3", "NO_PROXY": "x"}
 
 
+def test_no_proxy_password_in_what_the_preflight_returns():
+    """The preflight's result (decided) shows in -v output: a proxy URL's password must not be in it. The role gets the
+    proxy variables from the proxy_env filter instead."""
+    from ansible_collections.qwenops.qwen_code.plugins.filter.decisions import proxy_env
+    proxy = "http://user:pw-secret-proxy@p:3"
+    plan = _decisions.input_plan(inputs(qwen_code_https_proxy=proxy, qwen_code_http_proxy=proxy))
+    assert "pw-secret-proxy" not in repr(plan)
+    assert proxy_env(proxy, proxy, "x") == {"HTTPS_PROXY": proxy, "HTTP_PROXY": proxy, "NO_PROXY": "x"}
+
+
 @pytest.mark.parametrize("launcher,secure_path,links", [
     ("/usr/local/bin/qwen", None, []),
     ("/usr/local/bin/qwen", ["/usr/local/bin", "/usr/bin"], []),
