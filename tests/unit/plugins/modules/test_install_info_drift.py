@@ -28,7 +28,6 @@ SETTINGS_KEYS = [["$version"], ["model", "name"], ["security", "auth", "selected
 TRUSTED = {"/srv/work": "TRUST_FOLDER"}
 SYSTEM = {"general": {"enableAutoUpdate": False}, "privacy": {"usageStatisticsEnabled": False}}
 SYSTEM_KEYS = [["general", "enableAutoUpdate"], ["privacy", "usageStatisticsEnabled"]]
-EXPIRY = int((time.time() + 3600) * 1000)
 
 # needs root and useradd to create throwaway accounts: `nox -s unit-root` (tests/conftest.py)
 pytestmark = pytest.mark.root
@@ -47,8 +46,13 @@ def write_as(pw, relative, text, mode=0o600):
     return path
 
 
-def configure(pw, oauth=True):
-    """The user's files as the role writes them, and the manifest's record of them."""
+def expiry_in_an_hour():
+    return int((time.time() + 3600) * 1000)
+
+
+def configure(pw, oauth=True, expiry=None):
+    """The user's files as the role writes them, and the manifest's record of them (OAuth credentials that expire
+    at expiry, in ms; by default an hour after now)."""
     write_as(pw, ".qwen/.env", ENV)
     write_as(pw, ".qwen/settings.json", json.dumps(SETTINGS, indent=2))
     write_as(pw, ".qwen/trustedFolders.json", json.dumps(TRUSTED))
@@ -57,7 +61,8 @@ def configure(pw, oauth=True):
              "trustedFolders.json": {"keys": [["/srv/work"]], "digest": managed_digest(TRUSTED, [["/srv/work"]])}}
     if oauth:
         write_as(pw, ".qwen/oauth_creds.json", json.dumps({
-            "access_token": ACCESS, "refresh_token": REFRESH, "token_type": "Bearer", "expiry_date": EXPIRY}))
+            "access_token": ACCESS, "refresh_token": REFRESH, "token_type": "Bearer",
+            "expiry_date": expiry or expiry_in_an_hour()}))
         files["oauth_creds.json"] = {"deployed": True}
     return {"uid": pw.pw_uid, "gid": pw.pw_gid, "home": pw.pw_dir, "files": files}
 
@@ -95,7 +100,8 @@ def drift(host, users=(), **over):
 
 def test_all_ok(host, accounts):
     alice = accounts("qud")
-    host["manifest"]["users"][alice.pw_name] = configure(alice)
+    expiry = expiry_in_an_hour()  # now, not when the file was imported: a long session may run it minutes later
+    host["manifest"]["users"][alice.pw_name] = configure(alice, expiry=expiry)
     r = drift(host)
     assert r["problems"] == []
     assert r["manifest"]["active"]["cli"] == DEFAULT and "manifest_error" not in r
@@ -107,7 +113,7 @@ def test_all_ok(host, accounts):
     assert user["account_exists"] and user["recorded"] and user["qwen_dir"] and user["uid"] == alice.pw_uid
     assert user["files"] == {".env": "ok", "settings.json": "ok", "trustedFolders.json": "ok",
                              "oauth_creds.json": "ok"}
-    assert user["oauth"]["expiry_date"] == EXPIRY and not user["oauth"]["expired"]
+    assert user["oauth"]["expiry_date"] == expiry and not user["oauth"]["expired"]
     assert 3500 < user["oauth"]["expires_in"] <= 3600
     assert set(user["oauth"]) == {"expiry_date", "expires_in", "expired"}
 
