@@ -135,8 +135,8 @@ class ActionModule(ActionBase):
                     # Whether user_config may be skipped: the same inputs as last time (install_info's
                     # inputs_current), every recorded file as the role wrote it (drift) and nothing lacking. The
                     # install entry point configures no users.
-                    decided["config_current"] = entry == "main" and _config_inputs.config_current(host,
-                                                                                                   decided["needs"])
+                    decided["config_current"] = entry == "main" and _config_inputs.config_current(
+                        host, decided["needs"])
 
         if entry is not None and decided:
             result.setdefault("warnings", []).extend(_checks.run_warnings(entry, inp, decided))
