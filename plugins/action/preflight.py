@@ -5,7 +5,7 @@
 
 The checks are functions (plugins/plugin_utils/_checks.py) and so are the decisions (_decisions.py): this action
 gathers the role's variables once (_role_inputs.py), calls the checks of its entry point, reads the host with
-install_info, calls the host's checks and returns what it decided. Ansible evaluates every task in a worker of its
+install_info, calls the host's checks and returns what it decided, whether user_config may be skipped included. Ansible evaluates every task in a worker of its
 own for every host, skipped or not, so a preflight of thirty assert and set_fact tasks cost a fleet thirty rounds of
 workers on every run; this is one."""
 from __future__ import absolute_import, division, print_function
@@ -17,7 +17,9 @@ import re
 
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.text.converters import to_bytes
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
+from ansible_collections.qwenops.qwen_code.plugins.module_utils import _config_inputs
 from ansible_collections.qwenops.qwen_code.plugins.plugin_utils import _checks, _decisions, _role_inputs
 
 try:  # ansible-core 2.19 and later template only strings trusted as templates
@@ -33,42 +35,32 @@ NOT_FACTS = ("invocation", "changed", "failed", "msg", "warnings", "deprecations
 LAUNCHER_SHA256 = "__qwen_code_launcher_sha256"
 CA_CONTENT = "__qwen_code_ca_content"
 PLANS_PROBLEMS = "__qwen_code_plans.problems"
+# Everything user_config is given (vars/main.yml, passed whole by configure-users.yml): its digest tells install_info
+# whether the host was configured with the same inputs last time.
+CONFIG_INPUTS = "__qwen_code_config_inputs"
 
 
 def sha256(text):
     return hashlib.sha256(to_bytes(text, errors="surrogate_or_strict")).hexdigest()
 
 
+def inputs_digest(inputs):
+    """The controller's digest of user_config's inputs: _config_inputs.digest over the inputs normalised as the module
+    normalises them (the same function user_config records in the manifest). "" for inputs user_config would refuse:
+    install_info then finds no digest current, and user_config names the problem. It covers the keys: never shown."""
+    try:
+        return _config_inputs.digest(_config_inputs.normalise(inputs))
+    except ValueError:
+        return ""
+
+
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
-    _VALID_ARGS = frozenset(("entry", "checks", "read_host", "read_host_from", "host_var", "host_checks", "results",
-                             "warnings"))
-
-    def _names(self, key):
-        names = self._task.args.get(key) or []
-        if not isinstance(names, list) or not all(isinstance(n, str) and NAME.match(n) for n in names):
-            raise AnsibleActionFail("%s must be a list of variable names" % key)
-        return names
+    _VALID_ARGS = frozenset(("entry", "read_host", "host_var"))
 
     @staticmethod
     def _evaluate(templar, name):
         return templar.template(trust_as_template("{{ %s }}" % name))
-
-    @staticmethod
-    def _problems(value):
-        if value is None:
-            return []
-        if isinstance(value, str):
-            value = [value]
-        return [" ".join(str(v).split()) for v in value if v is not None and str(v).strip()]
-
-    def _first_failure(self, templar, names):
-        """The problems of the first check (in order) that has any: a check may rely on the ones before it."""
-        for name in names:
-            problems = self._problems(self._evaluate(templar, name))
-            if problems:
-                return name, problems
-        return None, []
 
     def _new_templar(self, task_vars):
         return self._templar.copy_with_new_env(available_variables=task_vars)
@@ -87,12 +79,6 @@ class ActionModule(ActionBase):
             raise AnsibleActionFail("host_var must be a variable name")
         if read_host is not None and not isinstance(read_host, dict):
             raise AnsibleActionFail("read_host must be the arguments of qwenops.qwen_code.install_info")
-        checks, host_checks = self._names("checks"), self._names("host_checks")
-        warnings, results = self._names("warnings"), args.get("results") or {}
-        read_host_from = args.get("read_host_from") or {}
-        for key, names in (("results", results), ("read_host_from", read_host_from)):
-            if not isinstance(names, dict) or not all(isinstance(n, str) and NAME.match(n) for n in names.values()):
-                raise AnsibleActionFail("%s must map each key to a variable name" % key)
 
         templar = self._new_templar(task_vars)
         decided = {}
@@ -119,16 +105,14 @@ class ActionModule(ActionBase):
             if problems:
                 result.update(failed=True, msg=" ".join(problems), check="__qwen_code_check_" + name)
                 return result
-        name, problems = self._first_failure(templar, checks)
-        if problems:
-            result.update(failed=True, msg=" ".join(problems), check=name)
-            return result
 
         host = {}
         if read_host is not None:
-            # Arguments that only make sense once the checks passed (their variables may not even be defined before).
-            read_host = dict(read_host, **dict((key, self._evaluate(templar, name))
-                                               for key, name in read_host_from.items()))
+            if entry == "main" and boolean(read_host.get("drift", False), strict=False):
+                # The digest of what user_config would be given: worked out only now, since it needs every input
+                # (checked above). A no_log option of install_info, which says whether the manifest records the
+                # same; never part of this action's result.
+                read_host = dict(read_host, inputs_digest=inputs_digest(self._evaluate(templar, CONFIG_INPUTS)))
             try:
                 read = self._execute_module(module_name="qwenops.qwen_code.install_info", module_args=read_host,
                                             task_vars=task_vars)
@@ -148,20 +132,16 @@ class ActionModule(ActionBase):
                     return result
                 if entry in ("main", "install"):
                     self._host_decisions(inp, decided, host, task_vars, host_var, ca)
-            task_vars[host_var] = dict(host, decided=decided)
-            templar = self._new_templar(task_vars)
-            name, problems = self._first_failure(templar, host_checks)
-            if problems:
-                result.update(host, failed=True, msg=" ".join(problems), check=name)
-                return result
+                    # Whether user_config may be skipped: the same inputs as last time (install_info's
+                    # inputs_current), every recorded file as the role wrote it (drift) and nothing lacking. The
+                    # install entry point configures no users.
+                    decided["config_current"] = entry == "main" and _config_inputs.config_current(
+                        host, decided["needs"])
 
         if entry is not None and decided:
             result.setdefault("warnings", []).extend(_checks.run_warnings(entry, inp, decided))
-        for name in warnings:
-            result.setdefault("warnings", []).extend(self._problems(self._evaluate(templar, name)))
         if not result.get("warnings"):
             result.pop("warnings", None)
-        decided.update((key, self._evaluate(templar, name)) for key, name in results.items())
         result.update(host, changed=False, checked=True, decided=decided)
         return result
 

@@ -7,7 +7,8 @@ What user_config is given, in one place: SPEC names every input with its type an
 option is validated by it, and the role passes exactly its keys, ``__qwen_code_config_inputs``), normalise() gives
 them the types the module works with, and digest() is the digest of normalised inputs that user_config records in
 the host's manifest and install_info compares there. Both ends call these functions, the controller (the
-``inputs_digest`` filter) and the host (user_config), so that adding an input means adding it here.
+preflight action, plugins/action/preflight.py) and the host (user_config), so that adding an input means adding it
+here.
 
 The digest covers the keys (the .env's variables): it is never returned or printed. It stays host-local, like the
 manifest's digests of each .env (``_manifest.redacted``): user_config computes it itself and records it, the

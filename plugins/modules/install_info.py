@@ -78,8 +78,8 @@ options:
   inputs_digest:
     description:
       - The digest of the inputs the caller would give M(qwenops.qwen_code.user_config) now (its
-        O(qwenops.qwen_code.user_config#module:inputs), through the C(qwenops.qwen_code.inputs_digest) filter),
-        which user_config records in the manifest. RV(inputs_current) says whether the manifest records the same
+        O(qwenops.qwen_code.user_config#module:inputs); the role's preflight, M(qwenops.qwen_code.preflight), works
+        it out), which user_config records in the manifest. RV(inputs_current) says whether the manifest records the same
         one. The digest covers keys, so it is C(no_log), and the manifest's is never returned.
     type: str
     version_added: "0.2.0"

@@ -17,10 +17,13 @@ description:
     checks of that entry point (Python functions, C(plugins/plugin_utils/_checks.py)); a check that relies on another
     runs only once that one passed. The task fails with the messages of the first check that has any. It then
     returns what the role decided (C(plugins/plugin_utils/_decisions.py)) in RV(decided).
-  - It also evaluates, in order, the variables named in O(checks). Each one is a problem message, or a list of them,
-    and an empty one passes.
-  - With O(read_host), it then reads the host with M(qwenops.qwen_code.install_info). The result is available as
-    O(host_var) to the checks of O(host_checks), which run in the same way, and to O(warnings) and O(results).
+  - With O(read_host), it then reads the host with M(qwenops.qwen_code.install_info) and, with O(entry), calls the
+    checks that need the host's read.
+  - With O(entry=main) and O(qwenops.qwen_code.install_info#module:drift) in O(read_host), it also works out, once
+    the checks passed, the digest of what M(qwenops.qwen_code.user_config) would be given (the role's variable
+    C(__qwen_code_config_inputs)) and passes it to M(qwenops.qwen_code.install_info) as
+    O(qwenops.qwen_code.install_info#module:inputs_digest), a C(no_log) option. The digest covers keys, so it is never
+    returned.
   - Ansible evaluates every task in a worker per host, skipped or not. A preflight of thirty C(assert) and
     C(set_fact) tasks cost a fleet thirty rounds of workers on every run, and this costs one.
   - An action plugin. Everything but the host read runs on the controller. The role uses it internally, so the
@@ -30,68 +33,47 @@ author:
 options:
   entry:
     description:
-      - The qwen_code role's entry point whose checks run, before O(checks).
+      - The qwen_code role's entry point whose checks run.
       - V(registry) checks the variables the registry is asked with (to resolve C(latest)); V(uninstall) the
         variables alone, then the install root the host's manifest records; V(install) every input but the users'
         and providers', then the host (platform, install root, Node, the launcher's links); V(main) every input and
         the host, and warns about folder trust a release ignores.
       - With V(main) and V(install), RV(decided) holds the release, the policy, the launcher's links, the Node binary,
-        what the host lacks (C(needs), C(lacks), C(fetch), C(runtime_unpacks)) and the manifest's facts.
+        what the host lacks (C(needs), C(lacks), C(fetch), C(runtime_unpacks)), the manifest's facts and
+        C(config_current), whether M(qwenops.qwen_code.user_config) may be skipped. It is true with V(main) and
+        O(qwenops.qwen_code.install_info#module:drift) when the users' files are as recorded, the inputs are those
+        of the last run and the host lacks nothing, and always false with V(install).
     type: str
     choices: [main, install, uninstall, registry]
     version_added: "0.3.0"
-  checks:
-    description: Names of variables to evaluate before the host is read. Each is a message, a list of messages, or
-      empty.
-    type: list
-    elements: str
-    default: []
   read_host:
     description: The arguments of M(qwenops.qwen_code.install_info). Without it, the host is not read.
     type: dict
-  read_host_from:
-    description:
-      - More arguments of M(qwenops.qwen_code.install_info), each the name of a variable evaluated once the checks
-        of O(checks) have passed (a value that needs every input, such as the digest of the inputs).
-    type: dict
-    default: {}
-    version_added: "0.2.0"
   host_var:
-    description: The name under which O(host_checks), O(warnings) and O(results) see the read of the host.
+    description: The variable through which the role's variables that the action evaluates (the launcher's checksum,
+      what M(qwenops.qwen_code.user_config) would be given) see what it decided so far, as its C(decided) key.
     type: str
     default: __qwen_code_host
-  host_checks:
-    description: Names of variables to evaluate after the host is read, like O(checks).
-    type: list
-    elements: str
-    default: []
-  warnings:
-    description: Names of variables to evaluate once every check has passed. Each message they give becomes a warning.
-    type: list
-    elements: str
-    default: []
-  results:
-    description: Keys and names of variables, evaluated once every check has passed and returned in RV(decided).
-    type: dict
-    default: {}
 extends_documentation_fragment:
   - qwenops.qwen_code.attributes
   - qwenops.qwen_code.attributes.info_module
 """
 
 EXAMPLES = r"""
-- name: Refuse a bad input before any host changes, then read the host
+# Inside the qwen_code role (its variables are what the checks read).
+- name: Check every input, read the host and decide what it lacks
   qwenops.qwen_code.preflight:
-    checks: [my_check_url]
+    entry: main
+    read_host:
+      install_root: "{{ qwen_code_install_root }}"
+      users: "{{ __qwen_code_user_names }}"
+      drift: true
+  register: __qwen_code_host
+
+- name: Read the host only
+  qwenops.qwen_code.preflight:
     read_host:
       users: [alice]
-    host_checks: [my_check_users]
-    results:
-      lacks_cli: my_lacks_cli
-  vars:
-    my_check_url: "{{ '' if my_url is match('https://') else 'my_url must be an https URL.' }}"
-    my_check_users: "{{ 'alice has no home.' if not my_host.users.alice.home_exists | default(false) else '' }}"
-    my_lacks_cli: "{{ my_host.cli | length == 0 }}"
   register: my_host
 """
 
@@ -101,7 +83,7 @@ checked:
   returned: success
   type: bool
 decided:
-  description: What the role decided for O(entry), and the values of O(results), by key.
+  description: What the role decided for O(entry), by key (empty without O(entry)).
   returned: success
   type: dict
 check:

@@ -168,10 +168,12 @@ def check_oauth_release(inp, plan):
 
 def check_oauth_users(inp):
     """Per-user OAuth credentials name configured users (never a token in a message)."""
-    creds = inp["qwen_code_oauth_creds"]
-    if inp["qwen_code_oauth_creds_file"] or not isinstance(creds, dict) or "access_token" in creds:
+    # _decisions imports this module (flag): imported here, at call time
+    from ansible_collections.qwenops.qwen_code.plugins.plugin_utils import _decisions  # pylint: disable=import-outside-toplevel
+    shape = _decisions.oauth(inp)
+    if not shape["per_user"]:
         return []
-    unknown = [name for name in creds if name not in inp["__qwen_code_user_names"]]
+    unknown = [name for name in shape["users"] if name not in inp["__qwen_code_user_names"]]
     if not unknown:
         return []
     return _messages(

@@ -117,7 +117,20 @@ def input_plan(inp):
             "trust_rules": trust_rules(inp, trusted), "system_settings": system_settings(inp, row, trusted),
             "system_defaults": system_defaults(inp, row),
             "verify": {"wanted": flag(inp["qwen_code_verify_provider"]) or flag(inp["qwen_code_smoke_test"]),
-                       "mode": inp["qwen_code_verify"]}}
+                       "mode": inp["qwen_code_verify"]},
+            "oauth": oauth(inp)}
+
+
+def oauth(inp):
+    """Who gets pre-provisioned OAuth credentials, and in which shape: a dict of configured user names to
+    credentials (per_user), or one set of credentials (qwen_code_oauth_creds itself, or qwen_code_oauth_creds_file)
+    for every configured user. check-credentials.yml builds each user's credentials from this; user_config's inputs
+    (and so their digest, which the preflight works out before check-credentials.yml runs) name the same users."""
+    creds = inp["qwen_code_oauth_creds"]
+    if not inp["qwen_code_oauth_creds_file"] and isinstance(creds, dict) and "access_token" not in creds:
+        return {"per_user": True, "users": [str(name) for name in creds]}
+    single = bool(inp["qwen_code_oauth_creds_file"]) or bool(creds)
+    return {"per_user": False, "users": list(inp["__qwen_code_user_names"]) if single else []}
 
 
 def version_plan(inp):

@@ -1,6 +1,7 @@
 """Each rule about user_config's inputs exists once (issue 26, item 2), imported by every caller: the recursive merge
-(module_utils/_user_files.py's merge), the users both configured and offboarded, the inputs and their digest
-(module_utils/_config_inputs.py). Grep-based: a second copy of a rule fails here."""
+(module_utils/_user_files.py's merge), the users both configured and offboarded, the inputs, their digest and whether
+user_config may be skipped (module_utils/_config_inputs.py; on the controller, called by the preflight action alone).
+Grep-based: a second copy of a rule fails here."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -42,8 +43,9 @@ def test_the_role_builds_no_argument_of_user_config_with_combine():
         assert "combine(" not in f.read()
     with open(VARS) as f:
         text = f.read()
-    block = text[text.index("__qwen_code_config_inputs:"):text.index("__qwen_code_config_digest:")]
-    assert "combine(" not in block
+    start = text.index("__qwen_code_config_inputs:")
+    block = text[start:text.index("\n\n", start)]
+    assert block.count("\n  ") == 14 and "combine(" not in block
 
 
 def test_no_recursive_combine_in_the_role():
@@ -63,14 +65,26 @@ def test_no_jinja_copy_of_users_both_configured_and_absent():
     assert where(r"intersect\(\s*qwen_code_users_absent", "roles", (".yml", ".yaml", ".j2")) == []
 
 
+def calls(pattern, top, suffixes):
+    """path -> how many times pattern occurs there, for the files where it does."""
+    regex = re.compile(pattern, re.MULTILINE)
+    found = dict((path, len(regex.findall(text))) for path, text in sources(top, suffixes))
+    return dict((path, n) for path, n in found.items() if n)
+
+
 def test_one_digest_of_the_inputs():
     assert where(r"^def digest\(", "plugins", ".py") == ["plugins/module_utils/_config_inputs.py"]
-    # The controller's digest (the filter) is the same function over the same normalisation as user_config's.
+    # The controller's digest (the preflight action's, over __qwen_code_config_inputs) is the same function over the
+    # same normalisation as user_config's: one call each, and nobody imports the function under another name.
     both = r"_config_inputs\.digest\((?:_config_inputs\.normalise\(inputs\)|p)\)"
-    assert where(both, "plugins", ".py") == ["plugins/filter/inputs_digest.py", "plugins/modules/user_config.py"]
-    # In the role the digest is the filter's (over the one structure), never a Jinja hash of inputs.
+    assert calls(both, "plugins", ".py") == {"plugins/action/preflight.py": 1, "plugins/modules/user_config.py": 1}
+    assert calls(r"_config_inputs\.digest\(", "plugins", ".py") == {"plugins/action/preflight.py": 1,
+                                                                    "plugins/modules/user_config.py": 1}
+    assert where(r"_config_inputs import[^\n]*\bdigest\b", "plugins", ".py") == []
+    assert calls(r"\binputs_digest\(", "plugins", ".py") == {"plugins/action/preflight.py": 2}  # def and call
+    # The role works out no digest: no Jinja hash of inputs, no filter (the action evaluates the one structure).
     assert where(r"inputs[^\n]*\|\s*(?:to_json\s*\|\s*)?hash\(", "roles", (".yml", ".yaml", ".j2")) == []
-    assert where(r"qwenops\.qwen_code\.inputs_digest", "roles", (".yml", ".yaml")) == ["roles/qwen_code/vars/main.yml"]
+    assert where(r"inputs_digest|config_digest", "roles", (".yml", ".yaml", ".j2")) == []
 
 
 def test_one_list_of_inputs():
@@ -80,9 +94,13 @@ def test_one_list_of_inputs():
 
 
 def test_one_config_current_decision():
-    with open(VARS) as f:
-        text = f.read()
-    line = [ln for ln in text.splitlines() if ln.startswith("__qwen_code_decide_config_current:")]
-    assert line == ['__qwen_code_decide_config_current: "{{ __qwen_code_host | '
-                    'qwenops.qwen_code.config_current(__qwen_code_decide_needs) }}"']
+    # _config_inputs.config_current, called once: by the preflight action, which returns it in decided.
+    assert where(r"^def config_current\(", "plugins", ".py") == ["plugins/module_utils/_config_inputs.py"]
+    assert calls(r"_config_inputs\.config_current\(", "plugins", ".py") == {"plugins/action/preflight.py": 1}
+    assert where(r"_config_inputs import[^\n]*\bconfig_current\b", "plugins", ".py") == []
+    assert calls(r"decided\[\"config_current\"\] =", "plugins", ".py") == {"plugins/action/preflight.py": 1}
+    # The role only reads it (configure-users.yml's when): no filter, no variable of its own works it out.
+    assert calls(r"(?<!__qwen_code_host\.decided\.)config_current", "roles", (".yml", ".yaml", ".j2")) == {}
+    assert "roles/qwen_code/tasks/configure-users.yml" in where(r"__qwen_code_host\.decided\.config_current\b",
+                                                                "roles", (".yml",))
     assert where(r"inputs_current", "roles", (".yml",)) == []

@@ -5,7 +5,9 @@
 - vars/main.yml holds tables, paths and aliases: no message template, no Jinja block and no conditional expression;
   the checks are plugin_utils/_checks.py's functions, the decisions _decisions.py's;
 - the qwen-oauth release check: only in plugin_utils/_checks.py;
-- no `assert` in the role's tasks checks an input (the preflight does)."""
+- no `assert` in the role's tasks checks an input (the preflight does);
+- the preflight action evaluates no check, warning or result by a variable's name, and the digest of user_config's
+  inputs and whether user_config may be skipped are the action's (tests/unit/test_one_rule_inputs.py pins them)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -21,8 +23,7 @@ from ansible_collections.qwenops.qwen_code.tests.unit.helpers import REPO
 ROLE = os.path.join(REPO, "roles", "qwen_code")
 VARS = os.path.join(ROLE, "vars", "main.yml")
 # The lines of vars/main.yml the user_config inputs own (issue 26, item 3 reshapes them).
-NOT_THIS_RULE = ("__qwen_code_user_inputs", "__qwen_code_config_inputs", "__qwen_code_config_digest",
-                 "__qwen_code_decide_config_current")
+NOT_THIS_RULE = ("__qwen_code_user_inputs", "__qwen_code_config_inputs")
 
 
 def sources(*tops, **kw):
@@ -133,3 +134,29 @@ def test_the_filters_that_only_wrapped_a_check_are_gone():
     for name in ("release_problems", "install_root_problems", "platform_problems"):
         assert not os.path.exists(os.path.join(REPO, "plugins", "filter", name + ".py")), name
         assert where(r"qwenops\.qwen_code\.%s\b" % name, "roles", "plugins", "tests", "molecule") == [], name
+
+
+def test_the_filters_the_preflight_replaced_are_gone():
+    for name in ("inputs_digest", "config_current"):
+        for ext in (".py", ".yml"):
+            assert not os.path.exists(os.path.join(REPO, "plugins", "filter", name + ext)), name + ext
+        assert where(r"qwenops\.qwen_code\.%s\b" % name, "roles", "plugins", "tests", "molecule", "playbooks") == [], name
+
+
+def test_the_preflight_evaluates_no_variable_by_the_name_it_is_given():
+    """checks, host_checks, warnings (lists of names of variables whose values were problem messages), results and
+    read_host_from (key -> name of a variable) are gone: the checks and decisions are Python, and the action names the
+    few role variables it evaluates itself (its module-level constants)."""
+    from ansible_collections.qwenops.qwen_code.plugins.action import preflight
+    assert preflight.ActionModule._VALID_ARGS == frozenset(("entry", "read_host", "host_var"))
+    with open(os.path.join(ROLE, "tasks", "preflight.yml")) as f:
+        tasks = yaml.safe_load(f)
+    for task in tasks:
+        if "qwenops.qwen_code.preflight" in task:
+            assert set(task["qwenops.qwen_code.preflight"]) <= {"entry", "read_host", "host_var"}, task["name"]
+    with open(VARS) as f:
+        role_vars = yaml.safe_load(f)
+    assert "__qwen_code_config_digest" not in role_vars and "__qwen_code_decide_config_current" not in role_vars
+    for name in (preflight.LAUNCHER_SHA256, preflight.CA_CONTENT, preflight.PLANS_PROBLEMS.partition(".")[0],
+                 preflight.CONFIG_INPUTS):
+        assert role_vars.get(name), "the action evaluates %s by that name" % name

@@ -1,5 +1,5 @@
 """_config_inputs: user_config's inputs in one SPEC, normalised and digested the same way on the controller (the
-inputs_digest filter) and on the host (user_config); the role passes exactly SPEC's keys; config_current."""
+preflight action) and on the host (user_config); the role passes exactly SPEC's keys; config_current."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -11,7 +11,7 @@ import os
 import pytest
 import yaml
 
-from ansible_collections.qwenops.qwen_code.plugins.filter import inputs_digest as digest_filter
+from ansible_collections.qwenops.qwen_code.plugins.action import preflight
 from ansible_collections.qwenops.qwen_code.plugins.module_utils import _config_inputs
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._config_inputs import (
     SPEC, config_current, configured_and_absent, digest, normalise)
@@ -48,7 +48,7 @@ def test_every_input_has_a_value_to_test_with():
 def test_every_input_changes_the_digest(name):
     base = digest(normalise({}))
     assert digest(normalise({name: OTHER[name]})) != base, name
-    assert digest_filter.inputs_digest({name: OTHER[name]}) == digest(normalise({name: OTHER[name]}))
+    assert preflight.inputs_digest({name: OTHER[name]}) == digest(normalise({name: OTHER[name]}))
 
 
 def test_normalise_gives_every_input_its_type_and_default_and_is_idempotent():
@@ -92,7 +92,7 @@ def test_normalise_names_what_is_wrong(inputs, message):
     assert message in str(e.value)
     # The controller's digest of inputs user_config refuses is empty: the host is then not current, and user_config
     # names the problem.
-    assert digest_filter.inputs_digest(inputs) == ""
+    assert preflight.inputs_digest(inputs) == ""
 
 
 def test_configured_and_absent():
@@ -113,7 +113,6 @@ def test_configured_and_absent():
 ])
 def test_config_current(host, needs, current):
     assert config_current(host, needs) is current
-    assert digest_filter.FilterModule().filters()["config_current"](host, needs) is current
 
 
 def test_user_config_takes_spec_as_its_one_inputs_option(monkeypatch):
@@ -149,9 +148,8 @@ def test_the_role_passes_exactly_specs_keys_in_one_structure():
     calls = [t["qwenops.qwen_code.user_config"] for t in tasks if "qwenops.qwen_code.user_config" in t]
     assert calls == [{"inputs": "{{ __qwen_code_config_inputs }}",
                       "manifest_facts": "{{ __qwen_code_manifest_facts }}"}]
-    # The controller's digest is of the same structure.
-    assert (_role_vars()["__qwen_code_config_digest"]
-            == "{{ __qwen_code_config_inputs | qwenops.qwen_code.inputs_digest }}")
+    # The controller's digest is of the same structure: the preflight action evaluates it by that name.
+    assert preflight.CONFIG_INPUTS == "__qwen_code_config_inputs"
 
 
 def test_every_other_call_of_the_role_passes_only_specs_keys():
@@ -179,12 +177,12 @@ def test_every_input_reaches_the_module_and_its_recorded_digest(tmp_path):
     assert r["changed"] and not r.get("failed"), r.get("msg")
     with open(inputs["manifest_path"]) as f:
         recorded = json.load(f)["inputs_digest"]
-    assert recorded == digest_filter.inputs_digest(inputs) != ""
+    assert recorded == preflight.inputs_digest(inputs) != ""
     assert recorded not in r["_raw"] and "inputs_digest" not in r["manifest"]
     for name in SPEC:
         changed = dict(inputs, **{name: OTHER[name]}) if inputs[name] != OTHER[name] else dict(inputs)
-        assert (digest_filter.inputs_digest(changed) != recorded) is (changed != inputs), name
+        assert (preflight.inputs_digest(changed) != recorded) is (changed != inputs), name
 
 
-def test_the_module_and_the_filter_use_one_digest():
-    assert digest_filter.inputs_digest({}) == _config_inputs.digest(_config_inputs.normalise({}))
+def test_the_module_and_the_preflight_use_one_digest():
+    assert preflight.inputs_digest({}) == _config_inputs.digest(_config_inputs.normalise({}))

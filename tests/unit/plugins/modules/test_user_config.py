@@ -15,7 +15,7 @@ import uuid
 
 import pytest
 
-from ansible_collections.qwenops.qwen_code.plugins.filter.inputs_digest import inputs_digest
+from ansible_collections.qwenops.qwen_code.plugins.action.preflight import inputs_digest
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._config_inputs import SPEC
 from ansible_collections.qwenops.qwen_code.tests.unit.helpers import run_module, syslog_capture
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._releases import DEFAULT
@@ -300,7 +300,7 @@ def test_manifest_records_digests_and_keys_but_no_secret(users, tmp_path):
 
 
 def lifecycle_digest(users, tmp_path, **over):
-    """The digest the controller works out of what lifecycle(**over) gives user_config (the inputs_digest filter)."""
+    """The digest the controller works out of what lifecycle(**over) gives user_config (the preflight action's)."""
     given = dict(users=[u.pw_name for u in users], env=ENV, settings=SETTINGS)
     given.update(lifecycle_args(tmp_path, **over))
     return inputs_digest(split_inputs(given)["inputs"])

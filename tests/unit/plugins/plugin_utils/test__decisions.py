@@ -165,3 +165,17 @@ def test_manifest_facts():
 ])
 def test_verify_now(wanted, mode, lacks, configured, oauth, now):
     assert _decisions.verify_now({"wanted": wanted, "mode": mode}, lacks, configured, oauth) is now
+
+
+@pytest.mark.parametrize("creds,creds_file,users,want", [
+    ({}, "", ["alice", "bob"], {"per_user": True, "users": []}),
+    ("", "", ["alice", "bob"], {"per_user": False, "users": []}),
+    ({"access_token": "a", "refresh_token": "r"}, "", ["alice", "bob"], {"per_user": False, "users": ["alice", "bob"]}),
+    ({}, "/etc/creds.json", ["alice"], {"per_user": False, "users": ["alice"]}),
+    ({"bob": {"access_token": "b"}}, "", ["alice", "bob"], {"per_user": True, "users": ["bob"]}),
+    # a file wins over a per-user mapping, as check_oauth_users and check-credentials.yml read it
+    ({"bob": {"access_token": "b"}}, "/etc/creds.json", ["alice", "bob"], {"per_user": False, "users": ["alice", "bob"]}),
+])
+def test_oauth_users_and_shape(creds, creds_file, users, want):
+    inp = {"qwen_code_oauth_creds": creds, "qwen_code_oauth_creds_file": creds_file, "__qwen_code_user_names": users}
+    assert _decisions.oauth(inp) == want
