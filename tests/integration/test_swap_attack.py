@@ -1,8 +1,10 @@
 """The symlink race against real provisioning runs: mallory, an unprivileged user the play configures, swaps her
 real ~/.qwen with a link to /root/.qwen through renameat2(RENAME_EXCHANGE) as fast as she can
-(tests/tools/swap_attack.py), while root runs the provision playbook 20 times, with OAuth credentials for her too.
+(tests/tools/swap_attack.py), while root runs the provision playbook 8 times, with OAuth credentials for her too.
 Root's directory and credentials must come out untouched; a run may refuse mallory, and then says so and why, and
-alice is configured all the same. (The unit tests run the same attack against 200 direct calls of each module.)"""
+alice is configured all the same. (The unit tests run the same attack against 200 direct calls of each module: the
+depth of the race is theirs; here it is the whole play's behaviour under it. In the runs of 2026-12-07, every one of
+20 runs met the link and refused mallory: 8 still make a run that never meets it vanishingly unlikely.)"""
 import json
 import os
 import time
@@ -10,7 +12,7 @@ import time
 from conftest import CANARY, GOOD_VARS
 from harness import TOOLS, docker
 
-RUNS = 20
+RUNS = 8
 ROOT_CREDS = {"access_token": "root-at", "refresh_token": "root-rt", "token_type": "Bearer",
               "expiry_date": int(time.time() * 1000) + 3600000}
 MALLORY_CREDS = {"access_token": "at-" + CANARY, "refresh_token": "rt-" + CANARY, "token_type": "Bearer",
