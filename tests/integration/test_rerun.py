@@ -73,22 +73,29 @@ def test_a_rerun_skips_the_users_files_unless_something_moved(runner, installed_
     run = runner.play(installed_host, good, "rerun-config-current")
     assert run.returncode == 0 and changed_counts(run.output) == [0], run.output[-3000:]
     assert task_status(run.output, USER_CONFIG) == "skipping"
+    # (name, what moves, probe, what the run restores, other inputs, then a run that must skip user_config again.)
+    # The run that skips is asked after the third and the last case only: it finds every file and the manifest as
+    # the cases before it left them, so a restore that left anything out of step (alice's .env, bob's ~/.qwen, the
+    # system file's mode) would make it run user_config again.
     cases = [
-        ("alice-env-mode", "chmod 0644 /home/alice/.qwen/.env", "stat -c %a /home/alice/.qwen/.env", "600", None),
-        ("bob-dir-mode", "chmod 0755 /home/bob/.qwen", "stat -c %a /home/bob/.qwen", "700", None),
-        ("bob-env-deleted", "rm /home/bob/.qwen/.env", "stat -c %a /home/bob/.qwen/.env", "600", None),
+        ("alice-env-mode", "chmod 0644 /home/alice/.qwen/.env", "stat -c %a /home/alice/.qwen/.env", "600", None,
+         False),
+        ("bob-dir-mode", "chmod 0755 /home/bob/.qwen", "stat -c %a /home/bob/.qwen", "700", None, False),
+        ("bob-env-deleted", "rm /home/bob/.qwen/.env", "stat -c %a /home/bob/.qwen/.env", "600", None, True),
         ("system-mode", "chmod 0666 /etc/qwen-code/settings.json", "stat -c %a /etc/qwen-code/settings.json", "644",
-         None),
+         None, False),
         ("an-input", "true", "grep -c usageStatisticsEnabled.:.true /etc/qwen-code/settings.json", "1",
-         {"qwen_code_usage_statistics": True}),
+         {"qwen_code_usage_statistics": True}, True),
     ]
-    for name, break_it, probe, want, other in cases:
+    for name, break_it, probe, want, other, again_too in cases:
         installed_host.sh(break_it)
         variables = dict(good, **(other or {}))
         run = runner.play(installed_host, variables, "rerun-config-%s" % name)
         assert run.returncode == 0, run.output[-3000:]
         assert task_status(run.output, USER_CONFIG) == "changed" and changed_counts(run.output) != [0], name
         assert installed_host.sh(probe).stdout.strip() == want, name
+        if not again_too:
+            continue
         again = runner.play(installed_host, variables, "rerun-config-%s-again" % name)
         assert again.returncode == 0 and changed_counts(again.output) == [0], again.output[-3000:]
         assert task_status(again.output, USER_CONFIG) == "skipping", name
