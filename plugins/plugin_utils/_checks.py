@@ -18,7 +18,6 @@ import posixpath
 import re
 
 from ansible.module_utils.compat.version import LooseVersion
-from ansible.module_utils.parsing.convert_bool import boolean
 from ansible_collections.qwenops.qwen_code.plugins.filter.input_problems import input_problems
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._config_inputs import configured_and_absent
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._host_facts import platform_problems
@@ -26,16 +25,12 @@ from ansible_collections.qwenops.qwen_code.plugins.module_utils._install_root im
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._known_artifacts import unknown_release_problem
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._releases import DEFAULT
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._user_names import USER_NAME
+from ansible_collections.qwenops.qwen_code.plugins.plugin_utils._decisions import flag, oauth
 
 VERSION = re.compile(r"^\d+\.\d+\.\d+$")
 SANDBOXES = [True, False, "", "docker", "podman", "true", "false"]
 # The release the role installs by default, named by the version check's advice (its one source: _releases.py).
 DEFAULT_RELEASE = DEFAULT
-
-
-def flag(value):
-    """Jinja's `| bool`."""
-    return boolean(value, strict=False)
 
 
 def _int(value):
@@ -168,9 +163,7 @@ def check_oauth_release(inp, plan):
 
 def check_oauth_users(inp):
     """Per-user OAuth credentials name configured users (never a token in a message)."""
-    # _decisions imports this module (flag): imported here, at call time
-    from ansible_collections.qwenops.qwen_code.plugins.plugin_utils import _decisions  # pylint: disable=import-outside-toplevel
-    shape = _decisions.oauth(inp)
+    shape = oauth(inp)
     if not shape["per_user"]:
         return []
     unknown = [name for name in shape["users"] if name not in inp["__qwen_code_user_names"]]

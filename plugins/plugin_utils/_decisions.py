@@ -14,10 +14,15 @@ __metaclass__ = type
 import posixpath
 import re
 
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._user_files import merge
-from ansible_collections.qwenops.qwen_code.plugins.plugin_utils._checks import flag
 
 SERIES = re.compile(r"^(\d+\.\d+)\.\d+$")
+
+
+def flag(value):
+    """Jinja's `| bool` (the checks use it too: _checks imports it from here)."""
+    return boolean(value, strict=False)
 
 
 def cli_version(inp):
