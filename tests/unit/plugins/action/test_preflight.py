@@ -126,7 +126,8 @@ class Connection(object):
 
 def call(args, task_vars, read):
     """Runs the action; returns (its result, the arguments install_info was called with, {} if it was not)."""
-    action = preflight.ActionModule(Task(args), Connection(), None, DataLoader(), Templar(loader=DataLoader()))
+    action = preflight.ActionModule(Task(args), Connection(), None, DataLoader(), Templar(loader=DataLoader()),
+                                    None)  # shared_loader_obj: required by ansible-core 2.16
     given = {}
 
     def execute_module(module_name, module_args, task_vars):
