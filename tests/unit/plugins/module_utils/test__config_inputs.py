@@ -165,7 +165,7 @@ def test_every_other_call_of_the_role_passes_only_specs_keys():
                 assert set(args["inputs"]) <= set(SPEC), (name, sorted(args["inputs"]))
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="the manifest is read only when it is root's (CI runs as root)")
+@pytest.mark.root  # the module reads the manifest only when it is root's: nox -s unit-root (tests/conftest.py)
 def test_every_input_reaches_the_module_and_its_recorded_digest(tmp_path):
     """The module records the digest of what it was given, equal to the controller's of the same inputs: every input
     of SPEC reaches it (a value the module did not see would give another digest)."""
