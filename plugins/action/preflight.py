@@ -5,9 +5,9 @@
 
 The checks are functions (plugins/plugin_utils/_checks.py) and so are the decisions (_decisions.py): this action
 gathers the role's variables once (_role_inputs.py), calls the checks of its entry point, reads the host with
-install_info, calls the host's checks and returns what it decided, whether user_config may be skipped included. Ansible evaluates every task in a worker of its
-own for every host, skipped or not, so a preflight of thirty assert and set_fact tasks cost a fleet thirty rounds of
-workers on every run; this is one."""
+install_info, calls the host's checks and returns what it decided (whether user_config may be skipped included).
+Ansible evaluates every task in a worker of its own for every host, skipped or not, so a preflight of thirty assert
+and set_fact tasks cost a fleet thirty rounds of workers on every run; this is one."""
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
@@ -17,7 +17,6 @@ import re
 
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.text.converters import to_bytes
-from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 from ansible_collections.qwenops.qwen_code.plugins.module_utils import _config_inputs
 from ansible_collections.qwenops.qwen_code.plugins.plugin_utils import _checks, _decisions, _role_inputs
@@ -108,7 +107,7 @@ class ActionModule(ActionBase):
 
         host = {}
         if read_host is not None:
-            if entry == "main" and boolean(read_host.get("drift", False), strict=False):
+            if entry == "main" and _decisions.flag(read_host.get("drift", False)):
                 # The digest of what user_config would be given: worked out only now, since it needs every input
                 # (checked above). A no_log option of install_info, which says whether the manifest records the
                 # same; never part of this action's result.

@@ -223,3 +223,19 @@ def test_the_role_calls_it_as_these_tests_do():
     args = task[0]["qwenops.qwen_code.preflight"]
     assert sorted(args) == ["entry", "read_host"] and args["read_host"]["drift"] == "{{ __users_too }}"
     assert args["entry"] == "{{ 'main' if __users_too else 'install' }}" and "inputs_digest" not in args["read_host"]
+
+
+def test_the_digest_names_the_oauth_users_the_preflight_decided():
+    """user_config's inputs name the OAuth users through the preflight's own decision (_decisions.oauth), so the digest
+    install_info compares is the one user_config records for a host with OAuth credentials too."""
+    creds = {"bob": {"access_token": "at-" + KEY, "refresh_token": "rt", "token_type": "Bearer", "expiry_date": 1}}
+    # the role's own expression (vars/main.yml), not a copy of it
+    with open(os.path.join(REPO, "roles", "qwen_code", "vars", "main.yml")) as f:
+        oauth_users = yaml.safe_load(f)[preflight.CONFIG_INPUTS]["oauth_users"]
+    config = dict(CONFIG_INPUTS, oauth_users=preflight.trust_as_template(oauth_users))
+    result, given = call(MAIN, role_vars(qwen_code_oauth_creds=creds, **{preflight.CONFIG_INPUTS: config}),
+                         host_read())
+    assert result["decided"]["oauth"] == {"per_user": True, "users": ["bob"]}
+    assert given["inputs_digest"] == preflight.inputs_digest(dict(EXPECTED_INPUTS, oauth_users=["bob"]))
+    assert given["inputs_digest"] != preflight.inputs_digest(EXPECTED_INPUTS)
+    assert KEY not in json.dumps(result)
