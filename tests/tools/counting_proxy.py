@@ -7,6 +7,7 @@ the hosts given with --allow are reachable through it (default: the npm registry
 
     python3 counting_proxy.py --port-file /tmp/proxy.port [--allow registry.npmjs.org] [--port 0]
                               [--auth-file FILE]   (FILE holds user:password: CONNECTs without it get 407)
+                              [--allow-port 443]   (upstream ports allowed, repeatable; default 443 only)
     curl http://127.0.0.1:$(cat /tmp/proxy.port)/stats      -> {"total_down": ..., "hosts": {...}}
     curl -X POST http://127.0.0.1:$(cat /tmp/proxy.port)/reset
 
@@ -62,7 +63,7 @@ def read_head(conn):
     return head.decode("latin-1"), rest
 
 
-def make_handler(counters, allowed, credentials=None):
+def make_handler(counters, allowed, credentials=None, ports=("443",)):
     class Handler(socketserver.BaseRequestHandler):
         def reply(self, status, body=b"", ctype="text/plain"):
             self.request.sendall(("HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %d\r\nConnection: close\r\n\r\n"
@@ -89,12 +90,12 @@ def make_handler(counters, allowed, credentials=None):
                         counters.unauthorized += 1
                     return self.reply("407 Proxy Authentication Required", b"credentials needed\n")
             host, port = (target.rsplit(":", 1) + [""])[:2]
-            if host not in allowed or port != "443":
+            if host not in allowed or port not in ports:
                 with counters.lock:
                     counters.refused.append(target)
                 return self.reply("403 Forbidden", b"not an allowed upstream\n")
             try:
-                upstream = socket.create_connection((host, 443), timeout=30)
+                upstream = socket.create_connection((host, int(port)), timeout=30)
             except OSError as e:
                 return self.reply("502 Bad Gateway", str(e).encode())
             counters.add(host, connection=True)
@@ -134,11 +135,13 @@ class Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
     allow_reuse_address = True
 
 
-def serve(port=0, allowed=("registry.npmjs.org",), credentials=None):
+def serve(port=0, allowed=("registry.npmjs.org",), credentials=None, ports=(443,)):
     """Starts the proxy in a background thread; returns (server, counters). server.server_address[1] is the port.
-    With credentials ("user:password"), a CONNECT without them is refused with 407."""
+    With credentials ("user:password"), a CONNECT without them is refused with 407. ports: the upstream ports a
+    CONNECT may name (443 only unless told)."""
     counters = Counters()
-    server = Server(("127.0.0.1", port), make_handler(counters, set(allowed), credentials))
+    server = Server(("127.0.0.1", port), make_handler(counters, set(allowed), credentials,
+                                                      {str(p) for p in ports}))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, counters
 
@@ -149,12 +152,13 @@ def main():
     parser.add_argument("--port-file")
     parser.add_argument("--allow", action="append", help="upstream host allowed (repeatable)")
     parser.add_argument("--auth-file", help="file holding user:password that clients must send")
+    parser.add_argument("--allow-port", action="append", type=int, help="upstream port allowed (repeatable; 443)")
     args = parser.parse_args()
     credentials = None
     if args.auth_file:
         with open(args.auth_file) as f:
             credentials = f.read().strip()
-    server = serve(args.port, args.allow or ["registry.npmjs.org"], credentials)[0]
+    server = serve(args.port, args.allow or ["registry.npmjs.org"], credentials, args.allow_port or [443])[0]
     port = server.server_address[1]
     if args.port_file:
         with open(args.port_file, "w") as f:
