@@ -320,9 +320,9 @@ function procEntry(address, port) {
   return `${procHex(address)}:${port.toString(16).toUpperCase().padStart(4, '0')}`;
 }
 
-// The uid owning the socket whose local end is (clientAddr, clientPort) and remote end (serverAddr, serverPort),
-// or null.
-function peerUid(clientAddr, clientPort, serverAddr, serverPort) {
+// Where to look for the socket whose local end is (clientAddr, clientPort) and remote end (serverAddr, serverPort):
+// [[file, local, remote], ...].
+function peerCandidates(clientAddr, clientPort, serverAddr, serverPort) {
   const candidates = [];
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i;
   const c4 = clientAddr.match(mapped);
@@ -335,19 +335,53 @@ function peerUid(clientAddr, clientPort, serverAddr, serverPort) {
   } else {
     candidates.push(['/proc/net/tcp6', procEntry(clientAddr, clientPort), procEntry(serverAddr, serverPort)]);
   }
-  for (const [file, local, remote] of candidates) {
-    let text;
-    try { text = fs.readFileSync(file, 'latin1'); } catch (e) { continue; }
-    const needle = ` ${local} ${remote} `;
-    const at = text.indexOf(needle);
-    if (at < 0) continue;
-    const lineEnd = text.indexOf('\n', at);
-    const fields = text.slice(at, lineEnd < 0 ? undefined : lineEnd).trim().split(/\s+/);
-    // local rem st tx:rx tr:when retrnsmt uid ...
-    const uid = Number(fields[6]);
-    if (Number.isInteger(uid)) return uid;
+  return candidates;
+}
+
+// The uid column of the line local -> remote in a table's text, or null.
+function uidIn(text, local, remote) {
+  const at = text.indexOf(` ${local} ${remote} `);
+  if (at < 0) return null;
+  const lineEnd = text.indexOf('\n', at);
+  const fields = text.slice(at, lineEnd < 0 ? undefined : lineEnd).trim().split(/\s+/);
+  const uid = Number(fields[6]); // local rem st tx:rx tr:when retrnsmt uid ...
+  return fields[6] !== undefined && Number.isInteger(uid) ? uid : null;
+}
+
+// The kernel generates /proc/net/tcp about a page per read() and the table grows with every socket (TIME_WAIT ones
+// too), so one read can take milliseconds on a busy host. Lookups are batched: every connection whose first request
+// arrives in the same turn of the event loop is answered from one read of each table.
+const peerWaiters = [];
+let peerScheduled = false;
+
+function readTable(file) {
+  try { return fs.readFileSync(file, 'latin1'); } catch (e) { return ''; }
+}
+
+function peerRound() {
+  peerScheduled = false;
+  const batch = peerWaiters.splice(0);
+  const cache = {};
+  for (const [candidates, cb] of batch) {
+    let uid = null;
+    for (const [file, local, remote] of candidates) {
+      if (cache[file] === undefined) cache[file] = readTable(file);
+      uid = uidIn(cache[file], local, remote);
+      if (uid !== null) break;
+    }
+    cb(uid);
   }
-  return null;
+}
+
+// Calls cb with the uid owning the client's end of socket (an accepted connection), or null.
+function peerUidOf(socket, cb) {
+  if (!socket.remoteAddress || !socket.localAddress) { cb(null); return; }
+  peerWaiters.push([peerCandidates(socket.remoteAddress, socket.remotePort, socket.localAddress, socket.localPort),
+    cb]);
+  if (!peerScheduled) {
+    peerScheduled = true;
+    setImmediate(peerRound);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -496,10 +530,20 @@ class Broker {
     entry.provider = route.provider;
 
     const socket = req.socket;
+    const go = () => this.checked(req, res, cfg, route, rawPath, query, entry, refuse, (n) => { counted = n; });
     if (socket.qwbPeerUid === undefined) {
-      socket.qwbPeerUid = socket.remoteAddress && socket.localAddress
-        ? peerUid(socket.remoteAddress, socket.remotePort, socket.localAddress, socket.localPort) : null;
+      peerUidOf(socket, (uid) => {
+        socket.qwbPeerUid = uid; // cached for the connection's next requests (keep-alive)
+        if (!socket.destroyed) go();
+      });
+      return;
     }
+    go();
+  }
+
+  // The rest of a request's checks, once the peer's uid is known.
+  checked(req, res, cfg, route, rawPath, query, entry, refuse, count) {
+    const socket = req.socket;
     entry.uid = socket.qwbPeerUid;
     if (socket.qwbPeerUid === null || socket.qwbPeerUid !== route.uid) {
       return refuse(403, 'token not valid for this account',
@@ -532,7 +576,7 @@ class Broker {
     if (mine >= limits.max_streams_per_user) {
       return refuse(429, 'too many concurrent requests for this account', 'max_streams_per_user');
     }
-    counted = route.uid;
+    count(route.uid);
     this.active += 1;
     this.perUid.set(route.uid, mine + 1);
     this.forward(req, res, cfg, route, rest + stripKeyParam(query), entry, refuse);
@@ -939,7 +983,8 @@ function main() {
   if (args.command === 'serve') serve(args); else supervise(args);
 }
 
-module.exports = { authHeaderFor, allowList, badPath, bypassesProxy, parseConfig, procHex, peerUid, stripKeyParam,
+module.exports = { authHeaderFor, allowList, badPath, bypassesProxy, parseConfig, procHex, peerCandidates, uidIn,
+  stripKeyParam,
   tokenOf, ConfigError };
 
 if (require.main === module) main();
