@@ -16,6 +16,8 @@ import re
 from ansible.errors import AnsibleFilterError
 from ansible_collections.qwenops.qwen_code.plugins.filter.input_problems import _url
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._auth_types import AUTH_TYPES
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._key_broker import HOST as BROKER_HOST
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._key_broker import broker_url, token_for
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._presets import PROVIDER_PRESETS, preset_url
 # The one recursive merge (qwen_code_settings wins over the role's keys).
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._user_files import merge
@@ -250,6 +252,22 @@ def _settings(providers, auth_type, wire_api, oauth_model=None):
     return settings
 
 
+def _files(providers, auth_type, defaults, release, brokered=False):
+    """(env, settings) of one user's files for these providers: the default provider's own variables, each
+    provider's key variable, the proxies; the managed settings with qwen_code_settings merged over them."""
+    env = _standard_env(providers[0]) if providers else {}
+    for entry in providers:
+        env[key_variable(entry["name"])] = entry["api_key"]
+    env.update(defaults.get("proxy_env") or {})
+    if brokered and ("HTTPS_PROXY" in env or "HTTP_PROXY" in env):
+        # qwen reaches the broker on loopback, never through the proxy (the broker uses the proxy itself)
+        listed = [h.strip() for h in env.get("NO_PROXY", "").split(",") if h.strip()]
+        env["NO_PROXY"] = ",".join(listed + [h for h in (BROKER_HOST,) if h not in listed])
+    settings = merge(_settings(providers, auth_type, release.get("wire_api"), defaults.get("model")),
+                     defaults.get("settings") or {})
+    return env, settings
+
+
 def _protocol(group, wire_api):
     """The auth type the CLI speaks to a modelProviders entry of group with wireApi wire_api (None: none it knows)."""
     for auth_type, spec in AUTH_TYPES.items():
@@ -291,11 +309,17 @@ def provider_plans(users, defaults, release):
     auth_type, providers: [{name, auth_type, models}]: no keys), env (name -> the .env variables: holds keys),
     settings (name -> the managed settings: no keys) and checks (one per distinct auth type, endpoint and key that
     the users' env and settings send, see _sent_keys: id, auth_type, base_url, api_key, model, key_name, providers,
-    users)."""
+    users).
+
+    With defaults' key_broker ({port}: qwen_code_key_isolation), each user's files name the broker
+    (module_utils/_key_broker.py: broker_url) and a token of that user's (token_for) instead of each provider's
+    endpoint and key, and routes lists what the broker needs per token (token, user, provider, protocol, upstream,
+    key: holds keys). The checks stay on the providers and keys themselves. A qwen-oauth user is refused then."""
     if not isinstance(defaults, dict) or not isinstance(release, dict):
         raise AnsibleFilterError("provider_plans needs defaults and release dicts")
     plan = _Plan(defaults, release)
-    out = dict(problems=plan.problems, names=[], users={}, checks=[], env={}, settings={})
+    out = dict(problems=plan.problems, names=[], users={}, checks=[], env={}, settings={}, routes=[])
+    broker = defaults.get("key_broker") or None
     if not isinstance(users, list) or not users:
         plan.problem("qwen_code_users must be a non-empty list of existing account names, e.g. qwen_code_users: "
                      "[alice, bob]")
@@ -312,12 +336,7 @@ def provider_plans(users, defaults, release):
         out["names"].append(name)
         if providers is None:
             continue
-        env = _standard_env(providers[0]) if providers else {}
-        for entry in providers:
-            env[key_variable(entry["name"])] = entry["api_key"]
-        env.update(defaults.get("proxy_env") or {})
-        settings = merge(_settings(providers, auth_type, release.get("wire_api"), defaults.get("model")),
-                         defaults.get("settings") or {})
+        env, settings = _files(providers, auth_type, defaults, release)
         owners = dict((key_variable(e["name"]), e["name"]) for e in providers)
         if providers:
             # (only to name the provider in the check's messages: its key is also in its protocol's own variable)
@@ -332,6 +351,22 @@ def provider_plans(users, defaults, release):
         out["users"][name] = dict(
             auth_type=auth_type,
             providers=[dict(name=e["name"], auth_type=e["auth_type"], models=e["models"]) for e in providers])
+        if broker and providers:
+            # The files point at the broker with a token of this user's; the broker holds the key (its routes). The
+            # checks above stay on the provider itself, with the key: the broker passes exactly that pair on.
+            via_broker = []
+            for entry in providers:
+                token = token_for(entry["api_key"], name, entry["name"], entry["base_url"])
+                out["routes"].append(dict(token=token, user=name, provider=entry["name"],
+                                          protocol=entry["auth_type"], upstream=entry["base_url"],
+                                          key=entry["api_key"]))
+                via_broker.append(dict(entry, api_key=token,
+                                     base_url=broker_url(broker["port"], entry["name"], entry["base_url"])))
+            env, settings = _files(via_broker, auth_type, defaults, release, brokered=True)
+        elif broker:
+            plan.problem("qwen_code_users[%s] signs in with qwen-oauth, whose tokens the key broker cannot hold "
+                         "(qwen refreshes them itself): give %s a provider with a key, or set "
+                         "qwen_code_key_isolation: false" % (name, name))
         out["env"][name] = env
         out["settings"][name] = settings
     for check in checks.values():

@@ -22,6 +22,7 @@ from ansible_collections.qwenops.qwen_code.plugins.filter.input_problems import 
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._config_inputs import configured_and_absent
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._host_facts import platform_problems
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._install_root import root_problems
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._key_broker import port_problem
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._known_artifacts import unknown_release_problem
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._releases import DEFAULT
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._user_names import USER_NAME
@@ -195,6 +196,28 @@ def check_node_private(inp, plan):
                      "version such as 22.23.3." % (version, plan["cli_version"], major))
 
 
+def check_key_isolation(inp):
+    """qwen_code_key_isolation's port, account and what it cannot be combined with (its qwen-oauth users are
+    provider_plans' problem, check_providers)."""
+    if not flag(inp["qwen_code_key_isolation"]):
+        return []
+    account = inp["qwen_code_key_broker_account"]
+    if not isinstance(account, str) or not USER_NAME.match(account) or account == "root":
+        return _messages("qwen_code_key_broker_account must be the name of a system account for the broker alone "
+                         "(e.g. qwen-broker), never root.")
+    if account in (inp["__qwen_code_user_names"] or []):
+        return _messages("qwen_code_key_broker_account %s is also in qwen_code_users: the broker's account holds "
+                         "every user's key, so no user may log in as it." % account)
+    problem = port_problem(inp["qwen_code_key_broker_port"])
+    if problem:
+        return _messages(problem + ".")
+    if inp["qwen_code_sandbox"] not in ("", False, "false"):
+        return _messages("qwen_code_key_isolation cannot be combined with qwen_code_sandbox %s: a sandboxed qwen runs "
+                         "in a container, whose connections the broker cannot tell apart by user. Set "
+                         "qwen_code_sandbox to false or empty." % inp["qwen_code_sandbox"])
+    return []
+
+
 def check_providers(plan_problems):
     """Each user's providers and keys (filter/provider_plans.py's problems; never a key in a message)."""
     return _messages(*(plan_problems or []))
@@ -313,7 +336,8 @@ def run_release_checks(entry, inp, plan, plan_problems):
         steps.append(("policy", lambda: check_policy(inp, plan)))
     steps.append(("node_private", lambda: check_node_private(inp, plan)))
     if users_too:
-        steps += [("providers", lambda: check_providers(plan_problems())),
+        steps += [("key_isolation", lambda: check_key_isolation(inp)),
+                  ("providers", lambda: check_providers(plan_problems())),
                   ("oauth_release", lambda: check_oauth_release(inp, plan)),
                   ("oauth_users", lambda: check_oauth_users(inp))]
     return _first(steps)

@@ -123,7 +123,12 @@ def input_plan(inp):
             "system_defaults": system_defaults(inp, row),
             "verify": {"wanted": flag(inp["qwen_code_verify_provider"]) or flag(inp["qwen_code_smoke_test"]),
                        "mode": inp["qwen_code_verify"]},
-            "oauth": oauth(inp)}
+            "oauth": oauth(inp), "key_broker": key_broker(inp)}
+
+
+def key_broker(inp):
+    """What provider_plans is given for qwen_code_key_isolation: the broker's port, or None without isolation."""
+    return {"port": inp["qwen_code_key_broker_port"]} if flag(inp["qwen_code_key_isolation"]) else None
 
 
 def oauth(inp):

@@ -53,6 +53,9 @@ VARIABLES = {
     "qwen_code_mcp_allowed": [],
     "qwen_code_mcp_excluded": [],
     "qwen_code_users_absent": [],
+    "qwen_code_key_isolation": False,
+    "qwen_code_key_broker_port": 1009,
+    "qwen_code_key_broker_account": "qwen-broker",
     "qwen_code_keep_releases": 1,
     # The role's tables and constants (vars/main.yml).
     "__qwen_code_releases": {},

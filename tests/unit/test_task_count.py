@@ -25,6 +25,7 @@ EXPECTED = [
     ("Refuse one refresh token for several hosts or users", "once"),
     ("Fetch Node, npm and qwen once for all hosts, verified, into", "once"),
     ("Install what this host lacks", "host"),
+    ("Run the key broker, or remove it (qwen_code_key_isolation)", "host"),
     ("Write the system settings and, for each user, ~/.qwen, its .env, settings.json and trusted folders", "host"),
     ("Deploy credentials, verify the provider, remove releases no longer kept (what this host needs of them)", "host"),
     ("Uninstall everything the role made (qwen_code_state absent)", "host"),

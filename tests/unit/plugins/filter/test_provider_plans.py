@@ -221,3 +221,50 @@ def test_a_check_names_every_variable_that_holds_its_key():
     names = dict((c["base_url"], c["key_name"]) for c in out["checks"])
     assert names == {"https://elsewhere.example.com/v1": "the key of openrouter for alice (QWENOPS_KEY_OPENROUTER)",
                      "https://openrouter.ai/api/v1": "the key of openrouter for alice (OPENAI_API_KEY)"}
+
+
+BROKER = {"port": 1009}
+
+
+def test_isolation_gives_each_user_tokens_and_the_broker_instead_of_keys_and_endpoints():
+    providers = [dict(name="or", auth_type="openai", base_url="https://openrouter.ai/api/v1", api_key=KEY,
+                      models=["m1"]),
+                 dict(name="an", auth_type="anthropic", base_url="https://api.anthropic.com", api_key=KEY + "-an",
+                      models=["m2"])]
+    out = plans(["alice", {"name": "bob", "providers": providers[:1]}], providers=providers, key_broker=BROKER,
+                proxy_env={"HTTPS_PROXY": "http://proxy:3128", "NO_PROXY": "corp"})
+    assert out["problems"] == []
+    text = json.dumps([out["env"], out["settings"]])
+    assert KEY not in text
+    alice = out["env"]["alice"]
+    assert alice["OPENAI_BASE_URL"] == "http://127.0.0.1:1009/or/api/v1"
+    assert alice["OPENAI_API_KEY"] == alice["QWENOPS_KEY_OR"] and alice["QWENOPS_KEY_OR"].startswith("qwb-")
+    assert alice["NO_PROXY"] == "corp,127.0.0.1" and alice["HTTPS_PROXY"] == "http://proxy:3128"
+    urls = dict((e["envKey"], e["baseUrl"]) for group in out["settings"]["alice"]["modelProviders"].values()
+                for e in group)
+    assert urls == {"QWENOPS_KEY_OR": "http://127.0.0.1:1009/or/api/v1", "QWENOPS_KEY_AN": "http://127.0.0.1:1009/an"}
+    # A token per user and provider; the broker's routes hold the keys, the checks stay on the provider itself
+    routes = dict(((r["user"], r["provider"]), r) for r in out["routes"])
+    assert sorted(routes) == [("alice", "an"), ("alice", "or"), ("bob", "or")]
+    assert routes[("alice", "or")]["token"] != routes[("bob", "or")]["token"]
+    assert routes[("alice", "an")] == dict(token=out["env"]["alice"]["QWENOPS_KEY_AN"], user="alice", provider="an",
+                                          protocol="anthropic", upstream="https://api.anthropic.com", key=KEY + "-an")
+    assert sorted((c["base_url"], c["api_key"]) for c in out["checks"]) == [
+        ("https://api.anthropic.com", KEY + "-an"), ("https://openrouter.ai/api/v1", KEY)]
+    # The same inputs give the same tokens (a re-run changes nothing); a rotated key gives new ones
+    assert plans(["alice"], providers=providers, key_broker=BROKER)["env"]["alice"] == dict(
+        (k, v) for k, v in alice.items() if "PROXY" not in k)
+    rotated = [dict(providers[0], api_key="sk-new")]
+    assert plans(["alice"], providers=rotated, key_broker=BROKER)["env"]["alice"]["QWENOPS_KEY_OR"] != \
+        alice["QWENOPS_KEY_OR"]
+
+
+def test_without_isolation_there_are_no_routes():
+    assert plans(["alice"])["routes"] == []
+
+
+def test_isolation_refuses_qwen_oauth_users():
+    out = plans(["alice", {"name": "bob", "auth_type": "qwen-oauth"}], key_broker=BROKER)
+    assert out["problems"] == [
+        "qwen_code_users[bob] signs in with qwen-oauth, whose tokens the key broker cannot hold (qwen refreshes them "
+        "itself): give bob a provider with a key, or set qwen_code_key_isolation: false"]

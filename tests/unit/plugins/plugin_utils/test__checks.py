@@ -302,3 +302,23 @@ def test_host_checks_of_each_entry():
     assert _checks.run_host_checks("uninstall", inp, p, homeless, "web1")[0] == "host_recorded_root"
     assert _checks.run_warnings("install", inputs(qwen_code_version="0.12.0"), plan(qwen_code_version="0.12.0")[1]) \
         == []
+
+
+@pytest.mark.parametrize("change, expected", [
+    (dict(qwen_code_key_isolation=False, qwen_code_key_broker_port=80000), []),
+    (dict(qwen_code_key_isolation=True), []),
+    (dict(qwen_code_key_isolation=True, qwen_code_key_broker_port=8080),
+     ["qwen_code_key_broker_port must be a port below 1024 (8080): only root can bind those, so no user can listen "
+      "there in the broker's place."]),
+    (dict(qwen_code_key_isolation=True, qwen_code_key_broker_account="root"),
+     ["qwen_code_key_broker_account must be the name of a system account for the broker alone (e.g. qwen-broker), "
+      "never root."]),
+    (dict(qwen_code_key_isolation=True, qwen_code_key_broker_account="alice", __qwen_code_user_names=["alice"]),
+     ["qwen_code_key_broker_account alice is also in qwen_code_users: the broker's account holds every user's key, "
+      "so no user may log in as it."]),
+    (dict(qwen_code_key_isolation=True, qwen_code_sandbox="docker"),
+     ["qwen_code_key_isolation cannot be combined with qwen_code_sandbox docker: a sandboxed qwen runs in a "
+      "container, whose connections the broker cannot tell apart by user. Set qwen_code_sandbox to false or empty."]),
+])
+def test_key_isolation(change, expected):
+    assert _checks.check_key_isolation(inputs(**change)) == expected
