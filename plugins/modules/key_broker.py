@@ -323,7 +323,29 @@ def _systemctl(module, *args):
     return module.run_command(["systemctl"] + list(args))
 
 
+PORT_START = "/proc/sys/net/ipv4/ip_unprivileged_port_start"
+
+
+def port_start_problem(port, path=PORT_START):
+    """A message when users may bind port on this host (net.ipv4.ip_unprivileged_port_start at or below it: Docker
+    sets it to 0 in containers), else None."""
+    data = _read(path)
+    try:
+        start = int(data.decode("ascii").strip())
+    except (AttributeError, ValueError, UnicodeDecodeError):
+        return None  # a kernel without the setting (before 4.11): ports below 1024 are root's
+    if start > port:
+        return None
+    return ("net.ipv4.ip_unprivileged_port_start is %d on this host, so any user may listen on 127.0.0.1:%d in the "
+            "key broker's place: set it to 1024 (sysctl -w net.ipv4.ip_unprivileged_port_start=1024 and a file in "
+            "/etc/sysctl.d; in a container, docker run --sysctl net.ipv4.ip_unprivileged_port_start=1024)%s"
+            % (start, port, ", or choose a qwen_code_key_broker_port below %d" % start if start > 1 else ""))
+
+
 def present(module, p, actions):
+    problem = port_start_problem(p["port"])
+    if problem:
+        module.fail_json(msg=problem)
     for r in p["routes"]:
         if r.get("protocol") not in PROTOCOLS:
             module.fail_json(msg="a route of %s has an unknown protocol" % r.get("user"))

@@ -632,3 +632,30 @@ def test_log_lines_hold_no_secret(brokers, main_broker, workdir):
     for name, text in texts:
         for s in SECRETS + [PROMPT]:
             assert s not in text, "%s holds a secret or the prompt" % name
+
+
+@pytest.mark.parametrize("protocol, base, method, path, allowed", [
+    # model ids as qwen sends them, with a slash (qwen/qwen3-coder)
+    ("gemini", "", "POST", "/v1beta/models/qwenops/stub-coder:streamGenerateContent", True),
+    ("gemini", "", "POST", "/v1beta/models/gemini-2.5-pro:countTokens", True),
+    ("gemini", "", "POST", "/v1beta/models/m:deleteEverything", False),
+    ("gemini", "", "POST", "/v1beta/files", False),
+    ("vertex-ai", "", "POST", "/v1beta1/publishers/google/models/qwen/coder:generateContent", True),
+    ("vertex-ai", "", "POST", "/v1beta1/publishers/qwen/models/coder:streamGenerateContent", True),
+    ("vertex-ai", "", "POST", "/v1beta1/projects/p/locations/l/batchPredictionJobs", False),
+    ("openai", "/api/v1", "GET", "/api/v1/models/qwen/qwen3-coder", True),
+    ("openai", "/api/v1", "POST", "/api/v1/chat/completions", True),
+    ("openai", "/api/v1", "POST", "/api/v1/responses", True),  # an openai entry may have wireApi responses
+    ("openai-responses", "/v1", "POST", "/v1/responses", True),
+    ("openai", "/api/v1", "POST", "/v1/chat/completions", False),  # outside the endpoint's path
+    ("anthropic", "", "POST", "/v1/messages/count_tokens", True),
+    ("anthropic", "", "POST", "/v1/messages/batches", False),
+])
+def test_the_allow_list_by_protocol(node, protocol, base, method, path, allowed):
+    script = """
+    const b = require(%s);
+    const hit = b.allowList(%s, %s).some(([m, re]) => m === %s && re.test(%s));
+    console.log(JSON.stringify(hit));
+    """ % tuple(json.dumps(v) for v in (BROKER, protocol, base, method, path))
+    out = subprocess.run([node, "-e", script], capture_output=True, text=True, check=True).stdout
+    assert json.loads(out) is allowed

@@ -82,7 +82,8 @@ function escapeRe(s) {
 function allowList(protocol, basePath) {
   const B = escapeRe(basePath);
   const B1 = escapeRe(basePath.replace(/\/v1$/, ''));
-  const M = '[A-Za-z0-9._-]+';
+  // A model id: qwen sends ids such as qwen/qwen3-coder as they are (`.` and `..` segments were refused before)
+  const M = '[A-Za-z0-9._-]+(?:/[A-Za-z0-9._-]+)*';
   const methods = '(generateContent|streamGenerateContent|countTokens)';
   if (protocol === 'openai' || protocol === 'openai-responses') {
     return [
@@ -106,7 +107,9 @@ function allowList(protocol, basePath) {
     ];
   }
   return [ // vertex-ai, express mode
-    ['POST', new RegExp(`^${B}/(v1beta1|v1)/publishers/google/models/${M}:${methods}$`), (m) => m[2]],
+    // (qwen's SDK sends a model "p/m" as publishers/p/models/m)
+    ['POST', new RegExp(`^${B}/(v1beta1|v1)/publishers/(?:google/models/${M}|[A-Za-z0-9._-]+/models/[A-Za-z0-9._-]+):${methods}$`),
+      (m) => m[2]],
   ];
 }
 
