@@ -177,7 +177,7 @@ ca_bundle:
   returned: always
   type: dict
 key_broker:
-  description: Whether a key broker is set up here (its config exists), for O(qwen_code_key_isolation).
+  description: Whether a key broker is set up here (its config exists), for C(qwen_code_key_isolation).
   returned: always
   type: dict
   contains:
