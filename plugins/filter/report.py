@@ -14,7 +14,7 @@ import datetime
 # The table's columns: (heading, row key).
 COLUMNS = (("Host", "host"), ("Status", "status"), ("OS", "os"), ("Arch", "arch"), ("Active", "active"),
            ("Installed", "releases"), ("Node", "node"), ("Users", "users"), ("OAuth expiry", "oauth"),
-           ("Settings drift", "settings_drift"), ("Provider", "provider"), ("Problems", "problems"))
+           ("Key isolation", "key_isolation"), ("Settings drift", "settings_drift"), ("Provider", "provider"), ("Problems", "problems"))
 _SETTINGS_FILES = ("settings.json", "trustedFolders.json")
 _MESSAGE_LENGTH = 300
 
@@ -56,7 +56,7 @@ def _failed_row(row, result):
 def report_row(host, result, check=None):
     """One host's row from its registered install_info result (and provider_check result, when one ran)."""
     row = dict(host=host, status="", os="", arch="", active="", releases=[], node="", users={}, users_ok=0,
-               oauth={}, settings_drift=[], provider=_provider(check), problems=[])
+               oauth={}, key_isolation="", settings_drift=[], provider=_provider(check), problems=[])
     result = result if isinstance(result, dict) else {}
     if result.get("unreachable") or result.get("failed") or result.get("skipped") or "os" not in result:
         return _failed_row(row, result)
@@ -80,6 +80,12 @@ def report_row(host, result, check=None):
     row["settings_drift"][:0] = ["%s %s" % (path, state) for path, state in sorted((drift.get("system") or {}).items())
                                  if state != "ok"]
     row["problems"] = list(result.get("problems") or [])
+    broker = result.get("key_broker") or {}
+    row["key_isolation"] = "off" if not broker.get("exists") else "on" if broker.get("answers") else "broker down"
+    if row["key_isolation"] == "broker down":
+        row["problems"].append("the key broker does not answer on 127.0.0.1:%s: users' qwen cannot reach their "
+                               "providers (systemctl status qwen-key-broker.socket qwen-key-broker.service, or "
+                               "/var/log/qwen-key-broker/broker.log; a run of the role starts it)" % broker.get("port"))
     if row["provider"] not in ("", "ok"):
         row["problems"].append("provider check: %s" % row["provider"])
     row["status"] = "problems" if row["problems"] else "ok"

@@ -22,6 +22,8 @@ __metaclass__ = type
 import hashlib
 import hmac
 import json
+import os
+import socket
 
 try:
     from urllib.parse import urlsplit
@@ -82,3 +84,40 @@ def config(port, routes, uids, https_proxy="", http_proxy="", no_proxy="", ca_fi
 def dumps(data):
     """config()'s file content: canonical, so that the same routes give the same bytes."""
     return json.dumps(data, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
+
+
+def health(port, timeout=2.0):
+    """(the broker's answer to GET /_broker/health as a dict, "") or (None, why not)."""
+    try:
+        conn = socket.create_connection((HOST, int(port)), timeout=timeout)
+        try:
+            conn.sendall(("GET /_broker/health HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n" % HOST)
+                         .encode("ascii"))
+            data = b""
+            while len(data) < 65536:
+                chunk = conn.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+        finally:
+            conn.close()
+        head, dummy, body = data.partition(b"\r\n\r\n")
+        if not head.startswith(b"HTTP/1.1 200"):
+            return None, head.split(b"\r\n")[0].decode("latin-1") or "no answer"
+        answer = json.loads(body.decode("utf-8"))
+        return (answer, "") if isinstance(answer, dict) else (None, "not a health answer")
+    except (OSError, ValueError) as e:
+        return None, str(e)
+
+
+def installed_state(path=CONFIG_PATH):
+    """What install_info reports of the broker: exists, and when it does, port and answers (its health)."""
+    try:
+        with open(path, "rb") as f:
+            port = json.loads(f.read().decode("utf-8"))["listen"]["port"]
+    except (IOError, OSError):
+        return {"exists": os.path.lexists(path)}
+    except (ValueError, KeyError, TypeError):
+        return {"exists": True, "port": None, "answers": False}
+    answer, dummy = health(port, timeout=1.0)
+    return {"exists": True, "port": port, "answers": answer is not None}

@@ -177,12 +177,18 @@ ca_bundle:
   returned: always
   type: dict
 key_broker:
-  description: Whether a key broker is set up here (its config exists), for C(qwen_code_key_isolation).
+  description: Whether a key broker is set up here (its config exists) and answers, for C(qwen_code_key_isolation).
   returned: always
   type: dict
   contains:
     exists:
       description: Whether C(/etc/qwen-code/broker/config.json) exists.
+      type: bool
+    port:
+      description: The broker's port (when its config exists).
+      type: int
+    answers:
+      description: Whether the broker answers its health request (when its config exists).
       type: bool
 links:
   description: For each path of O(links), whether it exists and, for a symbolic link, where it points.
@@ -258,7 +264,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._host_facts import host_os
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._drift import host_drift
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._install_root import ancestor_facts, package_owner
-from ansible_collections.qwenops.qwen_code.plugins.module_utils._key_broker import CONFIG_PATH as BROKER_CONFIG
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._key_broker import installed_state as broker_state
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._manifest import MANIFEST_PATH, load, redacted
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._npm_registry import installed_version, read_marker
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._staging import staging_dirs
@@ -388,7 +394,7 @@ def main():
         ca_bundle=dict(exists=ca_digest is not None, sha256=ca_digest),
         partial=partial_dirs(root),
         # Whether a key broker is set up (qwen_code_key_isolation): a run without isolation removes it.
-        key_broker=dict(exists=os.path.lexists(BROKER_CONFIG)),
+        key_broker=broker_state(),
         links=dict((path, dict(exists=os.path.lexists(path),
                                target=os.readlink(path) if os.path.islink(path) else None)) for path in p["links"]),
     )

@@ -119,19 +119,17 @@ actions:
 
 import grp
 import hashlib
-import json
 import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._atomic_write import atomic_write
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._key_broker import (
-    CONFIG_DIR, CONFIG_PATH, HOST, LOG_DIR, PIDFILE, PROTOCOLS, SCRIPT, UNIT, config, dumps, port_problem)
+    CONFIG_DIR, CONFIG_PATH, HOST, LOG_DIR, PIDFILE, PROTOCOLS, SCRIPT, UNIT, config, dumps, health, port_problem)
 
 UNIT_DIR = "/etc/systemd/system"
 SOCKET_UNIT = """# Written by the qwenops.qwen_code role (qwen_code_key_isolation). systemd binds the broker's port: a port
@@ -256,29 +254,11 @@ def _health(port, routes, timeout=15.0):
     deadline = time.time() + timeout
     last = "no answer"
     while time.time() < deadline:
-        try:
-            conn = socket.create_connection((HOST, port), timeout=2)
-            try:
-                conn.sendall(("GET /_broker/health HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n" % HOST)
-                             .encode("ascii"))
-                data = b""
-                while True:
-                    chunk = conn.recv(4096)
-                    if not chunk:
-                        break
-                    data += chunk
-            finally:
-                conn.close()
-            head, _, body = data.partition(b"\r\n\r\n")
-            if head.startswith(b"HTTP/1.1 200"):
-                answer = json.loads(body.decode("utf-8"))
-                if answer.get("routes") == routes:
-                    return True, ""
-                last = "it has %s routes, not %s" % (answer.get("routes"), routes)
-            else:
-                last = head.split(b"\r\n")[0].decode("latin-1")
-        except (OSError, ValueError) as e:
-            last = str(e)
+        answer, last = health(port)
+        if answer is not None and answer.get("routes") == routes:
+            return True, ""
+        if answer is not None:
+            last = "it has %s routes, not %s" % (answer.get("routes"), routes)
         time.sleep(0.1)
     return False, last
 

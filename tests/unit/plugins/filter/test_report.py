@@ -70,9 +70,9 @@ def test_markdown_table():
     text = report_markdown(report_rows(RESULTS))
     lines = text.splitlines()
     assert lines[0] == "5 hosts: failed 2, ok 1, problems 1, unreachable 1"
-    assert lines[2].startswith("| Host | Status | OS |") and lines[3] == "|" + "---|" * 12
+    assert lines[2].startswith("| Host | Status | OS |") and lines[3] == "|" + "---|" * 13
     table = lines[4:]
-    assert len(table) == 5 and all(line.count(" | ") == 11 for line in table)
+    assert len(table) == 5 and all(line.count(" | ") == 12 for line in table)
     assert table[0].startswith("| web1 | ok | Debian 12 | x86_64 | %s | 0.23.4<br>%s | 22.23.3 |" % (DEFAULT, DEFAULT))
     assert "ssh: \\| timed out" in table[2]  # a | in a message stays inside its cell
     assert "alice: 2026-01-01 00:00Z (expired)" in table[1]
@@ -80,3 +80,10 @@ def test_markdown_table():
 
 def test_no_hosts():
     assert report_markdown(report_rows({})).splitlines()[0] == "0 hosts: none"
+
+
+def test_key_isolation_on_off_and_a_broker_that_does_not_answer():
+    rows = report_rows({"off": OK_HOST, "on": dict(OK_HOST, key_broker={"exists": True, "port": 1009, "answers": True}),
+                        "down": dict(OK_HOST, key_broker={"exists": True, "port": 1009, "answers": False})})
+    assert [(r["key_isolation"], r["status"]) for r in rows] == [("off", "ok"), ("on", "ok"), ("broker down", "problems")]
+    assert rows[2]["problems"][0].startswith("the key broker does not answer on 127.0.0.1:1009")
