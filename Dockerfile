@@ -30,14 +30,18 @@ RUN apt-get update \
  && apt-get clean \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin
 ARG QWEN_CODE_VERSION
+# qwen's account (uid 1000: qwen and every command it runs) and the key broker's (a system account without a shell or
+# home: it alone reads the key; docs/IMAGE.md, "Key isolation").
 RUN useradd --create-home --uid 1000 --user-group --shell /bin/sh qwen \
+ && useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin qwen-broker \
  && mkdir /workspace && chown qwen:qwen /workspace
 COPY --from=build /opt/qwen-code /opt/qwen-code
 COPY --from=build /etc/qwen-code /etc/qwen-code
-COPY --from=build /usr/local/bin/qwen /usr/local/bin/qwen-entrypoint /usr/local/bin/
+COPY --from=build /usr/local/bin/qwen /usr/local/bin/qwen-entrypoint /usr/local/bin/qwen-key-broker /usr/local/bin/
 COPY --from=build --chown=1000:1000 /home/qwen/.qwen /home/qwen/.qwen
 ENV HOME=/home/qwen
-USER 1000:1000
+# No USER: the entrypoint starts as root, puts the key in the broker (its own account) and runs qwen as uid 1000 with
+# no capabilities and no-new-privileges (setpriv); `docker run --user` still works, without key isolation.
 WORKDIR /workspace
 ENTRYPOINT ["/usr/local/bin/qwen-entrypoint"]
 CMD ["--help"]

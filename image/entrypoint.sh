@@ -4,9 +4,35 @@
 #   OPENAI_*, ANTHROPIC_*, GEMINI_* (+ GOOGLE_GEMINI_BASE_URL), GOOGLE_* (Vertex AI express: GOOGLE_API_KEY,
 #   GOOGLE_MODEL, GOOGLE_VERTEX_BASE_URL); QWEN_AUTH_TYPE chooses among several, and openai-responses needs it.
 #   QWEN_TRUSTED_FOLDERS (colon-separated): folders whose .env and .qwen/settings.json qwen may honour.
-#   `check` asks the provider; anything else is passed to qwen.
+#   `check` asks the provider; `broker` runs only the key broker (two-container mode); anything else is passed to qwen.
+#   Key isolation (docs/IMAGE.md): started as root, the entrypoint gives the key to the key broker (its own account)
+#   and runs qwen as uid 1000 with a token only; QWEN_KEY_ISOLATION=on (default) | required | off.
+#   QWEN_BROKER=127.0.0.1:PORT + QWEN_BROKER_TOKEN: the key is in a broker container sharing this network namespace.
 set -eu
 me=qwen-code-headless
+uid=$(id -u)
+keys="OPENAI_API_KEY ANTHROPIC_API_KEY GEMINI_API_KEY GOOGLE_API_KEY"
+
+# Exec "$@" as qwen: from root, uid and gid 1000 for good, no supplementary groups, no capabilities (inheritable,
+# ambient and bounding sets cleared; the kernel clears the effective and permitted ones on the uid change) and
+# no-new-privileges. qwen and every command it runs are never root.
+as_qwen() {
+  if [ "$uid" = 0 ]; then
+    exec setpriv --reuid=1000 --regid=1000 --clear-groups --inh-caps=-all --ambient-caps=-all --bounding-set=-all \
+      --no-new-privs -- "$@"
+  fi
+  exec "$@"
+}
+forget_keys() {
+  for var in $keys; do unset "$var" "${var}_FILE"; done
+  unset QWEN_BROKER_TOKEN
+}
+
+isolation=${QWEN_KEY_ISOLATION:-on}
+case "$isolation" in
+  on|required|off) ;;
+  *) echo "$me: QWEN_KEY_ISOLATION '$isolation' is not one of on, required, off" >&2; exit 2 ;;
+esac
 
 # Folder trust is on in /etc/qwen-code/settings.json: qwen ignores the .env and .qwen/settings.json of a folder
 # that is not trusted (a mounted checkout cannot send the key elsewhere) and runs there with approval mode
@@ -33,6 +59,8 @@ if [ -z "${QWEN_CODE_TRUSTED_FOLDERS_PATH:-}" ]; then
   set +f
   IFS=$old_ifs
   printf '%s}\n' "$rules" >"$rules_dir/trustedFolders.json"
+  # qwen's own file (it runs as uid 1000 when the entrypoint starts as root)
+  if [ "$uid" = 0 ]; then chown -R 1000:1000 "$rules_dir"; fi
   QWEN_CODE_TRUSTED_FOLDERS_PATH=$rules_dir/trustedFolders.json
   export QWEN_CODE_TRUSTED_FOLDERS_PATH
 fi
@@ -44,6 +72,10 @@ for var in OPENAI_API_KEY ANTHROPIC_API_KEY GEMINI_API_KEY GOOGLE_API_KEY; do
     if [ ! -r "$file" ]; then echo "$me: ${var}_FILE=$file is not a readable file" >&2; exit 2; fi
     value=$(tr -d '\r\n' <"$file")
     export "$var=$value"
+    # Read here as root, the secret should be readable by root only: qwen's uid reading it defeats isolation.
+    if [ "$uid" = 0 ] && setpriv --reuid=1000 --regid=1000 --clear-groups test -r "$file" 2>/dev/null; then
+      exposed="${exposed:-}${var}_FILE=$file "
+    fi
   fi
 done
 
@@ -88,10 +120,95 @@ if [ ! -w "${HOME:-/nonexistent}" ]; then
 fi
 
 case "${1:-}" in
-  -v|--version|-h|--help) # The protocol, explicitly: openai-responses is never inferred, and a set of variables of another protocol must not
-# win by the CLI's own order of inference.
-exec qwen --auth-type "$auth" "$@" ;;
+  -v|--version|-h|--help)
+    # No provider is asked: no key is passed on.
+    if [ "$uid" = 0 ] && [ "$isolation" != off ]; then forget_keys; fi
+    # The protocol, explicitly: openai-responses is never inferred, and a set of variables of another protocol must
+    # not win by the CLI's own order of inference.
+    as_qwen qwen --auth-type "$auth" "$@" ;;
 esac
+
+# The key broker's port on loopback (below 1024: root binds it, the broker account gets the socket).
+broker_port=${QWEN_BROKER_PORT:-1009}
+case "$broker_port" in
+  ""|*[!0-9]*) echo "$me: QWEN_BROKER_PORT '$broker_port' is not a port number" >&2; exit 2 ;;
+esac
+
+# The path of a URL, without trailing slashes (what the broker keeps of the upstream URL: the client's base URL is
+# http://127.0.0.1:PORT/p + this path).
+url_path() {
+  printf '%s\n' "$1" | sed -n 's,^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*\([^?#]*\).*$,\1,p' | sed 's,/*$,,'
+}
+
+# Writes the broker's config (root:qwen-broker 0640 in a private directory) from this environment, with
+# qwen-key-broker image-config (the key is never quoted by this shell); sets broker_dir, broker_token, broker_url.
+broker_config() {
+  broker_dir=$(mktemp -d /tmp/qwen-key-broker.XXXXXX)
+  chgrp qwen-broker "$broker_dir" && chmod 0750 "$broker_dir"
+  ca=${NODE_EXTRA_CA_CERTS:-}
+  if [ -z "$ca" ] && [ -f /etc/qwen-code/ca-bundle.pem ]; then ca=/etc/qwen-code/ca-bundle.pem; fi
+  out=$(QWEN_AUTH_TYPE="$auth" qwen-key-broker image-config --out "$broker_dir/config.json" \
+    --listen "127.0.0.1:$1" --ca-file "$ca") || exit 2
+  chgrp qwen-broker "$broker_dir/config.json" && chmod 0640 "$broker_dir/config.json"
+  broker_token=$(printf '%s\n' "$out" | sed -n 1p)
+  broker_url=$(printf '%s\n' "$out" | sed -n 2p)
+}
+
+# The supervisor, as root with a clean environment: binds the port, runs the broker as qwen-broker.
+supervise() {
+  env -i PATH=/usr/local/bin:/usr/bin:/bin qwen-key-broker supervise --config "$broker_dir/config.json" \
+    --user qwen-broker --log "$1" --pidfile "$broker_dir/broker.pid"
+}
+
+if [ "${1:-}" = broker ]; then
+  # Two-container mode, the broker's side: only the broker runs here (docs/IMAGE.md).
+  if [ "$uid" != 0 ]; then
+    echo "$me: broker: the broker container must start as root (it binds the port, then runs the broker as the" \
+      "account qwen-broker): run it without --user" >&2
+    exit 2
+  fi
+  missing=""
+  [ -n "$auth" ] && eval "[ -n \"\${$key:-}\" ]" || missing="$missing one protocol's key (or <KEY>_FILE),"
+  [ -z "$auth" ] || [ -n "$base_optional" ] || eval "[ -n \"\${$base:-}\" ]" ||
+    missing="$missing $base (or QWEN_PROVIDER=<preset>),"
+  [ -n "${QWEN_BROKER_TOKEN:-}" ] ||
+    missing="$missing QWEN_BROKER_TOKEN (the agent containers' token, e.g. \$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \\n')),"
+  if [ -n "$missing" ]; then echo "$me: broker: set${missing%,}" >&2; exit 2; fi
+  broker_config "$broker_port"
+  hint="-e QWEN_AUTH_TYPE=$auth -e $model"
+  [ -n "$base_optional" ] || hint="$hint -e $base"
+  echo "$me: key broker for $auth on 127.0.0.1:$broker_port (route uid 1000); agent containers:" \
+    "--network container:<this container> -e QWEN_BROKER=127.0.0.1:$broker_port -e QWEN_BROKER_TOKEN $hint" >&2
+  forget_keys
+  # Its log on this container's output (docker logs): one JSON line per request, never a key or token.
+  exec env -i PATH=/usr/local/bin:/usr/bin:/bin qwen-key-broker supervise --config "$broker_dir/config.json" \
+    --user qwen-broker --log /proc/self/fd/1 --pidfile "$broker_dir/broker.pid"
+fi
+
+# Two-container mode, the agent's side: the key is in a broker container that shares this network namespace.
+client=""
+if [ -n "${QWEN_BROKER:-}" ]; then
+  case "$QWEN_BROKER" in
+    127.0.0.1:[0-9]*) ;;
+    *) echo "$me: QWEN_BROKER '$QWEN_BROKER' must be 127.0.0.1:PORT (the broker container's loopback)" >&2; exit 2 ;;
+  esac
+  for var in $keys; do
+    if eval "[ -n \"\${$var:-}\" ]"; then
+      echo "$me: QWEN_BROKER is set: $var belongs to the broker container only, not to this one" >&2; exit 2
+    fi
+  done
+  if [ -z "$auth" ]; then
+    echo "$me: QWEN_BROKER is set: set QWEN_AUTH_TYPE too (openai, openai-responses, anthropic, gemini, vertex-ai)" >&2
+    exit 2
+  fi
+  if [ -z "${QWEN_BROKER_TOKEN:-}" ]; then
+    echo "$me: QWEN_BROKER is set: set QWEN_BROKER_TOKEN, the broker container's token" >&2; exit 2
+  fi
+  client=1
+  upstream=""
+  eval "upstream=\${$base:-}"
+  export "$key=$QWEN_BROKER_TOKEN"
+fi
 
 if [ -z "$auth" ]; then
   echo "$me: no provider configured: set one protocol's variables, e.g. OPENAI_API_KEY (or OPENAI_API_KEY_FILE) +" \
@@ -110,6 +227,22 @@ if [ -n "$missing" ]; then
 fi
 export QWEN_AUTH_TYPE="$auth"
 
+proxies="${HTTPS_PROXY:-}${https_proxy:-}${HTTP_PROXY:-}${http_proxy:-}"
+through_broker() {  # $1: the broker's base URL for qwen: the protocol's key and base URL variables become the broker's
+  forget_keys
+  export "$key=$token"
+  export "$base=$1"
+  if [ -n "$proxies" ]; then
+    np=${NO_PROXY:-${no_proxy:-}}
+    NO_PROXY="${np:+$np,}127.0.0.1" no_proxy="${np:+$np,}127.0.0.1"
+    export NO_PROXY no_proxy
+  fi
+}
+if [ -n "$client" ]; then
+  token=$QWEN_BROKER_TOKEN
+  through_broker "http://$QWEN_BROKER/p$(url_path "$upstream")"
+fi
+
 if [ "${1:-}" = check ]; then
   shift
   # The collection's own provider check (image/check.py and the modules it imports, bundled by build_check.py) on
@@ -120,8 +253,56 @@ if [ "${1:-}" = check ]; then
   SSL_CERT_FILE=/opt/qwen-code/image/node-roots.pem
   export SSL_CERT_FILE
   unset SSL_CERT_DIR
-  exec /usr/bin/python3 -I -S /opt/qwen-code/image/check.pyz "$@"
+  # No agent runs in a check: it asks the provider with the key itself (or through QWEN_BROKER), as uid 1000.
+  as_qwen /usr/bin/python3 -I -S /opt/qwen-code/image/check.pyz "$@"
+fi
+
+if [ -z "$client" ] && [ "$isolation" != off ]; then
+  if [ "$uid" != 0 ]; then
+    why="the container runs as uid $uid, not root, so the entrypoint cannot hide the key from qwen"
+    if [ "$isolation" = required ]; then
+      echo "$me: QWEN_KEY_ISOLATION=required: $why; start it as root (no --user: it runs qwen as uid 1000 itself)" \
+        "or use the two-container mode (QWEN_BROKER, docs/IMAGE.md)" >&2
+      exit 2
+    fi
+    echo "$me: key isolation is off: $why (commands qwen runs can read it); start it as root (no --user) or use" \
+      "the two-container mode (QWEN_BROKER, docs/IMAGE.md); QWEN_KEY_ISOLATION=off silences this" >&2
+  else
+    if [ -n "${exposed:-}" ]; then
+      why="${exposed% } is readable by qwen's uid 1000, so the agent can read the key: mount it readable by root only (e.g. mode 0400)"
+      if [ "$isolation" = required ]; then echo "$me: QWEN_KEY_ISOLATION=required: $why" >&2; exit 2; fi
+      echo "$me: warning: $why" >&2
+    fi
+    # The broker on 127.0.0.1:1009 (or the next free port up to 1018, unless QWEN_BROKER_PORT chooses one).
+    last=$broker_port
+    [ -n "${QWEN_BROKER_PORT:-}" ] || last=$((broker_port + 9))
+    port=$broker_port
+    while :; do
+      broker_config "$port"
+      supervise "$broker_dir/broker.log" </dev/null >/dev/null 2>>"$broker_dir/supervisor.log" &
+      pid=$!
+      # The supervisor writes its pidfile once it holds the port, or exits when the port is taken.
+      while [ ! -s "$broker_dir/broker.pid" ] && kill -0 "$pid" 2>/dev/null; do sleep 0.01; done
+      [ -s "$broker_dir/broker.pid" ] && break
+      rm -rf "$broker_dir"
+      if [ "$port" -ge "$last" ]; then
+        range=$broker_port
+        [ "$last" = "$broker_port" ] || range="$broker_port-$last"
+        echo "$me: the key broker cannot bind 127.0.0.1:$range (in use: --network host?); set QWEN_BROKER_PORT to" \
+          "a free port, or QWEN_KEY_ISOLATION=off" >&2
+        exit 2
+      fi
+      port=$((port + 1))
+    done
+    if ! qwen-key-broker wait --listen "127.0.0.1:$port" --timeout-ms 10000; then
+      echo "$me: the key broker did not answer on 127.0.0.1:$port within 10 s; the end of its log:" >&2
+      tail -n 5 "$broker_dir/supervisor.log" "$broker_dir/broker.log" >&2
+      exit 2
+    fi
+    token=$broker_token
+    through_broker "$broker_url"
+  fi
 fi
 # The protocol, explicitly: openai-responses is never inferred, and a set of variables of another protocol must not
 # win by the CLI's own order of inference.
-exec qwen --auth-type "$auth" "$@"
+as_qwen qwen --auth-type "$auth" "$@"

@@ -1,7 +1,11 @@
 """The container image: built from this checkout (cached base, no registry), qwen as a non-root ENTRYPOINT,
-configured only at run time, answering through the stub provider on the host's loopback."""
+configured only at run time, answering through the stub provider on the host's loopback; its key isolation (the
+entrypoint starts as root, the key broker holds the key, qwen runs as uid 1000 with a token only)."""
 import json
 import os
+import re
+import secrets
+import socket
 import subprocess
 import time
 
@@ -53,12 +57,17 @@ def test_version(image):
     assert proc.returncode == 0 and proc.stdout.strip() == DEFAULT
 
 
-def test_runs_as_non_root_in_workspace(image):
-    proc = run(["docker", "run", "--rm", "--entrypoint", "sh", image, "-c", "id -u; pwd; echo $HOME"])
-    uid, cwd, home = proc.stdout.split()
-    assert uid != "0" and cwd == "/workspace" and home == "/home/qwen"
+def test_starts_as_root_in_workspace(image):
+    """No USER: the entrypoint starts as root (to hand the key to the broker) and runs qwen as uid 1000 (shown by
+    test_isolated_yolo_run_cannot_read_the_key); the broker's account exists, without a shell."""
+    proc = run(["docker", "run", "--rm", "--entrypoint", "sh", image, "-c",
+                "id -u; pwd; echo $HOME; getent passwd qwen-broker | cut -d: -f3,7"])
+    uid, cwd, home, broker = proc.stdout.split()
+    assert uid == "0" and cwd == "/workspace" and home == "/home/qwen"
+    broker_uid, shell = broker.split(":")
+    assert broker_uid not in ("0", "1000") and shell == "/usr/sbin/nologin"
     config = json.loads(run(["docker", "inspect", image]).stdout)[0]["Config"]
-    assert config["User"] == "1000:1000"
+    assert config["User"] == ""
     assert config["Entrypoint"] == ["/usr/local/bin/qwen-entrypoint"]
     labels = config["Labels"]
     assert labels["org.opencontainers.image.version"] == DEFAULT
@@ -218,3 +227,153 @@ def test_no_secret_in_image_metadata(image):
     inspect = run(["docker", "inspect", image]).stdout
     assert CANARY not in history and CANARY not in inspect
     assert "OPENAI_API_KEY=" not in inspect
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Key isolation (docs/IMAGE.md): what a prompt-injected agent can read.
+
+# A pattern that matches the canary and is not the canary (so that the command holding it cannot match itself).
+KEY_PATTERN = CANARY[:-1] + "[" + CANARY[-1] + "]"
+# The agent's first turn: dump what a prompt-injected command would look at, count the key's occurrences in the
+# container (qwen trims a long tool output, so the counting happens here), and show what came instead (the token).
+DUMP = ("u=$(id -u); { env; for f in /proc/[0-9]*/environ; do tr '\\0' '\\n' <$f; done; "
+        "grep -rsh . /etc/qwen-code/settings.json /etc/qwen-code/providers ~/.qwen /tmp /workspace /run; "
+        "} 2>/dev/null >$HOME/dump; "
+        "echo UID=$u CWD=$(pwd) HOME=$HOME; echo KEYS=$(grep -c '%s' $HOME/dump); "
+        "echo ENVIRONS=$(cat /proc/[0-9]*/environ 2>/dev/null | tr '\\0' '\\n' | grep -c '^PATH='); "
+        "echo TOKENS=$(grep -c '^OPENAI_API_KEY=qwb-\\|^OPENAI_API_KEY=[0-9a-f]' $HOME/dump); "
+        "grep -E '^(CapEff|CapBnd|NoNewPrivs)' /proc/self/status | tr -d '\\t'; sleep 0.3" % KEY_PATTERN)
+
+
+@pytest.fixture(scope="module")
+def dump_stub(tmp_path_factory):
+    """A stub whose model's first answer is the shell tool call DUMP."""
+    stub_ = LocalStub(tmp_path_factory.mktemp("dump-stub"), key=CANARY, model=MODEL, reply="QWENOPS-DUMP",
+                      tool_call=DUMP)
+    yield stub_
+    stub_.stop()
+
+
+def dump_fields(out):
+    """The DUMP's NAME=VALUE and NAME:VALUE lines, from the tool output in qwen's answer (after the command)."""
+    output = out.split("Output:", 1)[-1]
+    return dict(re.findall(r"\b(UID|CWD|HOME|KEYS|ENVIRONS|TOKENS|CapEff|CapBnd|NoNewPrivs)[=:](\S+)", output))
+
+
+def assert_no_key(*texts):
+    for text in texts:
+        assert CANARY not in text, "the canary key leaked"
+
+
+def test_isolated_yolo_run_cannot_read_the_key(image, dump_stub):
+    """QWEN_KEY_ISOLATION=required, a trusted workspace and --yolo: the model's first turn runs DUMP. Nothing qwen's
+    commands can read holds the key, they run as uid 1000 without capabilities, and the stub got the real key."""
+    before = len(dump_stub.requests())
+    env = dict(os.environ, OPENAI_API_KEY=CANARY, OPENAI_BASE_URL=dump_stub.url, OPENAI_MODEL=MODEL)
+    proc = run(["docker", "run", "--rm", "--network", "host", "-e", "OPENAI_API_KEY", "-e", "OPENAI_BASE_URL",
+                "-e", "OPENAI_MODEL", "-e", "QWEN_KEY_ISOLATION=required", "-e", "QWEN_TRUSTED_FOLDERS=/workspace",
+                "-e", "QWEN_CODE_SUPPRESS_YOLO_WARNING=1", image, "--yolo", "-p", "look around"],
+               log="isolation.log", env=env)
+    assert_no_key(proc.stdout, proc.stderr)
+    assert proc.returncode == 0 and "QWENOPS-DUMP TOOL-OUTPUT" in proc.stdout, proc.stdout[-2000:] + proc.stderr
+    fields = dump_fields(proc.stdout)
+    assert fields.get("KEYS") == "0", proc.stdout
+    assert fields.get("UID") == "1000" and fields.get("CWD") == "/workspace" and fields.get("HOME") == "/home/qwen"
+    assert int(fields.get("ENVIRONS", "0")) >= 2, proc.stdout  # the dump did read environments (qwen's, its shell's)
+    assert int(fields.get("TOKENS", "0")) >= 1, proc.stdout  # ... which hold the broker's token instead
+    assert fields.get("CapEff") == "0000000000000000" and fields.get("CapBnd") == "0000000000000000", proc.stdout
+    assert fields.get("NoNewPrivs") == "1", proc.stdout
+    calls = [r for r in dump_stub.requests()[before:] if r["path"].endswith("/chat/completions")]
+    assert len(calls) >= 2 and all(r["auth_ok"] and r["key_index"] == 0 for r in calls), calls
+    assert any(r.get("tool_call") for r in calls), calls
+
+
+def test_required_isolation_refuses_another_uid(image, stub):
+    env = dict(os.environ, OPENAI_API_KEY=CANARY, OPENAI_BASE_URL=stub.url, OPENAI_MODEL=MODEL)
+    base = ["docker", "run", "--rm", "--network", "host", "--user", "12345", "-e", "OPENAI_API_KEY",
+            "-e", "OPENAI_BASE_URL", "-e", "OPENAI_MODEL"]
+    before = len(stub.requests())
+    proc = run(base + ["-e", "QWEN_KEY_ISOLATION=required", image, "-p", "hello"], log="isolation.log", env=env)
+    assert_no_key(proc.stdout, proc.stderr)
+    assert proc.returncode == 2 and "QWEN_KEY_ISOLATION=required" in proc.stderr and "uid 12345" in proc.stderr
+    assert "two-container" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert len(stub.requests()) == before
+    # on (the default): one line saying why, and the run goes on as before
+    proc = run(base + [image, "-p", "hello"], log="isolation.log", env=env)
+    assert_no_key(proc.stdout, proc.stderr)
+    assert proc.returncode == 0 and "QWENOPS-IMAGE-ANSWER" in proc.stdout
+    assert "key isolation is off" in proc.stderr and "uid 12345" in proc.stderr, proc.stderr
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_two_container_mode(image, dump_stub):
+    """`broker` runs only the broker (the key's container); a second container in its network namespace runs qwen
+    with QWEN_BROKER and the token, no key at all, as --user 1000. Its configuration and what its commands read hold
+    no key; `check` works from there too."""
+    name, agent = "qwenops-qb-%d" % os.getpid(), "qwenops-agent-%d" % os.getpid()
+    port = free_port()
+    token = secrets.token_hex(24)
+    env = dict(os.environ, OPENAI_API_KEY=CANARY, OPENAI_BASE_URL=dump_stub.url, OPENAI_MODEL=MODEL,
+               QWEN_BROKER_TOKEN=token)
+    before = len(dump_stub.requests())
+    try:
+        started = run(["docker", "run", "-d", "--name", name, "--network", "host", "-e", "OPENAI_API_KEY",
+                       "-e", "OPENAI_BASE_URL", "-e", "QWEN_BROKER_TOKEN", "-e", "QWEN_BROKER_PORT=%d" % port,
+                       image, "broker"], log="two-containers.log", env=env)
+        assert started.returncode == 0, started.stderr
+        deadline = time.time() + 15
+        while time.time() < deadline:
+            logs = run(["docker", "logs", name])
+            if '"event":"start"' in logs.stdout:
+                break
+            time.sleep(0.2)
+        assert_no_key(logs.stdout, logs.stderr)
+        assert '"event":"start"' in logs.stdout, logs.stdout + logs.stderr
+        assert "QWEN_BROKER=127.0.0.1:%d" % port in logs.stderr
+        agent_env = ["--network", "container:" + name, "--user", "1000", "-e", "QWEN_BROKER=127.0.0.1:%d" % port,
+                     "-e", "QWEN_BROKER_TOKEN", "-e", "QWEN_AUTH_TYPE=openai", "-e", "OPENAI_MODEL",
+                     "-e", "OPENAI_BASE_URL"]
+        proc = run(["docker", "run", "--name", agent] + agent_env +
+                   ["-e", "QWEN_TRUSTED_FOLDERS=/workspace", "-e", "QWEN_CODE_SUPPRESS_YOLO_WARNING=1", image,
+                    "--yolo", "-p", "look around"], log="two-containers.log", env=env)
+        inspect = run(["docker", "inspect", agent]).stdout
+        assert_no_key(proc.stdout, proc.stderr, inspect)
+        assert proc.returncode == 0 and "QWENOPS-DUMP TOOL-OUTPUT" in proc.stdout, proc.stdout[-2000:] + proc.stderr
+        fields = dump_fields(proc.stdout)
+        assert fields.get("KEYS") == "0" and fields.get("UID") == "1000", proc.stdout
+        assert "key isolation is off" not in proc.stderr, proc.stderr
+        agent_vars = json.loads(inspect)[0]["Config"]["Env"]
+        assert not [v for v in agent_vars if v.split("=", 1)[0].endswith("_API_KEY")], "a key variable in the agent"
+        calls = [r for r in dump_stub.requests()[before:] if r["path"].endswith("/chat/completions")]
+        assert len(calls) >= 2 and all(r["auth_ok"] and r["key_index"] == 0 for r in calls), calls
+        # check, from the agent's side: through the broker
+        check = run(["docker", "run", "--rm"] + agent_env + [image, "check", "--chat"], log="two-containers.log",
+                    env=env)
+        assert_no_key(check.stdout, check.stderr)
+        assert check.returncode == 0 and check.stdout.startswith("ok:"), check.stdout + check.stderr
+        # the broker's log (the container's output): one line per request, the uid it checked
+        logs = run(["docker", "logs", name])
+        assert_no_key(logs.stdout, logs.stderr)
+        lines = [json.loads(line) for line in logs.stdout.splitlines() if line.startswith("{")]
+        assert any(e.get("uid") == 1000 and e.get("status") == 200 and e.get("endpoint") == "chat/completions"
+                   for e in lines), logs.stdout
+    finally:
+        run(["docker", "rm", "-f", agent, name])
+
+
+def test_a_key_variable_in_the_agent_container_is_refused(image):
+    proc = run(["docker", "run", "--rm", "-e", "QWEN_BROKER=127.0.0.1:1009", "-e", "QWEN_BROKER_TOKEN=" + "x" * 32,
+                "-e", "QWEN_AUTH_TYPE=openai", "-e", "OPENAI_API_KEY=not-a-key", "-e", "OPENAI_MODEL=m",
+                "-e", "OPENAI_BASE_URL=http://127.0.0.1:9/v1", image, "-p", "hello"])
+    assert proc.returncode == 2 and "belongs to the broker container" in proc.stderr, proc.stderr
+
+
+def test_the_broker_container_needs_root(image):
+    proc = run(["docker", "run", "--rm", "--user", "1000", "-e", "OPENAI_API_KEY=not-a-key",
+                "-e", "OPENAI_BASE_URL=http://127.0.0.1:9/v1", "-e", "QWEN_BROKER_TOKEN=" + "0" * 32, image, "broker"])
+    assert proc.returncode == 2 and "must start as root" in proc.stderr, proc.stderr

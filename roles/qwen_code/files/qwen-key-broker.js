@@ -8,6 +8,9 @@
 //                                                                            LISTEN_FDS=1 and LISTEN_PID is its pid)
 //   node qwen-key-broker.js serve --config FILE --inherit                   gets the listening socket from `supervise`
 //   node qwen-key-broker.js supervise --config FILE --user ACCOUNT --log FILE --pidfile FILE   (as root, no systemd)
+//   node qwen-key-broker.js image-config --out FILE --listen 127.0.0.1:PORT [--ca-file FILE]
+//                                 the container image's one route, from its own environment (docs/IMAGE.md)
+//   node qwen-key-broker.js wait --listen 127.0.0.1:PORT [--timeout-ms N]   until GET /_broker/health answers
 //
 // Dependency-free CommonJS for Node 18, 20 and 22. See docs/BROKER.md. It never prints a key, a token, a body or
 // proxy credentials.
@@ -976,7 +979,130 @@ function parseArgs(argv) {
   return args;
 }
 
+// ---------------------------------------------------------------------------------------------------------------
+// The container image (image/entrypoint.sh): its one route, written from the entrypoint's own environment, so that
+// no shell has to quote a key into JSON; and a wait for the broker's health answer.
+
+// protocol: [key variable, base URL variable, default upstream (the CLI's own default, for the Google protocols)]
+const IMAGE_PROTOCOLS = {
+  openai: ['OPENAI_API_KEY', 'OPENAI_BASE_URL', ''],
+  'openai-responses': ['OPENAI_API_KEY', 'OPENAI_BASE_URL', ''],
+  anthropic: ['ANTHROPIC_API_KEY', 'ANTHROPIC_BASE_URL', ''],
+  gemini: ['GEMINI_API_KEY', 'GOOGLE_GEMINI_BASE_URL', 'https://generativelanguage.googleapis.com'],
+  'vertex-ai': ['GOOGLE_API_KEY', 'GOOGLE_VERTEX_BASE_URL', 'https://aiplatform.googleapis.com'],
+};
+const IMAGE_PROVIDER = 'p';
+const IMAGE_UID = 1000;
+
+function imageArgs(argv, names) {
+  const args = {};
+  for (let i = 0; i < argv.length; i += 2) {
+    const m = argv[i].match(/^--([a-z-]+)$/);
+    if (!m || !names.includes(m[1]) || i + 1 >= argv.length) return null;
+    args[m[1]] = argv[i + 1];
+  }
+  return args;
+}
+
+function imageListen(value) {
+  const m = String(value || '').match(/^(127\.0\.0\.1|::1|\[::1\]):(\d+)$/);
+  if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) return null;
+  return { host: m[1].replace(/^\[|\]$/g, ''), port: Number(m[2]) };
+}
+
+// Reads QWEN_AUTH_TYPE, the protocol's key and base URL variables, QWEN_BROKER_TOKEN (else a random token),
+// HTTPS_PROXY/HTTP_PROXY/NO_PROXY (either case); writes the config (mode 0600, replaced atomically) and prints two
+// lines: the token, and the base URL the qwen side is given. Never prints the key.
+function imageConfig(argv) {
+  const say = (msg) => { process.stderr.write(`qwen key broker image-config: ${msg}\n`); process.exit(2); };
+  const args = imageArgs(argv, ['out', 'listen', 'ca-file']);
+  if (!args || !args.out) say('usage: image-config --out FILE --listen 127.0.0.1:PORT [--ca-file FILE]');
+  const listen = imageListen(args.listen);
+  if (!listen) say('--listen must be 127.0.0.1:PORT');
+  const env = process.env;
+  const protocol = env.QWEN_AUTH_TYPE || '';
+  if (!Object.prototype.hasOwnProperty.call(IMAGE_PROTOCOLS, protocol)) {
+    say(`QWEN_AUTH_TYPE must be one of ${Object.keys(IMAGE_PROTOCOLS).join(', ')}`);
+  }
+  const [keyVar, baseVar, defaultBase] = IMAGE_PROTOCOLS[protocol];
+  const upstream = env[baseVar] || defaultBase;
+  if (!upstream) say(`${baseVar} is not set`);
+  if (!env[keyVar]) say(`${keyVar} is not set`);
+  const token = env.QWEN_BROKER_TOKEN || `qwb-${crypto.randomBytes(24).toString('hex')}`;
+  // A proxy given as host:port (as curl accepts it) is an http:// proxy.
+  const proxy = (v) => (v && !/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(v) ? `http://${v}` : (v || ''));
+  const config = {
+    version: 1,
+    listen,
+    upstream: {
+      https_proxy: proxy(env.HTTPS_PROXY || env.https_proxy),
+      http_proxy: proxy(env.HTTP_PROXY || env.http_proxy),
+      no_proxy: env.NO_PROXY || env.no_proxy || DEFAULT_UPSTREAM.no_proxy,
+      ca_file: args['ca-file'] || '',
+    },
+    routes: [{ token, uid: IMAGE_UID, user: 'qwen', provider: IMAGE_PROVIDER, protocol, upstream, key: env[keyVar] }],
+  };
+  const text = JSON.stringify(config, null, 1) + '\n';
+  try {
+    parseConfig(text);
+  } catch (e) {
+    // the field only (ConfigError messages carry no value); the route's fields come from these variables
+    const where = { 'routes[0].token': 'QWEN_BROKER_TOKEN', 'routes[0].key': keyVar, 'routes[0].upstream': baseVar,
+      'upstream.https_proxy': 'HTTPS_PROXY', 'upstream.http_proxy': 'HTTP_PROXY' };
+    const field = e instanceof ConfigError ? e.message.split(':')[0] : '';
+    say(`${where[field] ? `${where[field]}: ` : ''}${e instanceof ConfigError ? e.message : 'invalid'}`);
+  }
+  const tmp = `${args.out}.${process.pid}.tmp`;
+  try {
+    const fd = fs.openSync(tmp, 'wx', 0o600);
+    fs.writeSync(fd, text);
+    fs.closeSync(fd);
+    fs.renameSync(tmp, args.out);
+  } catch (e) {
+    try { fs.unlinkSync(tmp); } catch (e2) { /* not created */ }
+    say(`cannot write ${args.out}: ${e.code || 'error'}`);
+  }
+  const basePath = new URL(upstream).pathname.replace(/\/+$/, '');
+  const host = listen.host.includes(':') ? `[${listen.host}]` : listen.host;
+  process.stdout.write(`${token}\nhttp://${host}:${listen.port}/${IMAGE_PROVIDER}${basePath}\n`);
+}
+
+// Exits 0 once GET /_broker/health answers {"ok":true,...}, 1 after --timeout-ms (default 10000).
+function waitHealthy(argv) {
+  const args = imageArgs(argv, ['listen', 'timeout-ms']);
+  const listen = args && imageListen(args.listen);
+  if (!listen) {
+    process.stderr.write('qwen key broker wait: usage: wait --listen 127.0.0.1:PORT [--timeout-ms N]\n');
+    process.exit(2);
+  }
+  const deadline = Date.now() + Number(args['timeout-ms'] || 10000);
+  const attempt = () => {
+    const retry = () => {
+      if (Date.now() >= deadline) process.exit(1);
+      setTimeout(attempt, 50);
+    };
+    const req = http.get({ host: listen.host, port: listen.port, path: '/_broker/health', agent: false,
+      timeout: 2000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => {
+        let ok = false;
+        try { ok = res.statusCode === 200 && JSON.parse(body).ok === true; } catch (e) { /* not yet */ }
+        if (ok) process.exit(0);
+        retry();
+      });
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', retry);
+  };
+  attempt();
+}
+
 function main() {
+  const command = process.argv[2];
+  if (command === 'image-config') { imageConfig(process.argv.slice(3)); return; }
+  if (command === 'wait') { waitHealthy(process.argv.slice(3)); return; }
   const args = parseArgs(process.argv.slice(2));
   if (!args.config || (args.command !== 'serve' && args.command !== 'supervise')) {
     process.stderr.write('usage: qwen-key-broker.js serve --config FILE [--listen HOST:PORT | --inherit]\n' +
