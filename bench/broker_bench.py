@@ -119,7 +119,7 @@ def main():
                               stdout=open(args.broker_log, "ab") if args.broker_log else subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    for _ in range(200):
+    for dummy in range(200):
         try:
             opener.open("http://127.0.0.1:%d/_broker/health" % port, timeout=1).read()
             break
@@ -134,12 +134,12 @@ def main():
         for rnd in range(args.rounds):
             order = list(sides) if rnd % 2 == 0 else list(reversed(list(sides)))
             for side in order:
-                for _ in range(args.sequential):
+                for dummy in range(args.sequential):
                     ttfb, total = one(*sides[side])
                     samples[(side, "sequential")]["ttfb"].append(ttfb)
                     samples[(side, "sequential")]["total"].append(total)
                 conn = http.client.HTTPConnection("127.0.0.1", sides[side][0], timeout=30)
-                for _ in range(args.sequential):
+                for dummy in range(args.sequential):
                     ttfb, total = attempt(*sides[side], c=conn)
                     samples[(side, "keepalive")]["ttfb"].append(ttfb)
                     samples[(side, "keepalive")]["total"].append(total)
@@ -152,7 +152,8 @@ def main():
         broker.wait(15)
         stub.stop()
         shutil.rmtree(tmp, ignore_errors=True)
-    node_version = subprocess.run([args.node, "--version"], capture_output=True, text=True).stdout.strip()
+    node_version = subprocess.run([args.node, "--version"], capture_output=True, text=True,
+                                  check=True).stdout.strip()
     results = {"rounds": args.rounds, "sequential": args.sequential, "concurrent": args.concurrent,
                "node": node_version, "cpus": os.cpu_count(), "results": {}}
     for pattern in patterns:
@@ -170,15 +171,15 @@ def main():
         print(json.dumps(results, indent=2))
         return
     print("key broker overhead, %d rounds, node %s, %d cpus (ms)" % (args.rounds, node_version, os.cpu_count()))
-    print("%-11s %-7s %5s %11s %9s %12s %10s" % ("pattern", "side", "n", "ttfb med", "ttfb p90", "total med",
-                                                "total p90"))
+    heading = ("pattern", "side", "n", "ttfb med", "ttfb p90", "total med", "total p90")
+    print("%-11s %-7s %5s %11s %9s %12s %10s" % heading)
     for pattern, entry in results["results"].items():
         for side in sides:
             e = entry[side]
-            print("%-11s %-7s %5d %11.2f %9.2f %12.2f %10.2f" % (pattern, side, e["n"], e["ttfb_median"],
-                                                                 e["ttfb_p90"], e["total_median"], e["total_p90"]))
-        print("%-11s %-7s %5s %+11.2f %9s %+12.2f" % (pattern, "added", "", entry["added_ttfb_median"], "",
-                                                       entry["added_total_median"]))
+            cells = (pattern, side, e["n"], e["ttfb_median"], e["ttfb_p90"], e["total_median"], e["total_p90"])
+            print("%-11s %-7s %5d %11.2f %9.2f %12.2f %10.2f" % cells)
+        cells = (pattern, "added", "", entry["added_ttfb_median"], "", entry["added_total_median"])
+        print("%-11s %-7s %5s %+11.2f %9s %+12.2f" % cells)
     print("connections reset and retried (not measured): %s" % results["results"]["sequential"]["retries"])
 
 

@@ -360,8 +360,8 @@ def provider_plans(users, defaults, release):
                 out["routes"].append(dict(token=token, user=name, provider=entry["name"],
                                           protocol=entry["auth_type"], upstream=entry["base_url"],
                                           key=entry["api_key"]))
-                via_broker.append(dict(entry, api_key=token,
-                                     base_url=broker_url(broker["port"], entry["name"], entry["base_url"])))
+                url = broker_url(broker["port"], entry["name"], entry["base_url"])
+                via_broker.append(dict(entry, api_key=token, base_url=url))
             env, settings = _files(via_broker, auth_type, defaults, release, brokered=True)
         elif broker:
             plan.problem("qwen_code_users[%s] signs in with qwen-oauth, whose tokens the key broker cannot hold "

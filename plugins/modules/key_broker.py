@@ -281,7 +281,7 @@ def _stop_supervisor(pid):
         os.kill(pid, signal.SIGTERM)
     except OSError:
         return
-    for _ in range(150):
+    for dummy in range(150):
         if not os.path.exists("/proc/%d" % pid):
             return
         time.sleep(0.1)
@@ -408,18 +408,18 @@ def _systemd(module, p, script, actions, script_changed, config_changed):
         return
     if changed_units:
         _systemctl(module, "daemon-reload")
-    rc, out, _ = _systemctl(module, "is-enabled", UNIT + ".socket")
+    rc, out, dummy = _systemctl(module, "is-enabled", UNIT + ".socket")
     if out.strip() != "enabled":
         _systemctl(module, "enable", UNIT + ".socket")
         actions.append("enabled")
-    rc, out, _ = _systemctl(module, "is-active", UNIT + ".socket")
+    rc, out, dummy = _systemctl(module, "is-active", UNIT + ".socket")
     if UNIT + ".socket" in changed_units or out.strip() != "active":
         _systemctl(module, "stop", UNIT + ".service")
         rc, out, err = _systemctl(module, "restart", UNIT + ".socket")
         if rc:
             module.fail_json(msg="systemctl restart %s.socket failed: %s" % (UNIT, err.strip()))
         actions.append("socket started")
-    rc, out, _ = _systemctl(module, "is-active", UNIT + ".service")
+    rc, out, dummy = _systemctl(module, "is-active", UNIT + ".service")
     active = out.strip() == "active"
     if active and (script_changed or UNIT + ".service" in changed_units):
         _systemctl(module, "restart", UNIT + ".service")
@@ -446,7 +446,7 @@ def absent(module, p, actions):
                 os.unlink(path)
     if manager == "systemd" and not module.check_mode:
         _systemctl(module, "daemon-reload")
-    pid, _ = _supervisor_pid()
+    pid, dummy = _supervisor_pid()
     if pid is not None:
         actions.append("stopped")
         if not module.check_mode:

@@ -19,7 +19,7 @@ from cryptography.x509.oid import NameOID
 
 import counting_proxy
 import stub_harness
-from conftest import (BROKER, MODEL, PROMPT, SECRETS, Broker, config, fake_token, free_port, route, secret,
+from conftest import (BROKER, MODEL, PROMPT, SECRETS, config, fake_token, free_port, route, secret,
                       wait_health)
 
 pytestmark = pytest.mark.root
@@ -309,8 +309,9 @@ def limited(brokers, accounts, stub, keys, tokens, misbehaving):
               route(tokens.cut, a, "cut", "openai", mis + "/cut/v1", keys.openai),
               route(tokens.stall, a, "stall", "openai", mis + "/stall/v1", keys.openai),
               route(tokens.refused, a, "refused", "openai", "http://127.0.0.1:%d/v1" % free_port(), keys.openai)]
-    return brokers("limited", config(routes, limits={"max_body_bytes": 4000, "max_streams_per_user": 2,
-                                                    "headers_timeout_ms": 1500, "connect_timeout_ms": 1000}))
+    limits = {"max_body_bytes": 4000, "max_streams_per_user": 2, "headers_timeout_ms": 1500,
+              "connect_timeout_ms": 1000}
+    return brokers("limited", config(routes, limits=limits))
 
 
 def test_oversized_body_is_413(limited, client, stub, tokens):
@@ -332,7 +333,7 @@ c.putheader("Authorization", "Bearer %s")
 c.putheader("Transfer-Encoding", "chunked")
 c.endheaders()
 try:
-    for _ in range(10):
+    for dummy in range(10):
         c.send(b"3e8\r\n" + b"x" * 1000 + b"\r\n")
     c.send(b"0\r\n\r\n")
     print(c.getresponse().status)
@@ -604,7 +605,7 @@ def test_systemd_socket_activation(node, workdir, accounts, keys, client, stub):
         assert start["event"] == "start" and start["how"] == "systemd" and start["routes"] == 1
     finally:
         os.kill(pid, signal.SIGTERM)
-        _, status = os.waitpid(pid, 0)
+        dummy, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
 
 

@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 // qwen key broker: a loopback HTTP service between the qwen CLI of unprivileged users and the LLM providers. Users'
 // qwen processes hold only a per-user token; the broker checks the token against the kernel's idea of who opened
 // the TCP connection (its uid, from /proc/net/tcp), allows only the endpoints the CLI needs, swaps the token for the

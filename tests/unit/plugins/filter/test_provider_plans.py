@@ -247,8 +247,9 @@ def test_isolation_gives_each_user_tokens_and_the_broker_instead_of_keys_and_end
     routes = dict(((r["user"], r["provider"]), r) for r in out["routes"])
     assert sorted(routes) == [("alice", "an"), ("alice", "or"), ("bob", "or")]
     assert routes[("alice", "or")]["token"] != routes[("bob", "or")]["token"]
-    assert routes[("alice", "an")] == dict(token=out["env"]["alice"]["QWENOPS_KEY_AN"], user="alice", provider="an",
-                                          protocol="anthropic", upstream="https://api.anthropic.com", key=KEY + "-an")
+    expected = dict(token=out["env"]["alice"]["QWENOPS_KEY_AN"], user="alice", provider="an", protocol="anthropic",
+                    upstream="https://api.anthropic.com", key=KEY + "-an")
+    assert routes[("alice", "an")] == expected
     assert sorted((c["base_url"], c["api_key"]) for c in out["checks"]) == [
         ("https://api.anthropic.com", KEY + "-an"), ("https://openrouter.ai/api/v1", KEY)]
     # The same inputs give the same tokens (a re-run changes nothing); a rotated key gives new ones
