@@ -122,8 +122,8 @@ import hashlib
 import os
 import pwd
 import shutil
+import shlex
 import signal
-import subprocess
 import time
 
 from ansible.module_utils.basic import AnsibleModule
@@ -289,14 +289,18 @@ def _stop_supervisor(pid):
 
 
 def _start_supervisor(module, node, script, account):
+    """Start the supervisor detached: its own session (setsid -f forks it off), no terminal, stdio on /dev/null, so
+    that the module's run_command returns at once. The arguments are paths and names, no secret."""
     if not os.path.isdir(LOG_DIR):
         os.makedirs(LOG_DIR, 0o750)
     os.chmod(LOG_DIR, 0o750)
-    with open(os.devnull, "rb") as null_in, open(os.devnull, "wb") as null_out:
-        subprocess.Popen([node, script, "supervise", "--config", CONFIG_PATH, "--user", account,
-                          "--log", LOG_DIR + "/broker.log", "--pidfile", PIDFILE],
-                         stdin=null_in, stdout=null_out, stderr=null_out, close_fds=True, cwd="/",
-                         start_new_session=True, env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"})
+    argv = [node, script, "supervise", "--config", CONFIG_PATH, "--user", account, "--log", LOG_DIR + "/broker.log",
+            "--pidfile", PIDFILE]
+    rc, dummy, err = module.run_command(
+        "cd / && exec setsid -f %s </dev/null >/dev/null 2>&1" % " ".join(shlex.quote(a) for a in argv),
+        use_unsafe_shell=True, environ_update={"LANG": "C.UTF-8"})
+    if rc:
+        module.fail_json(msg="could not start the key broker's supervisor (setsid -f %s): %s" % (script, err.strip()))
 
 
 def _systemctl(module, *args):
