@@ -43,6 +43,16 @@ PROVIDER_PRESETS = {
         "openai-responses": "https://dashscope-intl.aliyuncs.com/api/v2/apps/protocols/compatible-mode/v1",
         "anthropic": "https://dashscope-intl.aliyuncs.com/apps/anthropic",
     },
+    # Alibaba Cloud's Coding Plan (a subscription for coding tools; the CLI's advice for headless use since the free
+    # Qwen OAuth tier ended on 2026-04-15), OpenAI-compatible only, as qwen-code 0.24.4's own documentation gives it
+    # (bundled/qc-helper/docs/configuration/auth.md, "Alibaba Cloud Coding Plan": China (Beijing) and international
+    # endpoints; keys sk-sp-..., in the variable BAILIAN_CODING_PLAN_API_KEY when set through /auth).
+    "coding_plan": {
+        "openai": "https://coding.dashscope.aliyuncs.com/v1",
+    },
+    "coding_plan_intl": {
+        "openai": "https://coding-intl.dashscope.aliyuncs.com/v1",
+    },
     "openai": {
         "openai": "https://api.openai.com/v1",
         "openai-responses": "https://api.openai.com/v1",

@@ -62,13 +62,16 @@ options:
       - "V(dashscope_intl): C(openai) U(https://dashscope-intl.aliyuncs.com/compatible-mode/v1);
         C(openai-responses) U(https://dashscope-intl.aliyuncs.com/api/v2/apps/protocols/compatible-mode/v1);
         C(anthropic) U(https://dashscope-intl.aliyuncs.com/apps/anthropic)."
+      - "V(coding_plan): C(openai) U(https://coding.dashscope.aliyuncs.com/v1)."
+      - "V(coding_plan_intl): C(openai) U(https://coding-intl.dashscope.aliyuncs.com/v1)."
       - "V(openai): C(openai) U(https://api.openai.com/v1); C(openai-responses) U(https://api.openai.com/v1)."
       - "V(anthropic): C(anthropic) U(https://api.anthropic.com)."
       - "V(gemini): C(gemini) U(https://generativelanguage.googleapis.com)."
       - "V(vertex): C(vertex-ai) U(https://aiplatform.googleapis.com)."
       - V(custom) means O(base_url), which is then required.
     type: str
-    choices: [anthropic, dashscope, dashscope_intl, gemini, modelscope, openai, openrouter, vertex, custom]
+    choices: [anthropic, coding_plan, coding_plan_intl, dashscope, dashscope_intl, gemini, modelscope, openai,
+              openrouter, vertex, custom]
   auth_type:
     description:
       - The protocol the qwen CLI speaks with the provider (its auth type), which decides the requests and the key's

@@ -206,6 +206,11 @@ def test_key_from_a_mounted_secret_and_preset_lookup(image, stub):
     assert proc.stdout.split("\n")[:3] == ["openrouter anthropic https://openrouter.ai/api",
                                            "openrouter openai https://openrouter.ai/api/v1",
                                            "openrouter openai-responses https://openrouter.ai/api/v1"], proc.stdout
+    proc = run(["docker", "run", "--rm", "--entrypoint", "sh", image, "-c",
+                "grep '^coding_plan' /etc/qwen-code/providers"])
+    assert proc.stdout.split("\n")[:2] == [
+        "coding_plan openai https://coding.dashscope.aliyuncs.com/v1",
+        "coding_plan_intl openai https://coding-intl.dashscope.aliyuncs.com/v1"], proc.stdout
     # ... and a preset without that protocol is refused with those that have one.
     proc = run(["docker", "run", "--rm", "-e", "ANTHROPIC_API_KEY=k", "-e", "ANTHROPIC_MODEL=m",
                 "-e", "QWEN_PROVIDER=openai", image, "-p", "hello"])

@@ -58,6 +58,8 @@ def test_module_check_mode(httpserver, tmp_path):
     ({"base_url": "openrouter"}, "openai", "openrouter.ai"),
     ({"provider": "openrouter", "auth_type": "anthropic"}, "anthropic", "openrouter.ai"),
     ({"base_url": "dashscope_intl", "auth_type": "openai-responses"}, "openai-responses", "dashscope-intl.aliyuncs.com"),
+    ({"provider": "coding_plan"}, "openai", "coding.dashscope.aliyuncs.com"),
+    ({"base_url": "coding_plan_intl"}, "openai", "coding-intl.dashscope.aliyuncs.com"),
     ({"provider": "gemini", "auth_type": "gemini"}, "gemini", "generativelanguage.googleapis.com"),
     ({"provider": "vertex", "auth_type": "vertex-ai", "model": "gemini-2.5-flash"}, "vertex-ai",
      "aiplatform.googleapis.com"),
