@@ -30,6 +30,8 @@ try:
 except ImportError:  # pragma: no cover - Python 2 has no place here, but sanity's import test runs it
     from urlparse import urlsplit
 
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._user_names import USER_NAME
+
 # The broker listens on this literal address only (never `localhost`: whatever listens on ::1 must not win) and on
 # a port below 1024, which only root can bind, so that no user can take its place after a reboot or a crash.
 HOST = "127.0.0.1"
@@ -63,6 +65,18 @@ def port_problem(port):
     if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 1024:
         return ("qwen_code_key_broker_port must be a port below 1024 (%r): only root can bind those, so no user can "
                 "listen there in the broker's place" % (port,))
+    return None
+
+
+def account_problem(account, users):
+    """A message when account may not be the broker's (not a name, root, or one of the configured users), else None:
+    it holds every user's key, so no user may log in as it."""
+    if not isinstance(account, str) or not USER_NAME.match(account) or account == "root":
+        return ("qwen_code_key_broker_account must be the name of a system account for the broker alone (e.g. "
+                "qwen-broker), never root")
+    if account in (users or []):
+        return ("qwen_code_key_broker_account %s is also in qwen_code_users: the broker's account holds every user's "
+                "key, so no user may log in as it" % account)
     return None
 
 

@@ -129,7 +129,8 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._atomic_write import atomic_write
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._key_broker import (
-    CONFIG_DIR, CONFIG_PATH, HOST, LOG_DIR, PIDFILE, PROTOCOLS, SCRIPT, UNIT, config, dumps, health, port_problem)
+    CONFIG_DIR, CONFIG_PATH, HOST, LOG_DIR, PIDFILE, PROTOCOLS, SCRIPT, UNIT, account_problem, config, dumps, health,
+    port_problem)
 
 UNIT_DIR = "/etc/systemd/system"
 SOCKET_UNIT = """# Written by the qwenops.qwen_code role (qwen_code_key_isolation). systemd binds the broker's port: a port
@@ -190,9 +191,9 @@ WantedBy=multi-user.target
 
 
 def _account(module, name, users, actions):
-    if name in users:
-        module.fail_json(msg="qwen_code_key_broker_account %s is a configured user: the broker's account must be "
-                             "one no user logs in as" % name)
+    problem = account_problem(name, users)
+    if problem:
+        module.fail_json(msg=problem)
     try:
         entry = pwd.getpwnam(name)
     except KeyError:
@@ -263,8 +264,8 @@ def _health(port, routes, timeout=15.0):
     return False, last
 
 
-def _supervisor_pid(script=None):
-    """The running supervisor's pid (of script, when given), or None."""
+def _supervisor_pid():
+    """The running supervisor's (pid, command line), or (None, None)."""
     data = _read(PIDFILE)
     try:
         pid = int(data.decode("ascii").strip())
@@ -507,8 +508,6 @@ def main():
         module.fail_json(msg=problem)
     if not p["script"]:
         module.fail_json(msg="script is empty: give the broker's script (qwen-key-broker.js)")
-    if p["account"] == "root":
-        module.fail_json(msg="qwen_code_key_broker_account must not be root")
     manager, script = present(module, p, actions)
     module.exit_json(changed=bool(actions), manager=manager, script=script, actions=actions)
 

@@ -22,7 +22,7 @@ from ansible_collections.qwenops.qwen_code.plugins.filter.input_problems import 
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._config_inputs import configured_and_absent
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._host_facts import platform_problems
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._install_root import root_problems
-from ansible_collections.qwenops.qwen_code.plugins.module_utils._key_broker import port_problem
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._key_broker import account_problem, port_problem
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._known_artifacts import unknown_release_problem
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._releases import DEFAULT
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._user_names import USER_NAME
@@ -201,14 +201,8 @@ def check_key_isolation(inp):
     provider_plans' problem, check_providers)."""
     if not flag(inp["qwen_code_key_isolation"]):
         return []
-    account = inp["qwen_code_key_broker_account"]
-    if not isinstance(account, str) or not USER_NAME.match(account) or account == "root":
-        return _messages("qwen_code_key_broker_account must be the name of a system account for the broker alone "
-                         "(e.g. qwen-broker), never root.")
-    if account in (inp["__qwen_code_user_names"] or []):
-        return _messages("qwen_code_key_broker_account %s is also in qwen_code_users: the broker's account holds "
-                         "every user's key, so no user may log in as it." % account)
-    problem = port_problem(inp["qwen_code_key_broker_port"])
+    problem = (account_problem(inp["qwen_code_key_broker_account"], inp["__qwen_code_user_names"])
+               or port_problem(inp["qwen_code_key_broker_port"]))
     if problem:
         return _messages(problem + ".")
     if inp["qwen_code_sandbox"] not in ("", False, "false"):
