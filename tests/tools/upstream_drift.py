@@ -207,8 +207,7 @@ def _scan(scripts, needle, pattern, flags=0):
     regex = re.compile(pattern, flags)
     for _name, text in scripts:
         if needle in text:
-            for match in regex.finditer(text):
-                yield match
+            yield from regex.finditer(text)
 
 
 def _auth_type_enum(scripts):

@@ -8,6 +8,7 @@ The real 0.24.4 tarball is fetched once (verified against _known_artifacts.py) i
 """
 import base64
 import hashlib
+import importlib.util
 import io
 import json
 import os
@@ -18,12 +19,23 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-import upstream_drift
 from ansible_collections.qwenops.qwen_code.plugins.module_utils import _auth_types, _config_inputs, _releases
 from ansible_collections.qwenops.qwen_code.plugins.plugin_utils import _decisions
 from ansible_collections.qwenops.qwen_code.tests.unit.tarballs import tar_of
 
-TOOL = os.path.join(upstream_drift.REPO, "tests", "tools", "upstream-drift")
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TOOL = os.path.join(REPO, "tests", "tools", "upstream-drift")
+
+
+def _load_tool():
+    spec = importlib.util.spec_from_file_location("qwen_upstream_drift", os.path.join(REPO, "tests", "tools",
+                                                                                       "upstream_drift.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+upstream_drift = _load_tool()
 PATH = "/" + upstream_drift.PACKAGE.replace("/", "%2F")
 
 
@@ -216,8 +228,7 @@ def test_it_reads_the_collection_as_the_collection_does():
     def leaves(tree, prefix=""):
         for key, value in tree.items():
             if isinstance(value, dict):
-                for leaf in leaves(value, prefix + key + "."):
-                    yield leaf
+                yield from leaves(value, prefix + key + ".")
             else:
                 yield prefix + key
     assert sorted(leaves(policy)) == sorted(("$version", "general.enableAutoUpdate")
