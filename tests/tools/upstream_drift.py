@@ -94,14 +94,14 @@ def _option_default(tree, option):
 def collection_facts():
     releases = _tree("_releases.py")
     auth_types = _assigned(_tree("_auth_types.py"), "AUTH_TYPES")
+    wire_apis = set([DEFAULT_WIRE_API]) | set(s["wire_api"] for s in auth_types.values() if s.get("wire_api"))
     inputs = _tree("_config_inputs.py")
     return {
         "default": _assigned(releases, "DEFAULT"),
         "series": _assigned(releases, "SERIES"),
         "known": _assigned(_tree("_known_artifacts.py"), "KNOWN_INTEGRITY").get(PACKAGE, {}),
         "auth_types": sorted(auth_types),
-        "wire_apis": sorted(set([DEFAULT_WIRE_API]) | set(s["wire_api"] for s in auth_types.values()
-                                                           if s.get("wire_api"))),
+        "wire_apis": sorted(wire_apis),
         "system_settings_path": _option_default(inputs, "system_settings_path"),
         "system_defaults_path": _option_default(inputs, "system_defaults_path"),
     }
@@ -235,7 +235,7 @@ def _key_read(scripts, dotted):
     parts = dotted.split(".")
     chain = r"[.?]" + r"\??\.".join(re.escape(p) for p in parts) + r"(?![\w$])"
     literal = r"[\"'`]" + re.escape(dotted) + r"[\"'`]"
-    return any(True for _ in _scan(scripts, parts[-1], "%s|%s" % (chain, literal)))
+    return next(_scan(scripts, parts[-1], "%s|%s" % (chain, literal)), None) is not None
 
 
 def _env_names(body):
@@ -268,7 +268,7 @@ def upstream_facts(tarball):
             scripts, "SETTINGS_VERSION", r"(?<![\w$])SETTINGS_VERSION\s*=\s*(\d+)\s*[;,]"))),
         "auth_types": auth_types,
         "qwen_oauth": (QWEN_OAUTH in auth_types
-                       and not any(True for _ in _scan(scripts, QWEN_OAUTH_REFUSED, re.escape(QWEN_OAUTH_REFUSED)))),
+                       and next(_scan(scripts, QWEN_OAUTH_REFUSED, re.escape(QWEN_OAUTH_REFUSED)), None) is None),
         "wire_apis": sorted(set(m.group(1) for m in _scan(scripts, "wireApi", r'wireApi\s*!==\s*"([\w-]+)"'))),
         "system_settings_path": settings_path,
         "system_defaults_path": defaults_path,

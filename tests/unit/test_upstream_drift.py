@@ -28,8 +28,8 @@ TOOL = os.path.join(REPO, "tests", "tools", "upstream-drift")
 
 
 def _load_tool():
-    spec = importlib.util.spec_from_file_location("qwen_upstream_drift", os.path.join(REPO, "tests", "tools",
-                                                                                       "upstream_drift.py"))
+    path = os.path.join(REPO, "tests", "tools", "upstream_drift.py")
+    spec = importlib.util.spec_from_file_location("qwen_upstream_drift", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
