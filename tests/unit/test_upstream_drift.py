@@ -1,6 +1,6 @@
 """tests/tools/upstream-drift (upstream_drift.py): against a stub registry on 127.0.0.1 serving a 0.25.0 made by
 patching the real 0.24.4 tarball ($version 5, engines.node >=24, a new auth type), against the real registry's
-0.24.4, with tarballs that are not what the registry says, and its reading of the collection against the
+default release, with tarballs that are not what the registry says, and its reading of the collection against the
 collection's own modules.
 
 The real 0.24.4 tarball is fetched once (verified against _known_artifacts.py) into the tool's cache,
@@ -36,6 +36,10 @@ def _load_tool():
 
 
 upstream_drift = _load_tool()
+# The release the 0.25.0 is made from: the newest 0.24 release the collection knows (0.24.4; its bundle has the
+# strings patched() replaces).
+PATCHED_FROM = max((v for v in _releases.KNOWN_INTEGRITY[upstream_drift.PACKAGE] if v.startswith("0.24.")),
+                   key=lambda v: tuple(int(x) for x in v.split(".")))
 PATH = "/" + upstream_drift.PACKAGE.replace("/", "%2F")
 
 
@@ -50,7 +54,7 @@ def real_release():
                          "upstream-drift")
     known = upstream_drift.collection_facts()["known"]
     dummy, path = upstream_drift.fetch_release(upstream_drift.PUBLIC_REGISTRY, upstream_drift.ssl_context(
-        os.environ.get("NODE_EXTRA_CA_CERTS")), "0.24.4", cache, known)
+        os.environ.get("NODE_EXTRA_CA_CERTS")), PATCHED_FROM, cache, known)
     return path
 
 
@@ -163,14 +167,15 @@ def test_a_patched_025_names_each_gap(real_release, tmp_path):
     assert stub.requests == [PATH, stub.tarball_path]
 
 
-def test_the_real_0244_is_current(real_release):
-    """The real registry (through the machine's proxy and CA), the release the table was read from: every fact is
-    found, and agrees."""
-    status, out, err = run_tool("--version", "0.24.4")
+def test_the_default_release_is_current():
+    """The real registry (through the machine's proxy and CA) and the collection's default release: every fact is
+    found, and agrees with the table."""
+    status, out, err = run_tool("--version", _releases.DEFAULT)
     assert status == 0, out + err
     rows = table(out)
     assert len(rows) == 12 and all(row[2] == "ok" for row in rows.values()), out
-    assert rows["settings $version"][0] == "4"
+    row = _releases.SERIES[upstream_drift.series_of(_releases.DEFAULT)]
+    assert rows["settings $version"][0] == str(row["settings_version"])
     assert rows["auth types (API key)"][0] == "anthropic, gemini, openai, openai-responses, vertex-ai"
     assert rows["system settings"][0] == "/etc/qwen-code/settings.json (QWEN_CODE_SYSTEM_SETTINGS_PATH)"
     assert "the release table is current" in out
@@ -189,7 +194,7 @@ def test_a_tarball_other_than_documented_is_refused(real_release, tmp_path):
     assert "the download does not have the registry's sha512" in err
     # a release the collection knows, which the registry documents with another integrity
     other = tar_of(("package/package.json", "file", b"{}", 0o644))
-    stub = StubRegistry("0.24.4", other)
+    stub = StubRegistry(_releases.DEFAULT, other)
     try:
         status, out, err = run_tool("--registry", stub.url, "--cache", str(tmp_path))
     finally:
