@@ -1,0 +1,139 @@
+"""The GitHub Action (action.yml, ci/github/qwen-action.sh) run as a runner runs a composite action
+(composite_runner.py), on the image tests/image builds (same tag: its layers are reused), against the stub provider
+on this machine's end of Docker's default bridge (the network a runner's containers get; each container has a
+loopback of its own, so the key broker's port is never shared with other containers). It answers; its JSON output; an agent whose output holds workflow commands is
+not obeyed; review mode fails with qwen's own exit code 3 on requested changes; the container sees none of the
+runner's variables and no Docker socket."""
+import json
+import os
+import shlex
+
+import pytest
+
+from composite_runner import run_action
+from harness import REPO, build_image, docker
+from stub_harness import LocalStub
+
+LOGS = os.path.join(REPO, "tests", "output", "logs", "action")
+CANARY = os.environ["QWEN_TEST_CANARY_KEY"]
+MODEL = "qwenops/stub-coder"
+ANSWER = "QWENOPS-ACTION-ANSWER"
+# What the runner's environment holds that the agent must never see (the runner sets INPUT_* for other actions'
+# steps, and the ACTIONS_* tokens for every step).
+RUNNER_SECRETS = {"INPUT_API_KEY": CANARY, "ACTIONS_RUNTIME_TOKEN": "runtime-token-qwenops",
+                  "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "oidc-token-qwenops",
+                  "ACTIONS_ID_TOKEN_REQUEST_URL": "https://oidc.example/qwenops", "GITHUB_TOKEN": "ghs_qwenops"}
+
+
+def bridge():
+    """This machine's address on Docker's default bridge: what the containers reach the stub at."""
+    return docker("network", "inspect", "bridge", "--format", "{{(index .IPAM.Config 0).Gateway}}").stdout.strip()
+
+
+def new_stub(directory, **options):
+    return LocalStub(directory, key=CANARY, model=MODEL, host=bridge(), **options)
+
+
+@pytest.fixture(scope="module")
+def image(tmp_path_factory):
+    return build_image(tmp_path_factory.mktemp("context"), os.path.join(LOGS, "build.log"))
+
+
+def action(image, stub, tmp_path, log, **inputs):
+    """Runs the action with the stub as provider (its key from the 'secret'), returns the runner's Result."""
+    workspace, temp = tmp_path / "workspace", tmp_path / "runner-temp"
+    workspace.mkdir(exist_ok=True)
+    temp.mkdir(exist_ok=True)
+    given = dict(model=MODEL, api_key=CANARY, base_url=stub.url, image=image)
+    given.update(inputs)
+    result = run_action(REPO, given, str(workspace), str(temp), env=RUNNER_SECRETS)
+    os.makedirs(LOGS, exist_ok=True)
+    with open(os.path.join(LOGS, log), "a") as f:
+        f.write("%s\n%s\noutputs: %s\n" % (json.dumps(inputs), result.stdout, json.dumps(result.outputs)))
+    assert CANARY not in result.stdout + json.dumps(result.outputs)
+    return result
+
+
+@pytest.fixture
+def stub(tmp_path):
+    """A stub whose answer tries workflow commands, each on a line of its own."""
+    reply = "\n".join([ANSWER, "::set-output name=answer::pwned", "::add-mask::" + ANSWER, "::error::agent-says-fail",
+                       "::stop-commands::x", "::warning::after-a-stop-of-its-own"])
+    (tmp_path / "stub").mkdir()
+    stub_ = new_stub(tmp_path / "stub", reply=reply)
+    yield stub_
+    stub_.stop()
+
+
+def test_answer_and_workflow_commands_not_obeyed(image, stub, tmp_path):
+    result = action(image, stub, tmp_path, "answer.log", prompt="summarize")
+    assert result.returncode == 0, result.stdout
+    assert result.outputs["answer"].splitlines()[0] == ANSWER, result.outputs
+    assert "::set-output name=answer::pwned" in result.outputs["answer"]  # the agent's text, as text
+    assert result.outputs["result"] == "" and result.outputs["exit_code"] == "0"
+    # The agent's lines reached the log, and the runner obeyed none of them.
+    assert "::error::agent-says-fail" in result.stdout
+    assert result.commands == [], result.commands
+    chats = [r for r in stub.requests() if r["path"].endswith("/chat/completions")]
+    assert chats and all(r["auth_ok"] and r["model"] == MODEL for r in chats)
+
+
+def test_json_output(image, stub, tmp_path):
+    result = action(image, stub, tmp_path, "json.log", prompt="summarize", output_format="json")
+    assert result.returncode == 0, result.stdout
+    messages = json.loads(result.outputs["result"])
+    final = [m for m in messages if m["type"] == "result"][-1]
+    assert final["is_error"] is False and final["result"].startswith(ANSWER)
+    assert result.outputs["answer"] == final["result"]
+    assert result.commands == []
+
+
+def test_container_sees_no_runner_variable_nor_docker_socket(image, tmp_path):
+    """The agent (yolo, trusted workspace) dumps its environment and looks for Docker's socket. The dump is what
+    the stub's model gets back as the tool's result."""
+    (tmp_path / "stub").mkdir()
+    probe = ("env | sort; for s in /var/run/docker.sock /run/docker.sock; do [ -e $s ] && echo SOCKET:$s; done; "
+             "echo probe-done; sleep 0.3")
+    stub_ = new_stub(tmp_path / "stub", reply=ANSWER, tool_call=probe)
+    try:
+        result = action(image, stub_, tmp_path, "environment.log", prompt="run the probe", approval_mode="yolo",
+                        trusted_workspace="true")
+        assert result.returncode == 0, result.stdout
+        dumps = [r["tool_result"] for r in stub_.requests() if r.get("tool_result")]
+    finally:
+        stub_.stop()
+    assert dumps and "probe-done" in dumps[0] and "OPENAI_MODEL=" + MODEL in dumps[0], dumps
+    names = [line.split("=", 1)[0] for line in dumps[0].splitlines() if "=" in line]
+    assert not [n for n in names if n.startswith(("INPUT_", "ACTIONS_", "GITHUB_", "RUNNER_"))], names
+    for value in RUNNER_SECRETS.values():
+        assert value not in dumps[0]
+    assert "SOCKET:/" not in dumps[0]  # (the command itself, echoed, says SOCKET:$s)
+
+
+def test_review_fails_with_qwen_exit_code_3_on_requested_changes(image, tmp_path):
+    """mode review runs `qwen review run --json --fail-on request-changes --effort low` in the workspace. The stub
+    plays the model that the /review skill drives: its first turn composes the verdict with the CLI's own
+    compose-review (a Critical tagged [test], which needs no verifier), as the skill's Step 6 does; qwen review run
+    reads the composed file of its run and exits 3."""
+    (tmp_path / "stub").mkdir()
+    state = json.dumps({"modelId": MODEL, "bodyCriticals": ["app.py:2 divides by zero on an empty list [test]"]})
+    compose = ("echo '[]' > .qwen/tmp/qwenops-comments.json && echo %s | \"${QWEN_CODE_CLI:-qwen}\" review "
+               "compose-review --comments .qwen/tmp/qwenops-comments.json "
+               "--out .qwen/tmp/qwen-review-local-composed.json; sleep 0.3" % shlex.quote(state))
+    stub_ = new_stub(tmp_path / "stub", reply="review composed", tool_call=compose)
+    try:
+        result = action(image, stub_, tmp_path, "review.log", mode="review", trusted_workspace="true",
+                        review_effort="low")
+        requests = stub_.requests()
+    finally:
+        stub_.stop()
+    assert result.returncode == 3, result.stdout
+    assert result.outputs["exit_code"] == "3"
+    verdict = json.loads(result.outputs["result"])
+    assert verdict["completed"] is True and verdict["event"] == "REQUEST_CHANGES", verdict
+    assert result.outputs["answer"] == "Verdict: Request changes"
+    # The step's own error annotation is the one command obeyed.
+    assert result.commands == [("error", "title=qwen-action", "the review requests changes (qwen review run exit 3)")]
+    assert [r for r in requests if r.get("tool_call")], requests
+    # The review's files stayed in the container's tmpfs: the checkout is as it was.
+    assert os.listdir(tmp_path / "workspace") == []
