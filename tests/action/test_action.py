@@ -1,7 +1,7 @@
 """The GitHub Action (action.yml, ci/github/qwen-action.sh) run as a runner runs a composite action
 (composite_runner.py), on the image tests/image builds (same tag: its layers are reused), against the stub provider
-on this machine's end of Docker's default bridge (the network a runner's containers get; each container has a
-loopback of its own, so the key broker's port is never shared with other containers). It answers; its JSON output; an agent whose output holds workflow commands is
+in a container of its own, whose network namespace qwen's container joins (the action's network input
+`container:NAME`): loopback only, and the key broker's port shared with no other test. It answers; its JSON output; an agent whose output holds workflow commands is
 not obeyed; review mode fails with qwen's own exit code 3 on requested changes; the container sees none of the
 runner's variables and no Docker socket."""
 import json
@@ -11,8 +11,8 @@ import shlex
 import pytest
 
 from composite_runner import run_action
-from harness import REPO, build_image, docker
-from stub_harness import LocalStub
+from harness import REPO, Container, build_image
+from stub_harness import requests_in, start_in_container
 
 LOGS = os.path.join(REPO, "tests", "output", "logs", "action")
 CANARY = os.environ["QWEN_TEST_CANARY_KEY"]
@@ -25,13 +25,20 @@ RUNNER_SECRETS = {"INPUT_API_KEY": CANARY, "ACTIONS_RUNTIME_TOKEN": "runtime-tok
                   "ACTIONS_ID_TOKEN_REQUEST_URL": "https://oidc.example/qwenops", "GITHUB_TOKEN": "ghs_qwenops"}
 
 
-def bridge():
-    """This machine's address on Docker's default bridge: what the containers reach the stub at."""
-    return docker("network", "inspect", "bridge", "--format", "{{(index .IPAM.Config 0).Gateway}}").stdout.strip()
+class Stub:
+    """The stub provider in a container (the image's Python; sleep as its command) on its loopback: url for qwen,
+    network for the action's network input, requests() its log."""
 
+    def __init__(self, image, **options):
+        self.container = Container(image, "stub", "--entrypoint", "sleep", prefix="qwen-action", command=["infinity"])
+        start_in_container(self.container, CANARY, MODEL, 18300, log="/tmp/stub.jsonl", **options)
+        self.url, self.network = "http://127.0.0.1:18300/v1", "container:" + self.container.name
 
-def new_stub(directory, **options):
-    return LocalStub(directory, key=CANARY, model=MODEL, host=bridge(), **options)
+    def requests(self):
+        return requests_in(self.container, log="/tmp/stub.jsonl")
+
+    def stop(self):
+        self.container.remove()
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +51,7 @@ def action(image, stub, tmp_path, log, **inputs):
     workspace, temp = tmp_path / "workspace", tmp_path / "runner-temp"
     workspace.mkdir(exist_ok=True)
     temp.mkdir(exist_ok=True)
-    given = dict(model=MODEL, api_key=CANARY, base_url=stub.url, image=image)
+    given = dict(model=MODEL, api_key=CANARY, base_url=stub.url, image=image, network=stub.network)
     given.update(inputs)
     result = run_action(REPO, given, str(workspace), str(temp), env=RUNNER_SECRETS)
     os.makedirs(LOGS, exist_ok=True)
@@ -55,12 +62,11 @@ def action(image, stub, tmp_path, log, **inputs):
 
 
 @pytest.fixture
-def stub(tmp_path):
+def stub(image):
     """A stub whose answer tries workflow commands, each on a line of its own."""
     reply = "\n".join([ANSWER, "::set-output name=answer::pwned", "::add-mask::" + ANSWER, "::error::agent-says-fail",
                        "::stop-commands::x", "::warning::after-a-stop-of-its-own"])
-    (tmp_path / "stub").mkdir()
-    stub_ = new_stub(tmp_path / "stub", reply=reply)
+    stub_ = Stub(image, reply=reply)
     yield stub_
     stub_.stop()
 
@@ -91,10 +97,9 @@ def test_json_output(image, stub, tmp_path):
 def test_container_sees_no_runner_variable_nor_docker_socket(image, tmp_path):
     """The agent (yolo, trusted workspace) dumps its environment and looks for Docker's socket. The dump is what
     the stub's model gets back as the tool's result."""
-    (tmp_path / "stub").mkdir()
     probe = ("env | sort; for s in /var/run/docker.sock /run/docker.sock; do [ -e $s ] && echo SOCKET:$s; done; "
              "echo probe-done; sleep 0.3")
-    stub_ = new_stub(tmp_path / "stub", reply=ANSWER, tool_call=probe)
+    stub_ = Stub(image, reply=ANSWER, tool_call=probe)
     try:
         result = action(image, stub_, tmp_path, "environment.log", prompt="run the probe", approval_mode="yolo",
                         trusted_workspace="true")
@@ -115,12 +120,11 @@ def test_review_fails_with_qwen_exit_code_3_on_requested_changes(image, tmp_path
     plays the model that the /review skill drives: its first turn composes the verdict with the CLI's own
     compose-review (a Critical tagged [test], which needs no verifier), as the skill's Step 6 does; qwen review run
     reads the composed file of its run and exits 3."""
-    (tmp_path / "stub").mkdir()
     state = json.dumps({"modelId": MODEL, "bodyCriticals": ["app.py:2 divides by zero on an empty list [test]"]})
     compose = ("echo '[]' > .qwen/tmp/qwenops-comments.json && echo %s | \"${QWEN_CODE_CLI:-qwen}\" review "
                "compose-review --comments .qwen/tmp/qwenops-comments.json "
                "--out .qwen/tmp/qwen-review-local-composed.json; sleep 0.3" % shlex.quote(state))
-    stub_ = new_stub(tmp_path / "stub", reply="review composed", tool_call=compose)
+    stub_ = Stub(image, reply="review composed", tool_call=compose)
     try:
         result = action(image, stub_, tmp_path, "review.log", mode="review", trusted_workspace="true",
                         review_effort="low")

@@ -10,7 +10,8 @@ import subprocess
 import pytest
 
 from harness import REPO, build_image
-from test_action import ANSWER, CANARY, LOGS, MODEL, new_stub
+from stub_harness import LocalStub
+from test_action import ANSWER, CANARY, LOGS, MODEL
 
 NPM_TOOLS = ["@action-validator/cli@0.6.0", "gitlab-ci-local@4.75.1"]
 TOOLS = os.path.expanduser("~/.cache/qwenops/action-tools")
@@ -72,13 +73,14 @@ def test_gitlab_template_answers_under_gitlab_ci_local(tools, image, tmp_path):
                                                "t"]):
         assert sh(["git"] + cmd, cwd=project).returncode == 0
     (tmp_path / "stub").mkdir()
-    stub = new_stub(tmp_path / "stub", reply=ANSWER)
+    stub = LocalStub(tmp_path / "stub", key=CANARY, model=MODEL, reply=ANSWER)
     try:
         # The key as a CI/CD variable (a file gitlab-ci-local reads, not a command line).
         (project / ".gitlab-ci-local-variables.yml").write_text("QWEN_API_KEY: %s\nQWEN_BASE_URL: %s\n" %
                                                                 (CANARY, stub.url))
         run = sh([NODE[0], os.path.join(tools, "node_modules/gitlab-ci-local/dist/index.js"), "--pull-policy",
-                  "if-not-present", "--helper-image", "debian:trixie-slim", "--no-color", "qwen"], cwd=project)
+                  "if-not-present", "--helper-image", "debian:trixie-slim", "--network", "host", "--no-color", "qwen"],
+                 cwd=project)
         requests = stub.requests()
     finally:
         stub.stop()

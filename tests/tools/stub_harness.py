@@ -34,10 +34,10 @@ def parse_log(text):
 
 
 class LocalStub:
-    """A stub on this machine's loopback (or on host, such as Docker's bridge); its files (key, log, port, pid, output) in directory. key is the key file's
+    """A stub on this machine's loopback; its files (key, log, port, pid, output) in directory. key is the key file's
     text: several keys go one a line."""
 
-    def __init__(self, directory, key=None, model=None, reply=REPLY, tool_call=None, host="127.0.0.1"):
+    def __init__(self, directory, key=None, model=None, reply=REPLY, tool_call=None):
         self.dir = str(directory)
         self.keyfile = os.path.join(self.dir, "key") if key is not None else None
         if key is not None:
@@ -45,7 +45,7 @@ class LocalStub:
                 f.write(key)
         self.log = os.path.join(self.dir, "log.jsonl")
         port_file, pid_file = os.path.join(self.dir, "port"), os.path.join(self.dir, "pid")
-        started = subprocess.run([sys.executable, STUB] + options(0, self.keyfile, model, reply, self.log, tool_call, host) +
+        started = subprocess.run([sys.executable, STUB] + options(0, self.keyfile, model, reply, self.log, tool_call) +
                                  ["--port-file", port_file, "--pidfile", pid_file,
                                   "--output", os.path.join(self.dir, "output")], capture_output=True, text=True,
                                  check=False)
@@ -55,7 +55,7 @@ class LocalStub:
             self.port = int(f.read())
         with open(pid_file) as f:
             self.pid = int(f.read())
-        self.base = "http://%s:%d" % (host, self.port)  # what anthropic, gemini and vertex-ai clients are given
+        self.base = "http://127.0.0.1:%d" % self.port  # what anthropic, gemini and vertex-ai clients are given
         self.url = self.base + "/v1"
 
     def requests(self):
