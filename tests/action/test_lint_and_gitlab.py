@@ -55,6 +55,14 @@ def test_action_validator_is_clean(tools):
     assert sh([os.path.join(tools, "node_modules", ".bin", "action-validator"), bad]).returncode != 0
 
 
+# gitlab-ci-local's helper container copies artifacts with rsync (its own helper image comes from a registry).
+HELPER = "qwenops-test/gcl-helper:trixie"
+HELPER_DOCKERFILE = """FROM debian:trixie-slim
+RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends rsync \\
+ && rm -rf /var/lib/apt/lists/*
+"""
+
+
 @pytest.fixture(scope="module")
 def image(tmp_path_factory):
     return build_image(tmp_path_factory.mktemp("context"), os.path.join(LOGS, "build.log"))
@@ -62,6 +70,8 @@ def image(tmp_path_factory):
 
 def test_gitlab_template_answers_under_gitlab_ci_local(tools, image, tmp_path):
     assert NODE, "no Node >= 22 in .venv/release (tests/tools/env.sh makes it)"
+    helper = sh(["docker", "build", "-q", "-t", HELPER, "-"], input=HELPER_DOCKERFILE)
+    assert helper.returncode == 0, helper.stderr
     project = tmp_path / "project"
     (project / "ci" / "gitlab").mkdir(parents=True)
     shutil.copy(os.path.join(REPO, "ci/gitlab/qwen-code.gitlab-ci.yml"), project / "ci" / "gitlab")
@@ -79,7 +89,7 @@ def test_gitlab_template_answers_under_gitlab_ci_local(tools, image, tmp_path):
         (project / ".gitlab-ci-local-variables.yml").write_text("QWEN_API_KEY: %s\nQWEN_BASE_URL: %s\n" %
                                                                 (CANARY, stub.url))
         run = sh([NODE[0], os.path.join(tools, "node_modules/gitlab-ci-local/dist/index.js"), "--pull-policy",
-                  "if-not-present", "--helper-image", "debian:trixie-slim", "--network", "host", "--no-color", "qwen"],
+                  "if-not-present", "--helper-image", HELPER, "--network", "host", "--no-color", "qwen"],
                  cwd=project)
         requests = stub.requests()
     finally:
@@ -88,8 +98,9 @@ def test_gitlab_template_answers_under_gitlab_ci_local(tools, image, tmp_path):
     with open(os.path.join(LOGS, "gitlab.log"), "w") as f:
         f.write(run.stdout + run.stderr)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    # The job's log (gitlab-ci-local prefixes each line with the job's name). Its artifacts are not checked here:
-    # gitlab-ci-local 4.75 copies none back from this docker executor setup ("no artifacts was copied").
-    assert "qwen > " + ANSWER in run.stdout, run.stdout[-3000:]
+    assert "qwen > " + ANSWER in run.stdout, run.stdout[-3000:]  # the job's log, each line after the job's name
+    # The outputs: the artifacts, copied back into the project.
+    assert (project / "qwen-answer.txt").read_text() == ANSWER + "\n"
+    assert (project / "qwen-result.json").read_text() == ""
     assert CANARY not in run.stdout + run.stderr
     assert [r for r in requests if r["path"].endswith("/chat/completions") and r["auth_ok"]], requests
