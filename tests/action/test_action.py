@@ -141,3 +141,23 @@ def test_review_fails_with_qwen_exit_code_3_on_requested_changes(image, tmp_path
     assert [r for r in requests if r.get("tool_call")], requests
     # The review's files stayed in the container's tmpfs: the checkout is as it was.
     assert os.listdir(tmp_path / "workspace") == []
+
+
+@pytest.mark.parametrize("inputs, message", [
+    (dict(mode="review"), "set trusted_workspace: true"),
+    (dict(prompt="p", auth_type="openai-chat"), "auth_type 'openai-chat' is not one of"),
+    (dict(prompt="p", provider="openrouter", base_url="https://x.example/v1"), "give provider or base_url, not both"),
+    (dict(prompt="p", api_key=""), "api_key is empty"),
+])
+def test_bad_inputs_fail_before_docker_runs(tmp_path, inputs, message):
+    """Each refusal is the step's one error annotation and exit 2, before docker runs (the image "none" does not
+    exist: a docker run would fail otherwise)."""
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    (tmp_path / "temp").mkdir()
+    given = dict(model=MODEL, api_key=CANARY, image="none")
+    given.update(inputs)
+    result = run_action(REPO, given, str(workspace), str(tmp_path / "temp"))
+    assert result.returncode == 2, result.stdout
+    assert len(result.commands) == 1 and result.commands[0][0] == "error", result.commands
+    assert message in result.commands[0][2], result.commands

