@@ -6,9 +6,11 @@ not obeyed; review mode fails with qwen's own exit code 3 on requested changes; 
 runner's variables and no Docker socket."""
 import json
 import os
+import re
 import shlex
 
 import pytest
+import yaml
 
 from composite_runner import run_action
 from harness import REPO, Container, build_image
@@ -161,3 +163,16 @@ def test_bad_inputs_fail_before_docker_runs(tmp_path, inputs, message):
     assert result.returncode == 2, result.stdout
     assert len(result.commands) == 1 and result.commands[0][0] == "error", result.commands
     assert message in result.commands[0][2], result.commands
+
+
+def test_the_image_is_named_on_one_line_the_release_tooling_rewrites():
+    """action.yml's image input and the GitLab template's image each name the image on one line of their own
+    (`    default: REF`, `    name: REF`), which the release tooling rewrites to repo@sha256:DIGEST."""
+    with open(os.path.join(REPO, "action.yml")) as f:
+        text = f.read()
+    ref = yaml.safe_load(text)["inputs"]["image"]["default"]
+    assert re.fullmatch(r"qwenops/qwen-code(:[\w.-]+|@sha256:[0-9a-f]{64})", ref), ref
+    assert re.findall(r"(?m)^    default: qwenops/qwen-code\S*$", text) == ["    default: " + ref]
+    with open(os.path.join(REPO, "ci", "gitlab", "qwen-code.gitlab-ci.yml")) as f:
+        text = f.read()
+    assert re.findall(r"(?m)^    name: qwenops/qwen-code\S*$", text) == ["    name: " + ref]
