@@ -1,9 +1,10 @@
 """The GitHub Action (action.yml, ci/github/qwen-action.sh) run as a runner runs a composite action
-(composite_runner.py), on the image tests/image builds (same tag: its layers are reused), against the stub provider
-in a container of its own, whose network namespace qwen's container joins (the action's network input
-`container:NAME`): loopback only, and the key broker's port shared with no other test. It answers; its JSON output; an agent whose output holds workflow commands is
-not obeyed; review mode fails with qwen's own exit code 3 on requested changes; the container sees none of the
-runner's variables and no Docker socket."""
+(composite_runner.py), on the image of this checkout (the session fixture of tests/conftest.py, which tests/image
+shares: built once), against the stub provider in a container of its own, whose network namespace qwen's container
+joins (the action's network input `container:NAME`): loopback only, and the key broker's port shared with no other
+test. It answers; its JSON output; an agent whose output holds workflow commands is not obeyed; review mode fails
+with qwen's own exit code 3 on requested changes; the container sees none of the runner's variables and no Docker
+socket; bad inputs are refused before docker runs."""
 import json
 import os
 import re
@@ -13,7 +14,7 @@ import pytest
 import yaml
 
 from composite_runner import run_action
-from harness import REPO, Container, build_image
+from harness import REPO, Container
 from stub_harness import requests_in, start_in_container
 
 LOGS = os.path.join(REPO, "tests", "output", "logs", "action")
@@ -41,11 +42,6 @@ class Stub:
 
     def stop(self):
         self.container.remove()
-
-
-@pytest.fixture(scope="module")
-def image(tmp_path_factory):
-    return build_image(tmp_path_factory.mktemp("context"), os.path.join(LOGS, "build.log"))
 
 
 def action(image, stub, tmp_path, log, **inputs):

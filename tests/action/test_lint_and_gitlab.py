@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from harness import REPO, build_image
+from harness import REPO
 from stub_harness import LocalStub
 from test_action import ANSWER, CANARY, LOGS, MODEL
 
@@ -75,11 +75,6 @@ HELPER_DOCKERFILE = """FROM debian:trixie-slim
 RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends rsync \\
  && rm -rf /var/lib/apt/lists/*
 """
-
-
-@pytest.fixture(scope="module")
-def image(tmp_path_factory):
-    return build_image(tmp_path_factory.mktemp("context"), os.path.join(LOGS, "build.log"))
 
 
 def test_gitlab_template_answers_under_gitlab_ci_local(tools, image, tmp_path):

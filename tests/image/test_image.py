@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from harness import REPO, build_image
+from harness import REPO
 from releases import DEFAULT
 from stub_harness import LocalStub
 
@@ -27,13 +27,6 @@ def run(cmd, log=None, **kw):
         with open(os.path.join(LOGS, log), "a") as f:
             f.write("$ %s\n%s%s\n" % (" ".join(cmd), proc.stdout, proc.stderr))
     return proc
-
-
-@pytest.fixture(scope="session")
-def image(tmp_path_factory):
-    """docker build of a clean copy of the checkout, with the host's CA bundle in certs/ (this workplace
-    intercepts TLS: the same need a corporate network has)."""
-    return build_image(tmp_path_factory.mktemp("context"), os.path.join(LOGS, "build.log"))
 
 
 @pytest.fixture(scope="session")
