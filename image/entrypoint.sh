@@ -303,6 +303,12 @@ if [ -z "$client" ] && [ "$isolation" != off ]; then
     through_broker "$broker_url"
   fi
 fi
+# `qwen review` takes no --auth-type: the review it starts infers the protocol from these variables, which
+# openai-responses never is.
+if [ "${1:-}" = review ]; then
+  if [ "$auth" = openai-responses ]; then echo "$me: qwen review cannot use openai-responses: use openai" >&2; exit 2; fi
+  as_qwen qwen "$@"
+fi
 # The protocol, explicitly: openai-responses is never inferred, and a set of variables of another protocol must not
 # win by the CLI's own order of inference.
 as_qwen qwen --auth-type "$auth" "$@"

@@ -10,6 +10,8 @@ skip always means something that should have run did not.
 """
 import os
 
+import pytest
+
 MARKERS = {
     "root": "needs root (useradd, root-owned files, acting as another user): `nox -s unit-root`",
     "realcli": "needs QWEN_TEST_NODE22 (a Node >= 22 binary) and QWEN_TEST_CLI (a qwen-code cli.js)",
@@ -33,3 +35,11 @@ def pytest_collection_modifyitems(config, items):
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = [item for item in items if not _unmet(item)]
+
+
+@pytest.fixture(scope="session")
+def image(tmp_path_factory):
+    """The image of this checkout (harness.build_image), built once per session for tests/image and tests/action."""
+    from harness import REPO, build_image  # pylint: disable=import-outside-toplevel  # only the Docker suites need it
+    return build_image(tmp_path_factory.mktemp("context"), os.path.join(REPO, "tests", "output", "logs", "image",
+                                                                        "build.log"))

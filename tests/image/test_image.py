@@ -11,12 +11,11 @@ import time
 
 import pytest
 
-from harness import REPO, ensure_base_image, image_context
+from harness import REPO
 from releases import DEFAULT
 from stub_harness import LocalStub
 
 LOGS = os.path.join(REPO, "tests", "output", "logs", "image")
-TAG = "qwen-code-headless:test"
 CANARY = os.environ["QWEN_TEST_CANARY_KEY"]
 MODEL = "qwenops/stub-coder"
 
@@ -28,19 +27,6 @@ def run(cmd, log=None, **kw):
         with open(os.path.join(LOGS, log), "a") as f:
             f.write("$ %s\n%s%s\n" % (" ".join(cmd), proc.stdout, proc.stderr))
     return proc
-
-
-@pytest.fixture(scope="session")
-def image(tmp_path_factory):
-    """docker build of a clean copy of the checkout, with the host's CA bundle in certs/ (this workplace
-    intercepts TLS: the same need a corporate network has)."""
-    ensure_base_image("trixie", "debian:trixie-slim")
-    ctx = image_context(tmp_path_factory.mktemp("context"))
-    start = time.time()
-    build = run(["docker", "build", "--build-arg", "QWEN_CODE_VERSION=" + DEFAULT, "-t", TAG, ctx], log="build.log")
-    assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-3000:]
-    print("image built in %.0f s" % (time.time() - start))
-    return TAG
 
 
 @pytest.fixture(scope="session")

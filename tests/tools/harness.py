@@ -141,3 +141,23 @@ def image_context(dest):
     if os.path.exists(HOST_CA):
         shutil.copy(HOST_CA, os.path.join(dest, "certs", "host-ca.pem"))
     return str(dest)
+
+
+IMAGE_TAG = "qwen-code-headless:test"  # the image tests/image and tests/action build and share
+
+
+def build_image(workdir, log):
+    """docker build of a clean copy of the checkout (image_context) as IMAGE_TAG, on the locally built base; writes
+    the build's output to log and returns the tag (layers cached: a second build of the same tree takes seconds)."""
+    from releases import DEFAULT  # pylint: disable=import-outside-toplevel  # tests/tools is on the path
+    ensure_base_image("trixie", "debian:trixie-slim")
+    ctx = image_context(workdir)
+    start = time.time()
+    build = subprocess.run(["docker", "build", "--build-arg", "QWEN_CODE_VERSION=" + DEFAULT, "-t", IMAGE_TAG, ctx],
+                           capture_output=True, text=True, check=False)
+    os.makedirs(os.path.dirname(log), exist_ok=True)
+    with open(log, "a") as f:
+        f.write(build.stdout + build.stderr)
+    assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-3000:]
+    print("image built in %.0f s" % (time.time() - start))
+    return IMAGE_TAG
