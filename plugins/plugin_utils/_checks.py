@@ -218,9 +218,14 @@ def check_key_isolation(inp):
     return []
 
 
+def _within(path, root):
+    """path is root or lies below it."""
+    path, root = posixpath.normpath(path), posixpath.normpath(root)
+    return path == root or path.startswith(root.rstrip("/") + "/")
+
+
 def _overlaps(a, b):
-    a, b = posixpath.normpath(a), posixpath.normpath(b)
-    return a == b or a.startswith(b.rstrip("/") + "/") or b.startswith(a.rstrip("/") + "/")
+    return _within(a, b) or _within(b, a)
 
 
 def check_execution_sandbox(inp, plan):
@@ -249,9 +254,9 @@ def check_execution_sandbox(inp, plan):
                                       ("qwen_code_default_settings", plan["system_defaults"].get("mcpServers")),
                                       ("qwen_code_settings", settings.get("mcpServers"))) if value]
     if where:
-        return _messages("qwen_code_execution_sandbox cannot be combined with MCP servers (%s): qwen 0.24 turns MCP "
-                         "servers off under its execution sandbox, so they would silently not run. Remove them, or "
-                         "leave the sandbox off." % where[0])
+        return _messages("qwen_code_execution_sandbox cannot be combined with MCP servers (%s): qwen 0.24 refuses to "
+                         "start with MCP servers under its execution sandbox (\"tools.executionSandbox does not yet "
+                         "support ... MCP\"). Remove them, or leave the sandbox off." % where[0])
     roots = PROTECTED_ROOTS + (inp["qwen_code_install_root"],)
     bad = ["%s (overlaps %s)" % (folder, root) for folder in inp["qwen_code_trusted_folders"] or []
            for root in roots if _overlaps(folder, root)]
@@ -369,7 +374,7 @@ def check_host_execution_sandbox(inp, plan, host, hostname):
         return []
     homes = sorted(set(u.get("home") for u in (host.get("users") or {}).values() if u.get("home")))
     bad = ["%s (holds %s)" % (folder, home) for folder in inp["qwen_code_trusted_folders"] or [] for home in homes
-           if _overlaps(folder, home) and posixpath.normpath(home).startswith(posixpath.normpath(folder))]
+           if _within(home, folder)]
     if bad:
         return _messages("qwen_code_trusted_folders cannot be sandboxed workspaces on %s: %s. qwen 0.24 refuses a "
                          "workspace that contains a home (~/.qwen and the keys would be writable); trust project "

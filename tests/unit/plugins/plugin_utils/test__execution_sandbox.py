@@ -75,6 +75,7 @@ def host_check(folders=(), **facts):
 def test_a_host_that_allows_it_passes():
     assert host_check() == []
     assert host_check(["/home/alice/src"]) == []
+    assert host_check(["/home/al"]) == []
 
 
 @pytest.mark.parametrize("folders", [["/home"], ["/home/alice"], ["/"]])
