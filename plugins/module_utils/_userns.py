@@ -13,7 +13,8 @@ identity and nothing else, which a forked child that drops to the user (_user_ho
 would need sudo or setpriv in between (one more thing that may be missing or configured differently), util-linux's
 unshare does not try the mounts bwrap needs, and bwrap is what the role is about to install. The child execs the
 module's own interpreter on PROBE_SOURCE rather than probing in the forked module: once it owns a user namespace,
-the user could ptrace it, and exec leaves nothing of the module's arguments in it. Each step is the one bwrap takes, so each failure names a cause:
+the user could ptrace it, and exec leaves nothing of the module's arguments in it. Each step is the one bwrap
+takes, so each failure names a cause:
 
 - unshare fails (EPERM, ENOSPC, EINVAL): Debian's kernel.unprivileged_userns_clone=0, user.max_user_namespaces=0
   (RHEL), or a seccomp filter (Docker's default profile refuses unshare with namespace flags);

@@ -235,14 +235,15 @@ def check_execution_sandbox(inp, plan):
     if not wanted:
         return []
     if not isinstance(wanted, dict) or sorted(wanted) != ["filesystem", "network"] \
-            or wanted["filesystem"] not in ("read-only", "workspace-write") or wanted["network"] not in ("open", "closed"):
+            or wanted["filesystem"] not in ("read-only", "workspace-write") \
+            or wanted["network"] not in ("open", "closed"):
         return _messages("qwen_code_execution_sandbox must be empty (off) or give exactly filesystem (read-only or "
                          "workspace-write) and network (open or closed).")
     if not plan["release"]["execution_sandbox"]:
         return _messages("qwen_code_execution_sandbox needs qwen 0.24 or later: qwen %s does not read "
                          "tools.executionSandbox (the 0.24 series is the first whose tarball has it; 0.23.4's has "
-                         "not), so its commands would run unconfined. Pin a 0.24 release or later in qwen_code_version, "
-                         "or leave the sandbox off."
+                         "not), so its commands would run unconfined. Pin a 0.24 release or later in "
+                         "qwen_code_version, or leave the sandbox off."
                          % plan["cli_version"])
     if inp["qwen_code_sandbox"] not in ("", False, "false"):
         return _messages("qwen_code_execution_sandbox cannot be combined with qwen_code_sandbox %s: qwen 0.24 refuses "
