@@ -77,10 +77,10 @@ options:
     default: false
   userns_probe:
     description:
-      - For qwen's execution sandbox (C(qwen_code_execution_sandbox)): try, as this account, what bubblewrap does
+      - For qwen's execution sandbox (C(qwen_code_execution_sandbox)), try as this account what bubblewrap does
         (a user namespace with mount, PID and network namespaces, private mounts, a fresh C(/proc)), and report it
         in RV(execution_sandbox) with the sysctls that name the fix. The probe is a short-lived interpreter of this
-        module's Python, started as the account (its uid, gid and groups): the one thing this module executes.
+        module's Python, started as the account (its uid, gid and groups), the one thing this module executes.
     type: str
     version_added: "0.3.0"
   inputs_digest:

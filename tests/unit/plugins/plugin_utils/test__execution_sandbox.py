@@ -7,7 +7,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.qwenops.qwen_code.plugins.plugin_utils import _checks, _decisions
+from ansible_collections.qwenops.qwen_code.plugins.plugin_utils import _checks
 from ansible_collections.qwenops.qwen_code.tests.unit.plugins.plugin_utils.test__checks import host, plan
 
 ON = {"filesystem": "workspace-write", "network": "closed"}
