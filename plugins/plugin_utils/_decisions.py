@@ -291,6 +291,9 @@ def needs(inp, host, cached, fetch, node, npm, cli, links, ca_sha256, launcher_s
         "launcher": (host.get("launcher") or {}).get("sha256") != launcher_sha256,
         "links": len([link for link in links
                       if (host_links.get(link) or {}).get("target") != launcher_path]) > 0,
+        # qwen_code_execution_sandbox's bwrap, where install_info looked for it (the main entry point, with users)
+        "bubblewrap": execution_sandbox(inp) is not None and "execution_sandbox" in host
+        and not host["execution_sandbox"].get("bwrap"),
     }
 
 

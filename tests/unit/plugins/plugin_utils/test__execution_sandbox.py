@@ -43,8 +43,8 @@ def test_on_is_written_with_literal_values_and_bwrap():
     ({"qwen_code_version": "0.12.0"}, "needs qwen 0.24 or later"),
     ({"qwen_code_sandbox": "docker"}, "cannot be combined with qwen_code_sandbox docker"),
     ({"qwen_code_sandbox": True}, "cannot be combined with qwen_code_sandbox True"),
-    ({"qwen_code_mcp_servers": {"fs": {"command": "mcp-fs"}}}, "cannot be combined with MCP servers "
-                                                                 "(qwen_code_mcp_servers)"),
+    ({"qwen_code_mcp_servers": {"fs": {"command": "mcp-fs"}}},
+     "cannot be combined with MCP servers (qwen_code_mcp_servers)"),
     ({"qwen_code_managed_settings": {"mcpServers": {"fs": {"command": "x"}}}}, "(qwen_code_managed_settings)"),
     ({"qwen_code_default_settings": {"mcpServers": {"fs": {"command": "x"}}}}, "(qwen_code_default_settings)"),
     ({"qwen_code_settings": {"mcpServers": {"fs": {"command": "x"}}}}, "(qwen_code_settings)"),
@@ -106,8 +106,8 @@ def failed(step, err="EPERM"):
      "user.max_user_namespaces is 0 (RHEL's way to forbid them)"),
     ({"probe": failed("mount"), "sysctls": {"kernel.apparmor_restrict_unprivileged_userns": 1}},
      "kernel.apparmor_restrict_unprivileged_userns is 1 (Ubuntu 24.04): give /usr/bin/bwrap an AppArmor profile"),
-    ({"probe": failed("unshare"), "seccomp": 2}, "--security-opt seccomp=unconfined, apparmor=unconfined and "
-                                                 "systempaths=unconfined"),
+    ({"probe": failed("unshare"), "seccomp": 2},
+     "--security-opt seccomp=unconfined, apparmor=unconfined and systempaths=unconfined"),
     ({"probe": failed("mount", "EACCES")}, "--security-opt apparmor=unconfined"),
     ({"probe": failed("proc")}, "--security-opt systempaths=unconfined"),
     ({"probe": failed("unshare", "EINVAL")}, "CONFIG_USER_NS"),
