@@ -112,6 +112,10 @@ class ActionModule(ActionBase):
                 # (checked above). A no_log option of install_info, which says whether the manifest records the
                 # same; never part of this action's result.
                 read_host = dict(read_host, inputs_digest=inputs_digest(self._evaluate(templar, CONFIG_INPUTS)))
+            if entry == "main" and decided.get("execution_sandbox") and read_host.get("users"):
+                # The execution sandbox's probe, as the first configured user (the kernel's rules are the same for
+                # every unprivileged account).
+                read_host = dict(read_host, userns_probe=list(read_host["users"])[0])
             try:
                 read = self._execute_module(module_name="qwenops.qwen_code.install_info", module_args=read_host,
                                             task_vars=task_vars)

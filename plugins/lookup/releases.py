@@ -22,7 +22,7 @@ options:
       - What to return, one item per term.
       - C(series) (the default when no term is given) is a dict of series (C(0.24)) to what that series needs and
         honours (C(settings_version), C(node_major), C(qwen_oauth), C(deny_by_rule), C(wire_api), C(auth_types),
-        C(auto_update_key), C(approval_auto), C(model_env_wins)).
+        C(auto_update_key), C(approval_auto), C(model_env_wins), C(execution_sandbox)).
       - C(default) is the release the role installs unless its variable C(qwen_code_version) says otherwise.
       - C(integrity) is a dict of npm package name to a dict of version to the tarball's sha512 integrity.
     type: list

@@ -37,6 +37,8 @@ DEFAULT = "0.24.4"
 #   model_env_wins: whether OPENAI_MODEL (and the other protocols' model variables) beats model.name in every settings
 #     file, the system file included (0.7 and 0.12), so that a managed model.name would be ignored
 #   Every series reads /etc/qwen-code/settings.json (wins over the user's) and system-defaults.json (below it).
+#   execution_sandbox: whether it reads tools.executionSandbox (bwrap around each tool command; 0.24 on: the 0.24.4
+#     tarball's chunks and bundled/qc-helper/docs/features/sandbox.md name it, 0.23.4's tarball nowhere)
 #   deny_by_rule: whether a "/": DO_NOT_TRUST rule in trustedFolders.json distrusts every folder below it (0.21 on:
 #     the deepest matching rule wins; before, DO_NOT_TRUST matched one exact path and unlisted folders were trusted)
 # A release whose series is not listed is refused: guessing its schema would make the CLI rewrite settings.json
@@ -44,22 +46,23 @@ DEFAULT = "0.24.4"
 SERIES = {
     "0.7": {"settings_version": 2, "node_major": 20, "qwen_oauth": True, "deny_by_rule": False, "wire_api": False,
             "auth_types": ["openai", "anthropic"], "auto_update_key": "disableAutoUpdate", "approval_auto": False,
-            "model_env_wins": True},
+            "model_env_wins": True, "execution_sandbox": False},
     "0.12": {"settings_version": 3, "node_major": 20, "qwen_oauth": True, "deny_by_rule": False, "wire_api": False,
              "auth_types": ["openai", "anthropic"], "auto_update_key": "enableAutoUpdate", "approval_auto": False,
-             "model_env_wins": True},
+             "model_env_wins": True, "execution_sandbox": False},
     "0.15": {"settings_version": 4, "node_major": 20, "qwen_oauth": False, "deny_by_rule": False, "wire_api": False,
              "auth_types": ["openai", "anthropic", "gemini"], "auto_update_key": "enableAutoUpdate",
-             "approval_auto": False, "model_env_wins": False},
+             "approval_auto": False, "model_env_wins": False, "execution_sandbox": False},
     "0.21": {"settings_version": 4, "node_major": 22, "qwen_oauth": False, "deny_by_rule": True, "wire_api": False,
              "auth_types": ["openai", "anthropic", "gemini", "vertex-ai"], "auto_update_key": "enableAutoUpdate",
-             "approval_auto": True, "model_env_wins": False},
+             "approval_auto": True, "model_env_wins": False, "execution_sandbox": False},
     "0.23": {"settings_version": 4, "node_major": 22, "qwen_oauth": False, "deny_by_rule": True, "wire_api": False,
              "auth_types": ["openai", "anthropic", "gemini", "vertex-ai"], "auto_update_key": "enableAutoUpdate",
-             "approval_auto": True, "model_env_wins": False},
+             "approval_auto": True, "model_env_wins": False, "execution_sandbox": False},
     "0.24": {"settings_version": 4, "node_major": 22, "qwen_oauth": False, "deny_by_rule": True, "wire_api": True,
              "auth_types": ["openai", "openai-responses", "anthropic", "gemini", "vertex-ai"],
-             "auto_update_key": "enableAutoUpdate", "approval_auto": True, "model_env_wins": False},
+             "auto_update_key": "enableAutoUpdate", "approval_auto": True, "model_env_wins": False,
+             "execution_sandbox": True},
 }
 
 

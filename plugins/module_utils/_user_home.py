@@ -86,6 +86,25 @@ def _describe(exc):
     return str(exc) or type(exc).__name__
 
 
+def read_child(pid, read_end, timeout):
+    """Everything a forked child writes to its pipe until it closes it, then reaped; None when it takes longer than
+    timeout seconds (it is killed). Closes read_end."""
+    chunks, deadline = [], time.time() + timeout
+    try:
+        while True:
+            left = deadline - time.time()
+            if left <= 0 or not select.select([read_end], [], [], left)[0]:
+                os.kill(pid, signal.SIGKILL)
+                return None
+            chunk = os.read(read_end, 65536)
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)
+    finally:
+        os.close(read_end)
+        os.waitpid(pid, 0)
+
+
 def as_user(pw, func, *args, **kwargs):
     """Run func(*args, **kwargs) with the identity of pw (a pwd entry) and return its result, which must be
     JSON-serialisable. The work happens in a forked child that drops to the user before calling func, so func may
@@ -127,22 +146,11 @@ def as_user(pw, func, *args, **kwargs):
         finally:
             os._exit(status)  # pylint: disable=protected-access
     os.close(write_end)
-    chunks, deadline = [], time.time() + timeout
+    data = read_child(pid, read_end, timeout)
+    if data is None:
+        raise UserHomeError("gave up after %d s acting as %s (a hung network home?)" % (timeout, pw.pw_name))
     try:
-        while True:
-            left = deadline - time.time()
-            if left <= 0 or not select.select([read_end], [], [], left)[0]:
-                os.kill(pid, signal.SIGKILL)
-                raise UserHomeError("gave up after %d s acting as %s (a hung network home?)" % (timeout, pw.pw_name))
-            chunk = os.read(read_end, 65536)
-            if not chunk:
-                break
-            chunks.append(chunk)
-    finally:
-        os.close(read_end)
-        os.waitpid(pid, 0)
-    try:
-        payload = json.loads(b"".join(chunks).decode("utf-8"))
+        payload = json.loads(data.decode("utf-8"))
     except ValueError:
         raise UserHomeError("the process acting as %s ended without an answer" % pw.pw_name)
     if "error" in payload:

@@ -75,6 +75,14 @@ options:
       - Costs one short-lived child process per user; reads only, runs nothing.
     type: bool
     default: false
+  userns_probe:
+    description:
+      - For qwen's execution sandbox (C(qwen_code_execution_sandbox)), try as this account what bubblewrap does
+        (a user namespace with mount, PID and network namespaces, private mounts, a fresh C(/proc)), and report it
+        in RV(execution_sandbox) with the sysctls that name the fix. The probe is a short-lived interpreter of this
+        module's Python, started as the account (its uid, gid and groups), the one thing this module executes.
+    type: str
+    version_added: "0.3.0"
   inputs_digest:
     description:
       - The digest of the inputs the caller would give M(qwenops.qwen_code.user_config) now (its
@@ -200,6 +208,19 @@ partial:
   returned: always
   type: list
   elements: dict
+execution_sandbox:
+  description:
+    - With O(userns_probe), whether that account may create the namespaces bubblewrap needs (C(probe.ok); C(probe)
+      is null when the account does not exist; when it may not, C(probe.step) is the first that failed, C(unshare),
+      C(map), C(mount), C(proc) or C(start), with C(probe.errno)), the account (C(user)), the sysctls that govern
+      it (C(kernel.unprivileged_userns_clone), C(user.max_user_namespaces),
+      C(kernel.apparmor_restrict_unprivileged_userns), those the kernel has), the module's seccomp mode
+      (C(seccomp), 2 for a filter), whether an AppArmor profile grants C(/usr/bin/bwrap) user namespaces
+      (C(bwrap_profile)) and whether C(/usr/bin/bwrap) exists (C(bwrap)).
+  returned: when O(userns_probe) is given
+  type: dict
+  sample: {"probe": {"ok": false, "step": "unshare", "errno": "EPERM"}, "sysctls": {"user.max_user_namespaces": 0},
+           "seccomp": 0, "bwrap_profile": false, "bwrap": false}
 system_node:
   description: The probed system Node.js (C(path), C(version) without the leading v), or empty when none was found.
   returned: when O(probe_node=true)
@@ -259,6 +280,7 @@ import os
 import pwd
 import re
 import stat
+import sys
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._host_facts import host_os
@@ -268,6 +290,7 @@ from ansible_collections.qwenops.qwen_code.plugins.module_utils._key_broker impo
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._manifest import MANIFEST_PATH, load, redacted
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._npm_registry import installed_version, read_marker
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._staging import staging_dirs
+from ansible_collections.qwenops.qwen_code.plugins.module_utils._userns import host_facts as userns_facts, run_probe
 
 
 def sha256(path):
@@ -339,6 +362,19 @@ def probe_node(module, node_path):
     return dict(path=path, version=out.strip()[1:])
 
 
+def userns_probe(module, name):
+    """The execution sandbox's probe as the account name (_userns.py), with the host's facts."""
+    facts = dict(userns_facts(), user=name, probe=None)
+    try:
+        pw = pwd.getpwnam(name)
+    except KeyError:
+        return facts  # missing_users says so
+    if os.geteuid() not in (0, pw.pw_uid):
+        module.fail_json(msg="userns_probe: probing as %s needs root (become: true)" % name)
+    facts["probe"] = run_probe(pw, sys.executable)
+    return facts
+
+
 def read_manifest(path):
     """(manifest, None), or ({}, why) for a file that is not a usable manifest: the role must still work then."""
     try:
@@ -363,6 +399,7 @@ def main():
             manifest_path=dict(type="path", default=MANIFEST_PATH),
             drift=dict(type="bool", default=False),
             inputs_digest=dict(type="str", no_log=True),
+            userns_probe=dict(type="str"),
         ),
         supports_check_mode=True,
     )
@@ -398,6 +435,8 @@ def main():
         links=dict((path, dict(exists=os.path.lexists(path),
                                target=os.readlink(path) if os.path.islink(path) else None)) for path in p["links"]),
     )
+    if p["userns_probe"]:
+        result["execution_sandbox"] = userns_probe(module, p["userns_probe"])
     if p["probe_node"]:
         result["system_node"] = probe_node(module, p["node_path"])
     result["manifest"] = redacted(manifest)

@@ -26,7 +26,13 @@ from ansible_collections.qwenops.qwen_code.plugins.module_utils._key_broker impo
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._known_artifacts import unknown_release_problem
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._releases import DEFAULT
 from ansible_collections.qwenops.qwen_code.plugins.module_utils._user_names import USER_NAME
-from ansible_collections.qwenops.qwen_code.plugins.plugin_utils._decisions import flag, oauth
+from ansible_collections.qwenops.qwen_code.plugins.plugin_utils._decisions import flag, oauth, sandbox_wanted
+
+# What qwen 0.24 refuses as a sandboxed workspace besides homes (chunk executeBwrap's protectedRoots: the
+# installation, its state, Node's and bwrap's directories and these), and the install root (Node and the CLI).
+PROTECTED_ROOTS = ("/etc", "/usr", "/bin", "/sbin", "/lib", "/lib64", "/proc", "/dev", "/sys")
+# The package managers the role installs bubblewrap with (_host_facts.package_manager's names).
+BWRAP_INSTALLERS = ("apt", "dnf", "yum", "zypper")
 
 VERSION = re.compile(r"^\d+\.\d+\.\d+$")
 SANDBOXES = [True, False, "", "docker", "podman", "true", "false"]
@@ -212,6 +218,56 @@ def check_key_isolation(inp):
     return []
 
 
+def _within(path, root):
+    """path is root or lies below it."""
+    path, root = posixpath.normpath(path), posixpath.normpath(root)
+    return path == root or path.startswith(root.rstrip("/") + "/")
+
+
+def _overlaps(a, b):
+    return _within(a, b) or _within(b, a)
+
+
+def check_execution_sandbox(inp, plan):
+    """qwen_code_execution_sandbox: a release that reads it, and none of what qwen 0.24.4 turns off or refuses under
+    it (docs/SANDBOX.md). Relies on check_version."""
+    wanted = sandbox_wanted(inp)
+    if not wanted:
+        return []
+    if not isinstance(wanted, dict) or sorted(wanted) != ["filesystem", "network"] \
+            or wanted["filesystem"] not in ("read-only", "workspace-write") \
+            or wanted["network"] not in ("open", "closed"):
+        return _messages("qwen_code_execution_sandbox must be empty (off) or give exactly filesystem (read-only or "
+                         "workspace-write) and network (open or closed).")
+    if not plan["release"]["execution_sandbox"]:
+        return _messages("qwen_code_execution_sandbox needs qwen 0.24 or later: qwen %s does not read "
+                         "tools.executionSandbox (the 0.24 series is the first whose tarball has it; 0.23.4's has "
+                         "not), so its commands would run unconfined. Pin a 0.24 release or later in "
+                         "qwen_code_version, or leave the sandbox off."
+                         % plan["cli_version"])
+    if inp["qwen_code_sandbox"] not in ("", False, "false"):
+        return _messages("qwen_code_execution_sandbox cannot be combined with qwen_code_sandbox %s: qwen 0.24 refuses "
+                         "its execution sandbox inside Docker, Podman or a whole-CLI sandbox. Set qwen_code_sandbox to "
+                         "false or empty." % inp["qwen_code_sandbox"])
+    settings = inp["qwen_code_settings"] if isinstance(inp["qwen_code_settings"], dict) else {}
+    where = [name for name, value in (("qwen_code_mcp_servers", inp["qwen_code_mcp_servers"]),
+                                      ("qwen_code_managed_settings", plan["system_settings"].get("mcpServers")),
+                                      ("qwen_code_default_settings", plan["system_defaults"].get("mcpServers")),
+                                      ("qwen_code_settings", settings.get("mcpServers"))) if value]
+    if where:
+        return _messages("qwen_code_execution_sandbox cannot be combined with MCP servers (%s): qwen 0.24 refuses to "
+                         "start with MCP servers under its execution sandbox (\"tools.executionSandbox does not yet "
+                         "support ... MCP\"). Remove them, or leave the sandbox off." % where[0])
+    roots = PROTECTED_ROOTS + (inp["qwen_code_install_root"],)
+    bad = ["%s (overlaps %s)" % (folder, root) for folder in inp["qwen_code_trusted_folders"] or []
+           for root in roots if _overlaps(folder, root)]
+    if bad:
+        return _messages("qwen_code_trusted_folders cannot be sandboxed workspaces: %s. qwen 0.24 refuses a writable "
+                         "workspace that overlaps the system or the installation; trust project directories only."
+                         % ", ".join(bad))
+    return []
+
+
 def check_providers(plan_problems):
     """Each user's providers and keys (filter/provider_plans.py's problems; never a key in a message)."""
     return _messages(*(plan_problems or []))
@@ -286,6 +342,64 @@ def check_host_links(inp, plan, host, hostname):
                      "of secure_path) and run again." % (hostname, posixpath.dirname(launcher), ", ".join(theirs)))
 
 
+def userns_fix(facts):
+    """What to change on the host when the probe (module_utils/_userns.py) failed, from the sysctls it read and the
+    step that failed."""
+    probe, sysctls = facts["probe"], facts.get("sysctls") or {}
+    if sysctls.get("kernel.unprivileged_userns_clone") == 0:
+        return ("Debian's kernel.unprivileged_userns_clone is 0: set it to 1 (sysctl -w "
+                "kernel.unprivileged_userns_clone=1, and a file in /etc/sysctl.d to keep it)")
+    if sysctls.get("user.max_user_namespaces") == 0:
+        return ("user.max_user_namespaces is 0 (RHEL's way to forbid them): set it to a positive number (sysctl -w "
+                "user.max_user_namespaces=15000, and a file in /etc/sysctl.d to keep it)")
+    if sysctls.get("kernel.apparmor_restrict_unprivileged_userns") == 1:
+        return ("kernel.apparmor_restrict_unprivileged_userns is 1 (Ubuntu 24.04): give /usr/bin/bwrap an AppArmor "
+                "profile that allows userns (a file in /etc/apparmor.d with `profile bwrap /usr/bin/bwrap "
+                "flags=(unconfined) { userns, }`, loaded with apparmor_parser -r)")
+    if probe.get("step") == "unshare" and facts.get("seccomp") == 2:
+        return ("a seccomp filter refuses unshare (Docker's default profile does): start the container with "
+                "--security-opt seccomp=unconfined, apparmor=unconfined and systempaths=unconfined")
+    if probe.get("step") in ("mount", "map"):
+        return ("mounts in the namespace are denied (Docker's docker-default AppArmor profile does): start the "
+                "container with --security-opt apparmor=unconfined (and seccomp=unconfined, systempaths=unconfined)")
+    if probe.get("step") == "proc":
+        return ("no /proc can be mounted in the namespace, because parts of /proc are masked (Docker's system "
+                "paths): start the container with --security-opt systempaths=unconfined")
+    return "check that the kernel has user namespaces (CONFIG_USER_NS) and that nothing confines this account"
+
+
+def check_host_execution_sandbox(inp, plan, host, hostname):
+    """qwen_code_execution_sandbox on this host: no trusted folder holds a configured user's home, bubblewrap is
+    there or can be installed, and a configured user may create user namespaces (install_info's probe)."""
+    if not plan.get("execution_sandbox"):
+        return []
+    homes = sorted(set(u.get("home") for u in (host.get("users") or {}).values() if u.get("home")))
+    bad = ["%s (holds %s)" % (folder, home) for folder in inp["qwen_code_trusted_folders"] or [] for home in homes
+           if _within(home, folder)]
+    if bad:
+        return _messages("qwen_code_trusted_folders cannot be sandboxed workspaces on %s: %s. qwen 0.24 refuses a "
+                         "workspace that contains a home (~/.qwen and the keys would be writable); trust project "
+                         "directories only." % (hostname, ", ".join(bad)))
+    facts = host.get("execution_sandbox") or {}
+    manager = (host.get("os") or {}).get("package_manager")
+    if not facts.get("bwrap") and manager not in BWRAP_INSTALLERS:
+        return _messages("qwen_code_execution_sandbox needs bubblewrap (/usr/bin/bwrap), which the role installs with "
+                         "apt, dnf or zypper, and %s has none of them (%s): install bubblewrap there yourself, or "
+                         "leave the sandbox off." % (hostname, manager))
+    probe = facts.get("probe")
+    if not probe or probe.get("ok"):
+        return []
+    sysctls = facts.get("sysctls") or {}
+    if sysctls.get("kernel.apparmor_restrict_unprivileged_userns") == 1 and facts.get("bwrap_profile") \
+            and probe.get("step") in ("mount", "map") and sysctls.get("kernel.unprivileged_userns_clone") != 0 \
+            and sysctls.get("user.max_user_namespaces") != 0:
+        return []  # the probe has no profile of its own; bwrap's allows it
+    return _messages("qwen_code_execution_sandbox: unprivileged users cannot create the user namespaces bubblewrap "
+                     "needs on %s (the probe as %s failed at %s: %s), so every command qwen runs would fail. Fix: %s. "
+                     "Or leave the sandbox off." % (hostname, facts.get("user", "a configured user"), probe.get("step"),
+                                                    probe.get("errno") or probe.get("error"), userns_fix(facts)))
+
+
 def check_host_recorded_root(inp, host):
     """uninstall: the install root the manifest records may be removed too."""
     manifest = host.get("manifest") or {}
@@ -331,6 +445,7 @@ def run_release_checks(entry, inp, plan, plan_problems):
     steps.append(("node_private", lambda: check_node_private(inp, plan)))
     if users_too:
         steps += [("key_isolation", lambda: check_key_isolation(inp)),
+                  ("execution_sandbox", lambda: check_execution_sandbox(inp, plan)),
                   ("providers", lambda: check_providers(plan_problems())),
                   ("oauth_release", lambda: check_oauth_release(inp, plan)),
                   ("oauth_users", lambda: check_oauth_users(inp))]
@@ -344,7 +459,8 @@ def run_host_checks(entry, inp, plan, host, hostname):
     else:
         steps = [("host_platform", lambda: check_host_platform(inp, host))]
         if entry == "main":
-            steps.append(("host_users", lambda: check_host_users(host, hostname)))
+            steps += [("host_users", lambda: check_host_users(host, hostname)),
+                      ("host_execution_sandbox", lambda: check_host_execution_sandbox(inp, plan, host, hostname))]
         steps += [("host_install_root", lambda: check_host_install_root(inp, host)),
                   ("host_node", lambda: check_host_node(inp, plan, host)),
                   ("host_links", lambda: check_host_links(inp, plan, host, hostname))]

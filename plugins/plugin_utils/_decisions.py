@@ -91,9 +91,29 @@ def policy_variables(inp):
     return merged
 
 
+def sandbox_wanted(inp):
+    """qwen_code_execution_sandbox without unset options (argument_specs may fill them with null): {} when off."""
+    wanted = inp["qwen_code_execution_sandbox"] or {}
+    if not isinstance(wanted, dict):
+        return wanted
+    return dict((k, v) for k, v in wanted.items() if v is not None)
+
+
+def execution_sandbox(inp):
+    """tools.executionSandbox as the role writes it (literals, bwrap named), or None when qwen_code_execution_sandbox
+    is off (empty or null)."""
+    wanted = sandbox_wanted(inp)
+    if not wanted:
+        return None
+    return {"backend": "bwrap", "filesystem": wanted.get("filesystem"), "network": wanted.get("network")}
+
+
 def system_settings(inp, row, trusted):
     """The system file: the role's policy, the policy variables, then qwen_code_managed_settings over both."""
     merged = merge(role_policy(inp, row, trusted), policy_variables(inp))
+    sandbox = execution_sandbox(inp)
+    if sandbox:
+        merged = merge(merged, {"tools": {"executionSandbox": sandbox}})
     return merge(merged, inp["qwen_code_managed_settings"] or {})
 
 
@@ -123,7 +143,7 @@ def input_plan(inp):
             "system_defaults": system_defaults(inp, row),
             "verify": {"wanted": flag(inp["qwen_code_verify_provider"]) or flag(inp["qwen_code_smoke_test"]),
                        "mode": inp["qwen_code_verify"]},
-            "oauth": oauth(inp), "key_broker": key_broker(inp)}
+            "oauth": oauth(inp), "key_broker": key_broker(inp), "execution_sandbox": execution_sandbox(inp)}
 
 
 def key_broker(inp):
@@ -271,6 +291,9 @@ def needs(inp, host, cached, fetch, node, npm, cli, links, ca_sha256, launcher_s
         "launcher": (host.get("launcher") or {}).get("sha256") != launcher_sha256,
         "links": len([link for link in links
                       if (host_links.get(link) or {}).get("target") != launcher_path]) > 0,
+        # qwen_code_execution_sandbox's bwrap, where install_info looked for it (the main entry point, with users)
+        "bubblewrap": execution_sandbox(inp) is not None and "execution_sandbox" in host
+        and not host["execution_sandbox"].get("bwrap"),
     }
 
 

@@ -49,6 +49,7 @@ VARIABLES = {
     "qwen_code_tools_allowed": [],
     "qwen_code_tools_excluded": [],
     "qwen_code_sandbox": "",
+    "qwen_code_execution_sandbox": {},
     "qwen_code_mcp_servers": {},
     "qwen_code_mcp_allowed": [],
     "qwen_code_mcp_excluded": [],

