@@ -80,7 +80,7 @@ def registry(tmp_path_factory):
         deb = glob.glob(str(download / "docker-registry_*.deb"))[0]
         run(["dpkg-deb", "-x", deb, str(download / "root")], log="registry.log")
         os.makedirs(os.path.join(REPO, ".cache"), exist_ok=True)
-        os.rename(download / "root", os.path.join(REPO, ".cache", "docker-registry"))
+        shutil.move(str(download / "root"), os.path.join(REPO, ".cache", "docker-registry"))
     home = tmp_path_factory.mktemp("registry")
     address = "127.0.0.1:%d" % free_port()
     (home / "config.yml").write_text("version: 0.1\nlog: {level: warn}\nstorage:\n  filesystem: {rootdirectory: %s}\n"
