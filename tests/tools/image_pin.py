@@ -40,7 +40,8 @@ def split_reference(ref):
     """REGISTRY/REPO:TAG (or @DIGEST) -> (registry, repo, tag or digest); Docker Hub's API host for docker.io."""
     match = re.match(r"^(%s)/([a-z0-9._/-]+)(?::([A-Za-z0-9_.-]+)|@(sha256:[0-9a-f]{64}))$" % REGISTRY, ref)
     if not match:
-        raise PinError("%r is not REGISTRY/REPOSITORY:TAG (e.g. docker.io/qwenops/qwen-code:0.1.0-qwen0.24.4)" % ref)
+        raise PinError("%r is not REGISTRY/REPOSITORY:TAG (e.g. docker.io/qwenops/qwen-code:<version>-qwen<qwen "
+                       "version>)" % ref)
     registry, repo, tag, digest = match.groups()
     return ("registry-1.docker.io" if registry == "docker.io" else registry), repo, tag or digest
 

@@ -3,13 +3,22 @@ GitLab templates), on fixtures shaped like them; and the digest read from a regi
 Bearer token the way Docker Hub does). tests/release pushes to a real registry on loopback."""
 import hashlib
 import http.server
+import importlib.util
 import json
+import os
 import threading
 
 import pytest
 import yaml
 
-from image_pin import PinError, manifest_digest, pin_action, pin_files, pin_template, split_reference
+from ansible_collections.qwenops.qwen_code.tests.unit.helpers import REPO
+
+# tests/tools is on .venv's import path (tests/tools/env.sh), not under `ansible-test units`: load it by path.
+_SPEC = importlib.util.spec_from_file_location("image_pin", os.path.join(REPO, "tests", "tools", "image_pin.py"))
+image_pin = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(image_pin)
+PinError, manifest_digest, split_reference = image_pin.PinError, image_pin.manifest_digest, image_pin.split_reference
+pin_action, pin_files, pin_template = image_pin.pin_action, image_pin.pin_files, image_pin.pin_template
 
 DIGEST = "sha256:" + "0123456789abcdef" * 4
 REF = "docker.io/qwenops/qwen-code@" + DIGEST
