@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """The image a release pins, by digest (tests/tools/release --push): the manifest digest a registry serves for a
 pushed tag, and the rewrite of the image reference in the CI entry points (action.yml's `image` input default, the
 GitLab templates' lines whose whole value is the image) to REGISTRY/REPO@sha256:<digest>.
