@@ -176,7 +176,7 @@ def pin_files(paths, ref, repo):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     sub = parser.add_subparsers(dest="command", required=True)
     digest = sub.add_parser("digest", help="the manifest digest a registry serves for REGISTRY/REPO:TAG")
     digest.add_argument("ref")

@@ -140,8 +140,8 @@ def test_pin_files(tmp_path):
 
 
 def test_split_reference():
-    assert split_reference("docker.io/qwenops/qwen-code:0.1.0") == ("registry-1.docker.io", "qwenops/qwen-code",
-                                                                     "0.1.0")
+    expected = ("registry-1.docker.io", "qwenops/qwen-code", "0.1.0")
+    assert split_reference("docker.io/qwenops/qwen-code:0.1.0") == expected
     assert split_reference("127.0.0.1:5000/a/b@" + DIGEST) == ("127.0.0.1:5000", "a/b", DIGEST)
     with pytest.raises(PinError):
         split_reference("qwenops/qwen-code:0.1.0")  # no registry: say which
