@@ -5,6 +5,7 @@ GitLab templates' lines whose whole value is the image) to REGISTRY/REPO@sha256:
   image_pin.py digest REGISTRY/REPO:TAG                      prints the digest the registry serves for that tag
   image_pin.py pin --repo REPO REF FILE...                   rewrites each FILE in place (action.yml: exactly one
                                                             line; others: every line naming the image)
+  image_pin.py check --repo REPO FILE...                     only says whether they can be (before a release)
 
 Standard library and PyYAML only (the release virtualenv's)."""
 import argparse
@@ -152,8 +153,9 @@ def pin_template(text, ref, repos):
     return new, count
 
 
-def pin_files(paths, ref, repo):
-    """Rewrites each file in place (action.yml by pin_action, others by pin_template); returns the paths changed."""
+def pin_files(paths, ref, repo, write=True):
+    """Rewrites each file in place (action.yml by pin_action, others by pin_template); returns the paths changed (or,
+    with write=False, that would change)."""
     if "@" not in ref or not DIGEST.match(ref.split("@", 1)[1]):
         raise PinError("%r is not REPOSITORY@sha256:<64 hex digits>" % ref)
     repos = [DEFAULT_REPO] + ([repo] if repo != DEFAULT_REPO else [])
@@ -169,8 +171,9 @@ def pin_files(paths, ref, repo):
         except (PinError, yaml.YAMLError) as e:
             raise PinError("%s: %s" % (path, e)) from e
         if new != text:
-            with open(path, "w", encoding="utf-8") as f:
-                f.write(new)
+            if write:
+                with open(path, "w", encoding="utf-8") as f:
+                    f.write(new)
             changed.append(path)
     return changed
 
@@ -184,10 +187,15 @@ def main(argv=None):
     pin.add_argument("--repo", default=DEFAULT_REPO, help="the image's repository (besides %s)" % DEFAULT_REPO)
     pin.add_argument("ref")
     pin.add_argument("files", nargs="+")
+    check = sub.add_parser("check", help="change nothing: only check that FILEs can be pinned")
+    check.add_argument("--repo", default=DEFAULT_REPO, help="the image's repository (besides %s)" % DEFAULT_REPO)
+    check.add_argument("files", nargs="+")
     args = parser.parse_args(argv)
     try:
         if args.command == "digest":
             print(manifest_digest(args.ref))
+        elif args.command == "check":
+            pin_files(args.files, "%s@sha256:%s" % (args.repo, "0" * 64), args.repo, write=False)
         else:
             for path in pin_files(args.files, args.ref, args.repo):
                 print(path)

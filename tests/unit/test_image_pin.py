@@ -128,6 +128,10 @@ def test_pin_files(tmp_path):
     template.write_text(TEMPLATE)
     other.write_text("job:\n  image: debian:trixie\n")
     ref = "127.0.0.1:5000/myorg/qwen-code@" + DIGEST
+    before = action.read_text(), template.read_text()
+    # check (the release's, before it commits anything): what would change, nothing written
+    assert pin_files([str(action), str(template)], ref, "myorg/qwen-code", write=False) == [str(action), str(template)]
+    assert (action.read_text(), template.read_text()) == before
     # the repository given (a fork's) and the collection's own are both found
     assert pin_files([str(action), str(template), str(other)], ref, "myorg/qwen-code") == [str(action), str(template)]
     assert yaml.safe_load(action.read_text())["inputs"]["image"]["default"] == ref
