@@ -22,11 +22,13 @@ RUN QWEN_CODE_VERSION="${QWEN_CODE_VERSION}" NPM_REGISTRY="${NPM_REGISTRY}" \
 
 FROM ${BASE_IMAGE}
 # `check` runs the collection's own provider check in Python (image/check.py, bundled with what it imports): the
-# distribution's python3-minimal and standard library, about 29 MB (docs/ARCHITECTURE.md has the measurements). Before
-# the release's build arguments, so that this layer stays cached from one release to the next.
+# distribution's python3-minimal and standard library, about 29 MB (docs/ARCHITECTURE.md has the measurements).
+# bubblewrap: qwen's execution sandbox (/usr/bin/bwrap, QWEN_EXECUTION_SANDBOX in docs/IMAGE.md), 0.13 MB. Before the
+# release's build arguments, so that this layer stays cached from one release to the next.
 # hadolint ignore=DL3008
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3-minimal libpython3-stdlib \
+    bubblewrap \
  && apt-get clean \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin
 ARG QWEN_CODE_VERSION

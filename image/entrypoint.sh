@@ -8,6 +8,8 @@
 #   Key isolation (docs/IMAGE.md): started as root, the entrypoint gives the key to the key broker (its own account)
 #   and runs qwen as uid 1000 with a token only; QWEN_KEY_ISOLATION=on (default) | required | off.
 #   QWEN_BROKER=127.0.0.1:PORT + QWEN_BROKER_TOKEN: the key is in a broker container sharing this network namespace.
+#   Execution sandbox (docs/IMAGE.md): QWEN_EXECUTION_SANDBOX=auto (default) | required | off runs every command qwen
+#   runs under bwrap, per QWEN_EXECUTION_SANDBOX_FILESYSTEM (workspace-write | read-only) and _NETWORK (closed | open).
 set -eu
 me=qwen-code-headless
 uid=$(id -u)
@@ -32,6 +34,21 @@ isolation=${QWEN_KEY_ISOLATION:-on}
 case "$isolation" in
   on|required|off) ;;
   *) echo "$me: QWEN_KEY_ISOLATION '$isolation' is not one of on, required, off" >&2; exit 2 ;;
+esac
+sandbox=${QWEN_EXECUTION_SANDBOX:-auto}
+sandbox_fs=${QWEN_EXECUTION_SANDBOX_FILESYSTEM:-workspace-write}
+sandbox_net=${QWEN_EXECUTION_SANDBOX_NETWORK:-closed}
+case "$sandbox" in
+  auto|required|off) ;;
+  *) echo "$me: QWEN_EXECUTION_SANDBOX '$sandbox' is not one of auto, required, off" >&2; exit 2 ;;
+esac
+case "$sandbox_fs" in
+  workspace-write|read-only) ;;
+  *) echo "$me: QWEN_EXECUTION_SANDBOX_FILESYSTEM '$sandbox_fs' is not one of workspace-write, read-only" >&2; exit 2 ;;
+esac
+case "$sandbox_net" in
+  closed|open) ;;
+  *) echo "$me: QWEN_EXECUTION_SANDBOX_NETWORK '$sandbox_net' is not one of closed, open" >&2; exit 2 ;;
 esac
 
 # Folder trust is on in /etc/qwen-code/settings.json: qwen ignores the .env and .qwen/settings.json of a folder
@@ -301,6 +318,69 @@ if [ -z "$client" ] && [ "$isolation" != off ]; then
     fi
     token=$broker_token
     through_broker "$broker_url"
+  fi
+fi
+
+# The execution sandbox (qwen >= 0.24: tools.executionSandbox): every shell command and file change qwen makes runs
+# under bwrap, the filesystem read-only but the workspace (workspace-write) and a scratch directory, the network
+# unshared (closed). First a probe with qwen's own bwrap arguments, as qwen's identity: Docker's defaults forbid it.
+if [ "$sandbox" != off ]; then
+  net_arg=""
+  [ "$sandbox_net" = open ] || net_arg=--unshare-net
+  qwen_uid=$uid
+  [ "$uid" != 0 ] || qwen_uid=1000
+  what=""
+  fix="start the container with --security-opt seccomp=unconfined --security-opt apparmor=unconfined"
+  fix="$fix --security-opt systempaths=unconfined (docs/IMAGE.md, \"Execution sandbox\")"
+  # shellcheck disable=SC2086  # net_arg: no argument or one
+  if ! said=$(as_qwen /usr/bin/bwrap --ro-bind / / --unshare-pid --proc /proc --dev /dev --die-with-parent $net_arg \
+      -- /bin/true </dev/null 2>&1); then
+    said=$(printf '%s\n' "$said" | sed -n '1s/^bwrap: //p')
+    case "$said" in
+      *"new namespace"*|*"unshare"*|*"setting up uid map"*)
+        what="no user namespace (Docker's default seccomp or AppArmor profile, or the host forbids them)" ;;
+      *"mount proc"*) what="no /proc of its own (Docker masks parts of /proc)" ;;
+      *) what="bwrap: ${said:-failed}" ;;
+    esac
+  elif [ "$sandbox_fs" = workspace-write ] && ! (as_qwen test -w "$PWD"); then
+    # qwen creates .qwen/ in the workspace for the sandbox, and fails on a directory it cannot write.
+    what="the workspace $PWD is not writable by uid $qwen_uid"
+    fix="mount a checkout that uid can write, or set QWEN_EXECUTION_SANDBOX_FILESYSTEM=read-only"
+  fi
+  if [ -z "$what" ]; then
+    # The policy is read from user or system settings only: a system settings file of this run, the image's with
+    # tools.executionSandbox added, root's and read-only for qwen (when started as another uid, that uid's: the
+    # commands qwen runs cannot write it, the sandbox mounts it read-only).
+    src=${QWEN_CODE_SYSTEM_SETTINGS_PATH:-/etc/qwen-code/settings.json}
+    settings_dir=$(mktemp -d /tmp/qwen-system-settings.XXXXXX)
+    /usr/bin/python3 -I -S - "$src" "$sandbox_fs" "$sandbox_net" >"$settings_dir/settings.json" <<'PY' || exit 2
+import json
+import sys
+
+path, filesystem, network = sys.argv[1:]
+try:
+    with open(path) as f:
+        settings = json.load(f)
+except FileNotFoundError:
+    settings = {}
+except (OSError, ValueError) as e:
+    sys.exit("qwen-code-headless: cannot add the execution sandbox to the system settings %s: %s" % (path, e))
+settings.setdefault("tools", {})["executionSandbox"] = {
+    "backend": "bwrap", "filesystem": filesystem, "network": network}
+json.dump(settings, sys.stdout, indent=2)
+print()
+PY
+    chmod 0444 "$settings_dir/settings.json"
+    chmod 0555 "$settings_dir"
+    # system-defaults.json stays where it was: by default the CLI looks for it beside the system settings file.
+    QWEN_CODE_SYSTEM_DEFAULTS_PATH=${QWEN_CODE_SYSTEM_DEFAULTS_PATH:-$(dirname "$src")/system-defaults.json}
+    QWEN_CODE_SYSTEM_SETTINGS_PATH=$settings_dir/settings.json
+    export QWEN_CODE_SYSTEM_DEFAULTS_PATH QWEN_CODE_SYSTEM_SETTINGS_PATH
+  elif [ "$sandbox" = required ]; then
+    echo "$me: QWEN_EXECUTION_SANDBOX=required: the sandbox cannot run here, $what: $fix" >&2
+    exit 2
+  else
+    echo "$me: the execution sandbox is off: $what: $fix; QWEN_EXECUTION_SANDBOX=off silences this" >&2
   fi
 fi
 # `qwen review` takes no --auth-type: the review it starts infers the protocol from these variables, which

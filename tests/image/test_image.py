@@ -368,3 +368,97 @@ def test_the_broker_container_needs_root(image):
     proc = run(["docker", "run", "--rm", "--user", "1000", "-e", "OPENAI_API_KEY=not-a-key",
                 "-e", "OPENAI_BASE_URL=http://127.0.0.1:9/v1", "-e", "QWEN_BROKER_TOKEN=" + "0" * 32, image, "broker"])
     assert proc.returncode == 2 and "must start as root" in proc.stderr, proc.stderr
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The execution sandbox (docs/IMAGE.md): QWEN_EXECUTION_SANDBOX, bwrap around every command qwen runs.
+
+# What bwrap needs from Docker (without the last, bwrap cannot mount its own /proc).
+SANDBOX_OPTS = ["--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined",
+                "--security-opt", "systempaths=unconfined"]
+NO_SANDBOX_WARNING = "--yolo / approval-mode=yolo and no sandbox"  # qwen's own warning
+# The model's first turn: write outside the workspace (the home is uid 1000's), write inside it, connect to a loopback
+# listener on the host (--network host), and say something else.
+ESCAPE = ("echo OTHER=still-here; touch $HOME/escape 2>/dev/null && echo OUTSIDE=written || echo OUTSIDE=denied; "
+          "touch /workspace/inside 2>/dev/null && echo INSIDE=written || echo INSIDE=denied; "
+          "python3 -c 'import socket; socket.create_connection((\"127.0.0.1\", %d), 3)' 2>/dev/null "
+          "&& echo NET=reached || echo NET=blocked")
+
+
+@pytest.fixture(scope="module")
+def listener():
+    """A TCP listener on the host's loopback (the kernel completes the handshake: nothing needs to accept)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(16)
+        yield sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def escape_stub(tmp_path_factory, listener):
+    stub_ = LocalStub(tmp_path_factory.mktemp("escape-stub"), key=CANARY, model=MODEL, reply="QWENOPS-ESCAPE",
+                      tool_call=ESCAPE % listener)
+    yield stub_
+    stub_.stop()
+
+
+def yolo(image, stub, mode, log, options=()):
+    """qwen --yolo in the trusted /workspace with QWEN_EXECUTION_SANDBOX=mode; the process and ESCAPE's fields."""
+    env = dict(os.environ, OPENAI_API_KEY=CANARY, OPENAI_BASE_URL=stub.url, OPENAI_MODEL=MODEL)
+    proc = run(["docker", "run", "--rm", "--network", "host"] + list(options) +
+               ["-e", "OPENAI_API_KEY", "-e", "OPENAI_BASE_URL", "-e", "OPENAI_MODEL",
+                "-e", "QWEN_TRUSTED_FOLDERS=/workspace", "-e", "QWEN_EXECUTION_SANDBOX=" + mode, image,
+                "--yolo", "-p", "try to get out"], log=log, env=env)
+    assert_no_key(proc.stdout, proc.stderr)
+    output = proc.stdout.split("Output:", 1)[-1]  # the tool's output, after the command qwen shows
+    return proc, dict(re.findall(r"\b(OTHER|OUTSIDE|INSIDE|NET)=(\S+)", output))
+
+
+def test_execution_sandbox_confines_yolo_commands(image, escape_stub, tmp_path):
+    """Docker's options and QWEN_EXECUTION_SANDBOX=required: the command cannot write outside the workspace or
+    reach the listener, writes inside the workspace, and its other output comes back; qwen does not warn about yolo
+    without a sandbox. The same as another uid (--user 12345: the entrypoint writes nothing as root there) in a
+    checkout of its own; in the image's /workspace, which that uid cannot write, the sandbox is refused."""
+    proc, fields = yolo(image, escape_stub, "required", "sandbox.log", SANDBOX_OPTS)
+    assert proc.returncode == 0 and "QWENOPS-ESCAPE TOOL-OUTPUT" in proc.stdout, proc.stdout[-2000:] + proc.stderr
+    assert fields == {"OTHER": "still-here", "OUTSIDE": "denied", "INSIDE": "written", "NET": "blocked"}, proc.stdout
+    assert NO_SANDBOX_WARNING not in proc.stderr and "execution sandbox is off" not in proc.stderr, proc.stderr
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    os.chown(checkout, 12345, 12345)
+    os.chmod(tmp_path, 0o755)
+    other_uid = SANDBOX_OPTS + ["--user", "12345", "-e", "QWEN_KEY_ISOLATION=off"]
+    proc, fields = yolo(image, escape_stub, "required", "sandbox.log", other_uid + ["-v", "%s:/workspace" % checkout])
+    assert proc.returncode == 0 and "QWENOPS-ESCAPE TOOL-OUTPUT" in proc.stdout, proc.stdout[-2000:] + proc.stderr
+    assert fields == {"OTHER": "still-here", "OUTSIDE": "denied", "INSIDE": "written", "NET": "blocked"}, proc.stdout
+    assert NO_SANDBOX_WARNING not in proc.stderr and proc.stderr.strip() == "", proc.stderr
+    assert (checkout / "inside").exists()
+    proc, fields = yolo(image, escape_stub, "required", "sandbox.log", other_uid)
+    assert proc.returncode == 2 and "/workspace is not writable by uid 12345" in proc.stderr, proc.stderr
+    assert "QWEN_EXECUTION_SANDBOX_FILESYSTEM=read-only" in proc.stderr, proc.stderr
+
+
+def test_execution_sandbox_off_is_the_control(image, escape_stub):
+    """The same run with QWEN_EXECUTION_SANDBOX=off: the write outside and the connection succeed, and qwen warns."""
+    proc, fields = yolo(image, escape_stub, "off", "sandbox.log", SANDBOX_OPTS)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr
+    assert fields == {"OTHER": "still-here", "OUTSIDE": "written", "INSIDE": "written", "NET": "reached"}, proc.stdout
+    assert NO_SANDBOX_WARNING in proc.stderr, proc.stderr
+
+
+def test_execution_sandbox_without_dockers_options(image, stub):
+    """Docker's defaults forbid bwrap: `auto` says what is missing in one line and answers without the sandbox;
+    `required` refuses before qwen runs."""
+    env = dict(os.environ, OPENAI_API_KEY=CANARY, OPENAI_BASE_URL=stub.url, OPENAI_MODEL=MODEL)
+    base = ["docker", "run", "--rm", "--network", "host", "-e", "OPENAI_API_KEY", "-e", "OPENAI_BASE_URL",
+            "-e", "OPENAI_MODEL"]
+    proc = run(base + [image, "-p", "hello"], log="sandbox.log", env=env)  # auto: the default
+    assert proc.returncode == 0 and "QWENOPS-IMAGE-ANSWER" in proc.stdout, proc.stdout + proc.stderr
+    notice = [line for line in proc.stderr.splitlines() if "execution sandbox is off" in line]
+    assert len(notice) == 1 and "systempaths=unconfined" in notice[0] and "seccomp=unconfined" in notice[0], proc.stderr
+    before = len(stub.requests())
+    proc = run(base + ["-e", "QWEN_EXECUTION_SANDBOX=required", image, "-p", "hello"], log="sandbox.log", env=env)
+    assert_no_key(proc.stdout, proc.stderr)
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert "QWEN_EXECUTION_SANDBOX=required" in proc.stderr and "systempaths=unconfined" in proc.stderr
+    assert len(stub.requests()) == before

@@ -1,11 +1,16 @@
-"""The release path (tests/tools/release --scratch): in a clone of HEAD, antsibull-changelog release, the collection
-tarball, the image tagged with the collection and qwen versions, its CycloneDX SBOM and SHA256SUMS. This checkout
-is left as it is (fragments, tags); the image build reuses the layers tests/image built from the same files."""
+"""The release path (tests/tools/release --scratch --push): in a clone of HEAD, antsibull-changelog release, the
+collection tarball, the image tagged with the collection and qwen versions, its CycloneDX SBOM and SHA256SUMS, the
+image pushed to a registry on loopback (Debian's docker-registry) and pinned by digest in a second commit. This
+checkout is left as it is (fragments, tags); the image build reuses the layers tests/image built from the same
+files."""
 import collections
+import glob
 import json
 import os
 import pathlib
 import re
+import shutil
+import socket
 import subprocess
 import tarfile
 import time
@@ -21,9 +26,27 @@ LOGS = os.path.join(REPO, "tests", "output", "logs", "release")
 RELEASE_VENV = os.path.join(REPO, ".venv", "release")
 VERSION = yaml.safe_load(open(os.path.join(REPO, "galaxy.yml")))["version"]
 QWEN = DEFAULT
-TAG = "qwenops/qwen-code:%s-qwen%s" % (VERSION, QWEN)
+# QWEN_TEST_RELEASE_IMAGE_REPO: another repository (--image-repo), for runs beside another checkout's
+IMAGE_REPO = os.environ.get("QWEN_TEST_RELEASE_IMAGE_REPO", "qwenops/qwen-code")
+TAG = "%s:%s-qwen%s" % (IMAGE_REPO, VERSION, QWEN)
 CANARY = os.environ["QWEN_TEST_CANARY_KEY"]
-Release = collections.namedtuple("Release", "clone dist")
+Release = collections.namedtuple("Release", "clone dist registry")
+# Until the GitHub Action of issue 28 is in this checkout: an action.yml shaped like its image input, in a clone.
+ACTION_FIXTURE = """\
+name: qwen-code (release test fixture)
+description: The image input the release pins.
+inputs:
+  image:
+    description: The image to run.
+    default: 'qwenops/qwen-code:main'
+runs:
+  using: composite
+  steps:
+    - shell: bash
+      run: docker run --rm "$IMAGE" --version
+      env:
+        IMAGE: ${{ inputs.image }}
+"""
 
 
 def run(cmd, log=None, check=True, **kw):
@@ -37,12 +60,68 @@ def run(cmd, log=None, check=True, **kw):
     return proc
 
 
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 @pytest.fixture(scope="session")
-def release(tmp_path_factory):
-    """The release tool's scratch mode, run once: the clone and its dist directory."""
+def registry(tmp_path_factory):
+    """Debian's docker-registry on 127.0.0.1 (dockerd pushes to a loopback registry over plain HTTP): the binary
+    from the package, unpacked under .cache/ (not installed: the package would start a service on port 5000)."""
+    binary = shutil.which("docker-registry") or os.path.join(REPO, ".cache", "docker-registry", "usr", "bin",
+                                                             "docker-registry")
+    if not os.path.exists(binary):
+        download = tmp_path_factory.mktemp("registry-deb")
+        if run(["apt-get", "download", "docker-registry"], cwd=download, check=False, log="registry.log").returncode:
+            run(["apt-get", "update", "-qq"], log="registry.log")
+            run(["apt-get", "download", "docker-registry"], cwd=download, log="registry.log")
+        deb = glob.glob(str(download / "docker-registry_*.deb"))[0]
+        run(["dpkg-deb", "-x", deb, str(download / "root")], log="registry.log")
+        os.makedirs(os.path.join(REPO, ".cache"), exist_ok=True)
+        shutil.move(str(download / "root"), os.path.join(REPO, ".cache", "docker-registry"))
+    home = tmp_path_factory.mktemp("registry")
+    address = "127.0.0.1:%d" % free_port()
+    (home / "config.yml").write_text("version: 0.1\nlog: {level: warn}\nstorage:\n  filesystem: {rootdirectory: %s}\n"
+                                     "http: {addr: '%s'}\n" % (home / "data", address))
+    with open(home / "registry.log", "w") as out:
+        server = subprocess.Popen([binary, "serve", str(home / "config.yml")], stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.time() + 15
+    while time.time() < deadline and server.poll() is None:
+        try:
+            socket.create_connection(address.split(":"), 0.5).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    assert server.poll() is None, (home / "registry.log").read_text()
+    yield address
+    server.terminate()
+    server.wait(10)
+
+
+def release_source(tmp):
+    """This checkout; without an action.yml yet, a clone of its HEAD with the fixture's action.yml committed."""
+    if os.path.exists(os.path.join(REPO, "action.yml")):
+        return REPO
+    source = tmp / "source"
+    run(["git", "clone", "-q", "--no-hardlinks", REPO, str(source)])
+    (source / "action.yml").write_text(ACTION_FIXTURE)
+    run(["git", "add", "action.yml"], cwd=source)
+    run(["git", "-c", "user.name=release test", "-c", "user.email=release@test.invalid", "commit", "-q", "-m",
+         "Release test: the GitHub Action's image input (fixture)"], cwd=source)
+    return str(source)
+
+
+@pytest.fixture(scope="session")
+def release(tmp_path_factory, registry):
+    """The release tool's scratch mode, run once, pushing to the loopback registry: the clone, its dist directory
+    and the registry."""
     fragments = sorted(p.name for p in pathlib.Path(REPO, "changelogs", "fragments").glob("*.yml"))
-    clone = tmp_path_factory.mktemp("release") / "clone"
-    cmd = [os.path.join(REPO, "tests", "tools", "release"), "--scratch", str(clone)]
+    tmp = tmp_path_factory.mktemp("release")
+    clone = tmp / "clone"
+    cmd = [os.path.join(release_source(tmp), "tests", "tools", "release"), "--scratch", str(clone),
+           "--image-repo", IMAGE_REPO, "--push", registry]
     if os.path.exists(HOST_CA):  # this workplace intercepts TLS: the build's downloads need its CA
         cmd += ["--ca-bundle", HOST_CA]
     start = time.time()
@@ -50,7 +129,8 @@ def release(tmp_path_factory):
     print("release made in %.0f s" % (time.time() - start))
     # This checkout keeps its fragments.
     assert sorted(p.name for p in pathlib.Path(REPO, "changelogs", "fragments").glob("*.yml")) == fragments
-    return Release(clone, clone / "dist")
+    yield Release(clone, clone / "dist", registry)
+    run(["docker", "rmi", "%s/%s:%s-qwen%s" % (registry, IMAGE_REPO, VERSION, QWEN)], check=False)
 
 
 def test_changelog_released(release):
@@ -75,7 +155,7 @@ def test_changelog_released(release):
 def test_fragments_consumed_in_the_clone_only(release):
     clone = release.clone
     assert not list((clone / "changelogs" / "fragments").glob("*.yml"))
-    assert run(["git", "log", "-1", "--format=%s"], cwd=clone).stdout.strip() == "Release %s" % VERSION
+    assert run(["git", "log", "-1", "--format=%s", "HEAD^"], cwd=clone).stdout.strip() == "Release %s" % VERSION
     assert run(["git", "status", "--porcelain"], cwd=clone).stdout == ""
     assert run(["git", "tag", "--points-at", "HEAD"], cwd=clone).stdout.split() == [VERSION]
     # This checkout gets no tag (and keeps its fragments: see the fixture).
@@ -106,7 +186,8 @@ def test_image_tag_labels_and_version(release):
     config = json.loads(run(["docker", "image", "inspect", TAG]).stdout)[0]["Config"]
     labels = config["Labels"]
     assert labels["org.opencontainers.image.version"] == "%s-qwen%s" % (VERSION, QWEN)
-    assert labels["org.opencontainers.image.revision"] == run(["git", "rev-parse", "HEAD"], cwd=clone).stdout.strip()
+    # the release commit: the pin commit on top of it names the image's digest, which depends on this label
+    assert labels["org.opencontainers.image.revision"] == run(["git", "rev-parse", "HEAD^"], cwd=clone).stdout.strip()
     assert labels["org.opencontainers.image.source"] == "https://github.com/qwenops/qwen_code"
     assert labels["org.opencontainers.image.created"]
     assert labels["io.github.qwenops.collection-version"] == VERSION
@@ -161,3 +242,30 @@ def test_sha256sums_verify(release, sbom):
     names = sorted(line.split()[1] for line in sums if line)
     assert names == sorted(["qwenops-qwen_code-%s.tar.gz" % VERSION, sbom[0].name])
     run(["sha256sum", "--check", "--strict", "SHA256SUMS"], cwd=dist, log="sha256sums.log")
+
+
+def test_image_pushed_and_pinned_by_digest(release):
+    """The pin commit: on top of the release commit, it changes only the image reference (action.yml's image input,
+    ci/gitlab/*.yml) to REGISTRY/REPO@<digest>, the digest of the pushed image (docker's own record of the push);
+    the tag is on it and names the release commit; pulling the pinned reference gives the release's image."""
+    clone = release.clone
+    changed = run(["git", "diff", "--name-only", "HEAD^", "HEAD"], cwd=clone).stdout.split()
+    assert "action.yml" in changed and set(changed) <= {"action.yml"} | {
+        os.path.relpath(p, clone) for p in glob.glob(str(clone / "ci" / "gitlab" / "*.yml"))}, changed
+    diff = run(["git", "diff", "-U0", "HEAD^", "HEAD"], cwd=clone).stdout
+    assert len([line for line in diff.splitlines() if line.startswith("+") and not line.startswith("+++")]) == \
+        len([line for line in diff.splitlines() if line.startswith("-") and not line.startswith("---")])
+    pinned = yaml.safe_load((clone / "action.yml").read_text())["inputs"]["image"]["default"]
+    image = json.loads(run(["docker", "image", "inspect", TAG]).stdout)[0]
+    assert pinned.startswith("%s/%s@sha256:" % (release.registry, IMAGE_REPO)) and pinned in image["RepoDigests"], \
+        (pinned, image["RepoDigests"])
+    digest = pinned.split("@", 1)[1]
+    assert run(["git", "log", "-1", "--format=%s"], cwd=clone).stdout.strip() == "Pin image " + digest
+    assert run(["git", "tag", "--points-at", "HEAD"], cwd=clone).stdout.split() == [VERSION]
+    tag_message = run(["git", "tag", "-l", "--format=%(contents)", VERSION], cwd=clone).stdout
+    release_commit = run(["git", "rev-parse", "HEAD^"], cwd=clone).stdout.strip()
+    assert "Release commit: " + release_commit in tag_message and pinned in tag_message, tag_message
+    # Pulled by digest from the registry, the release's image (the local copy's id), which answers.
+    run(["docker", "pull", "-q", pinned], log="pull.log")
+    assert json.loads(run(["docker", "image", "inspect", pinned]).stdout)[0]["Id"] == image["Id"]
+    assert run(["docker", "run", "--rm", pinned, "--version"], log="pull.log").stdout.strip() == QWEN

@@ -143,7 +143,9 @@ def image_context(dest):
     return str(dest)
 
 
-IMAGE_TAG = "qwen-code-headless:test"  # the image tests/image and tests/action build and share
+# The image tests/image and tests/action build and share; QWEN_TEST_IMAGE_TAG: another tag, for runs beside another
+# checkout's (the default is what tests/all builds).
+IMAGE_TAG = os.environ.get("QWEN_TEST_IMAGE_TAG", "qwen-code-headless:test")
 
 
 def build_image(workdir, log):
