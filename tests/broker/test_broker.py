@@ -574,6 +574,45 @@ def test_supervisor(node, workdir, accounts, keys, client, stub):
                     status_field(new[0], "State")[0] == "Z", timeout=5)
 
 
+def test_two_supervisors_at_once_one_port(node, workdir, accounts, keys, stub):
+    """Two supervisors started together on one port (two containers with --network host): one serves, the other
+    exits 1 before it writes its pidfile (the entrypoint then tries the next port). bind() alone would let both
+    through (SO_REUSEADDR, neither listening yet), and the loser's clients would reach the winner's broker."""
+    a = accounts["qwb-test-a"][0]
+    port = free_port()
+    procs = []
+    for name in ("one", "two"):
+        d = os.path.join(workdir, "race-" + name)
+        os.makedirs(d, mode=0o755)
+        cfg = os.path.join(d, "broker.json")
+        conf = config([route(secret(fake_token()), a, "oai", "openai", stub.url, keys.openai)])
+        conf["listen"]["port"] = port
+        with open(cfg, "w") as f:
+            json.dump(conf, f)
+        os.chmod(cfg, 0o640)
+        os.chown(cfg, 0, accounts["qwb-test-broker"][1])
+        procs.append((os.path.join(d, "broker.pid"), [node, BROKER, "supervise", "--config", cfg, "--user",
+                                                      "qwb-test-broker", "--log", os.path.join(d, "broker.log"),
+                                                      "--pidfile", os.path.join(d, "broker.pid")]))
+    started = [(pidfile, subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True))
+               for pidfile, cmd in procs]
+    try:
+        wait_health(port)
+        assert wait_for(lambda: sum(p.poll() is not None for _, p in started) == 1, timeout=8), \
+            "both supervisors still run on one port"
+        (lost_pidfile, lost), = [(f, p) for f, p in started if p.poll() is not None]
+        assert lost.returncode == 1 and "cannot" in lost.stderr.read(), lost.returncode
+        assert not os.path.exists(lost_pidfile)
+        (won_pidfile, won), = [(f, p) for f, p in started if p.poll() is None]
+        with open(won_pidfile) as f:
+            assert int(f.read()) == won.pid
+    finally:
+        for _, p in started:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+                p.wait(20)
+
+
 def test_systemd_socket_activation(node, workdir, accounts, keys, client, stub):
     token = secret(fake_token())
     a = accounts["qwb-test-a"][0]

@@ -894,12 +894,17 @@ function supervise(args) {
     }
     handle = h;
   }
-  fs.writeFileSync(args.pidfile, `${process.pid}\n`, { mode: 0o644 });
   note({ event: 'supervisor-start', pid: process.pid, listen: `${cfg.listen.host}:${cfg.listen.port}`,
     user: args.user, routes: cfg.routes.size });
 
   let child = null;
   let stopping = false;
+  // The pidfile says the port is held: it is written once the first child listens, not when the bind succeeds.
+  // bind() with SO_REUSEADDR succeeds on a port another socket has bound but not yet listened on, so two
+  // supervisors starting at once (containers with --network host) both bind; the second child's listen then fails,
+  // and its supervisor exits 1 without a pidfile (the image's entrypoint then tries the next port) instead of
+  // sending its clients to the other broker. Later children that fail are restarted.
+  let held = false;
   let backoff = 1000;
   let startedAt = 0;
   let restartTimer = null;
@@ -915,7 +920,12 @@ function supervise(args) {
       readline.createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => logFile.write(line));
     }
     me.on('message', (msg) => {
-      if (msg && msg.event === 'listening' && !handle && listenHandle) listenHandle.close();
+      if (!msg || msg.event !== 'listening') return;
+      if (!handle && listenHandle) listenHandle.close();
+      if (!held) {
+        held = true;
+        fs.writeFileSync(args.pidfile, `${process.pid}\n`, { mode: 0o644 });
+      }
     });
     me.send('listen', listenHandle);
     note({ event: 'child-start', pid: me.pid });
@@ -923,6 +933,11 @@ function supervise(args) {
       note({ event: 'child-exit', pid: me.pid, code, signal });
       if (child === me) child = null;
       if (stopping) return finish();
+      if (!held) {
+        say(`cannot listen on ${cfg.listen.host}:${cfg.listen.port} (taken?), see ${args.log}`);
+        note({ event: 'supervisor-stop', error: 'the first child did not listen' });
+        process.exit(1);
+      }
       const ranFor = Date.now() - startedAt;
       backoff = ranFor < 10000 ? Math.min(backoff * 2, 30000) : 1000;
       const wait = ranFor < 10000 ? backoff / 2 : 1000;
