@@ -50,6 +50,17 @@ case "$sandbox_net" in
   closed|open) ;;
   *) echo "$me: QWEN_EXECUTION_SANDBOX_NETWORK '$sandbox_net' is not one of closed, open" >&2; exit 2 ;;
 esac
+# `qwen review` drives qwen's bundled review skill, and qwen turns skills off under its execution sandbox
+# (docs/SANDBOX.md): a review is never sandboxed; `required` refuses it, `auto` says so.
+if [ "${1:-}" = review ] && [ "$sandbox" != off ]; then
+  why="qwen review runs qwen's bundled review skill, which qwen turns off under its execution sandbox"
+  if [ "$sandbox" = required ]; then
+    echo "$me: QWEN_EXECUTION_SANDBOX=required: $why; run the review with QWEN_EXECUTION_SANDBOX=off" >&2
+    exit 2
+  fi
+  echo "$me: the execution sandbox is off for this review: $why" >&2
+  sandbox=off
+fi
 
 # Folder trust is on in /etc/qwen-code/settings.json: qwen ignores the .env and .qwen/settings.json of a folder
 # that is not trusted (a mounted checkout cannot send the key elsewhere) and runs there with approval mode

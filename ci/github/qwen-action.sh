@@ -56,6 +56,8 @@ made=()
 if [ "$QA_ACTION_MODE" = review ]; then
   one_of "$QA_REVIEW_EFFORT" review_effort low medium high
   one_of "$QA_FAIL_ON" fail_on request-changes none
+  [ "$QA_EXECUTION_SANDBOX" = off ] || fail "mode review runs qwen's bundled review skill, which qwen turns off" \
+    "under its execution sandbox: set execution_sandbox: off (docs/SANDBOX.md)"
   [ "$QA_TRUSTED_WORKSPACE" = true ] || fail "mode review runs shell commands, which qwen declines in a folder it does" \
     "not trust: set trusted_workspace: true (docs/ACTION.md, Security)"
   # The review writes its state under /workspace/.qwen/tmp and reports under .qwen/reviews: private tmpfs mounts, so

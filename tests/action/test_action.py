@@ -143,6 +143,7 @@ def test_review_fails_with_qwen_exit_code_3_on_requested_changes(image, tmp_path
 
 @pytest.mark.parametrize("inputs, message", [
     (dict(mode="review"), "set trusted_workspace: true"),
+    (dict(mode="review", trusted_workspace="true", execution_sandbox="auto"), "set execution_sandbox: off"),
     (dict(prompt="p", auth_type="openai-chat"), "auth_type 'openai-chat' is not one of"),
     (dict(prompt="p", provider="openrouter", base_url="https://x.example/v1"), "give provider or base_url, not both"),
     (dict(prompt="p", api_key=""), "api_key is empty"),

@@ -462,3 +462,9 @@ def test_execution_sandbox_without_dockers_options(image, stub):
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert "QWEN_EXECUTION_SANDBOX=required" in proc.stderr and "systempaths=unconfined" in proc.stderr
     assert len(stub.requests()) == before
+    # qwen review drives a bundled skill, which qwen turns off under the sandbox: refused when required.
+    proc = run(base + ["-e", "QWEN_EXECUTION_SANDBOX=required", image, "review", "run", "--json"], log="sandbox.log",
+               env=env)
+    assert proc.returncode == 2 and "review skill" in proc.stderr and "QWEN_EXECUTION_SANDBOX=off" in proc.stderr, \
+        proc.stderr
+    assert len(stub.requests()) == before
