@@ -39,8 +39,15 @@ ALLOWED_FILES = (
     "*.md",
     "plugins/filter/*.yml",                     # the filters' documentation and examples
 )
+with open(os.path.join(REPO, "galaxy.yml")) as galaxy:
+    COLLECTION_VERSION = yaml.safe_load(galaxy)["version"]
+# The image the CI entry points run, by its release tag (qwenops/qwen-code:<collection>-qwen<default>; the release
+# tooling pins it by digest in the release's pin commit, tests/tools/image_pin.py).
+IMAGE_TAG = re.escape("qwenops/qwen-code:%s-qwen%s" % (COLLECTION_VERSION, DEFAULT))
 # Lines that may name it in other files, each checked against _releases below.
 ALLOWED_LINES = {
+    "action.yml": re.compile(r"^    default: %s$" % IMAGE_TAG),
+    "ci/gitlab/qwen-code.gitlab-ci.yml": re.compile(r"^    name: %s$" % IMAGE_TAG),
     "roles/qwen_code/defaults/main.yml": re.compile(r'^qwen_code_version: "%s"( +#.*)?$' % re.escape(DEFAULT)),
     "roles/qwen_code/meta/argument_specs.yml": re.compile(r'^ +default: "%s"( +#.*)?$' % re.escape(DEFAULT)),
 }
@@ -185,3 +192,15 @@ def test_the_role_holds_no_copy_of_the_series_table():
     for parts in (("vars", "main.yml"), ("defaults", "main.yml")):
         for mapping in mappings(load(*parts)):
             assert not set(SERIES) <= set(mapping), "a copy of _releases.SERIES in %s" % "/".join(parts)
+
+
+def test_the_ci_entry_points_run_the_image_of_the_default_release():
+    """action.yml and the GitLab template name the image of this collection's version with the default release
+    (qwenops/qwen-code:<collection>-qwen<default>): a new default release, or a new collection version, moves them
+    too. A release's pin commit replaces the line with the pushed digest, which is never on main."""
+    for path, line in ALLOWED_LINES.items():
+        if not path.startswith(("action.yml", "ci/")):
+            continue
+        with open(os.path.join(REPO, path)) as f:
+            assert [n for n in f.read().splitlines() if line.match(n)], \
+                "%s names no qwenops/qwen-code:%s-qwen%s line" % (path, COLLECTION_VERSION, DEFAULT)
