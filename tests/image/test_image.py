@@ -89,8 +89,12 @@ def test_another_uid_keeps_usage_statistics_off(image, stub):
     assert proc.returncode == 0 and "QWENOPS-IMAGE-ANSWER" in proc.stdout, proc.stdout + proc.stderr
     files = proc.stdout.split()
     assert "installation_id" not in files and "usage" not in files, files
+    # The control's qwen has no network and would retry its request for about two minutes: the installation id
+    # is written when it starts, so 20 s are plenty.
     control = run(base + ["--network", "none", "-e", "QWEN_CODE_SYSTEM_SETTINGS_PATH=/nonexistent/settings.json",
-                          "--entrypoint", "sh", image, "-c", script], log="other-uid.log", env=env)
+                          "--entrypoint", "sh", image, "-c", script.replace("/usr/local/bin/qwen-entrypoint",
+                                                                            "timeout 20 /usr/local/bin/qwen-entrypoint")],
+                  log="other-uid.log", env=env)
     assert "installation_id" in control.stdout.split(), "the control failed: without the system file, statistics on"
 
 
