@@ -88,7 +88,8 @@ def patched(source):
 
 class StubRegistry:
     """A registry on 127.0.0.1 with one package: a packument whose dist-tag latest is `version`, and its tarball
-    (served as `tarball`, documented with `documented` as its integrity). Logs each request's path."""
+    (served as `tarball`, documented with `documented` as its integrity). Logs each request's path; a context
+    manager that stops serving on exit."""
 
     def __init__(self, version, tarball, documented=None):
         self.requests = []
@@ -125,7 +126,10 @@ class StubRegistry:
             "dist": {"tarball": self.url + self.tarball_path, "integrity": documented or integrity(tarball)}}}}
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
-    def stop(self):
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
         self.server.shutdown()
         self.server.server_close()
 
@@ -146,11 +150,8 @@ def table(stdout):
 
 
 def test_a_patched_025_names_each_gap(real_release, tmp_path):
-    stub = StubRegistry("0.25.0", patched(real_release))
-    try:
+    with StubRegistry("0.25.0", patched(real_release)) as stub:
         status, out, err = run_tool("--registry", stub.url, "--cache", str(tmp_path))
-    finally:
-        stub.stop()
     assert status == 1, out + err
     rows = table(out)
     findings = dict((what, row) for what, row in rows.items() if row[2] != "ok")
@@ -185,20 +186,14 @@ def test_a_tarball_other_than_documented_is_refused(real_release, tmp_path):
     with open(real_release, "rb") as f:
         data = f.read()
     # bytes changed under the registry's integrity
-    stub = StubRegistry("0.25.0", data[:-64] + bytes(b ^ 0xFF for b in data[-64:]), documented=integrity(data))
-    try:
+    with StubRegistry("0.25.0", data[:-64] + bytes(b ^ 0xFF for b in data[-64:]), documented=integrity(data)) as stub:
         status, out, err = run_tool("--registry", stub.url, "--cache", str(tmp_path))
-    finally:
-        stub.stop()
     assert (status, out) == (2, "")
     assert "the download does not have the registry's sha512" in err
     # a release the collection knows, which the registry documents with another integrity
     other = tar_of(("package/package.json", "file", b"{}", 0o644))
-    stub = StubRegistry(_releases.DEFAULT, other)
-    try:
+    with StubRegistry(_releases.DEFAULT, other) as stub:
         status, out, err = run_tool("--registry", stub.url, "--cache", str(tmp_path))
-    finally:
-        stub.stop()
     assert (status, out) == (2, "")
     assert "another integrity than _known_artifacts.py: refusing it" in err
     assert stub.requests == [PATH]
